@@ -1,0 +1,248 @@
+package tenancy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Store keeps the tenant map, accounts, keys, call records and events in
+// Redis. It works against a single Redis or a Redis Cluster through go-redis's
+// universal client: every transaction stays inside one workspace's slot.
+type Store struct {
+	rdb           redis.UniversalClient
+	now           func() time.Time
+	eventsMaxLen  int64
+	changesMaxLen int64
+}
+
+// StoreOption configures a Store.
+type StoreOption func(*Store)
+
+// WithClock sets the clock (tests).
+func WithClock(now func() time.Time) StoreOption { return func(s *Store) { s.now = now } }
+
+// WithStreamLimits bounds the per-workspace event stream and the global
+// change stream (approximate MAXLEN; defaults 100000 and 10000).
+func WithStreamLimits(events, changes int64) StoreOption {
+	return func(s *Store) { s.eventsMaxLen, s.changesMaxLen = events, changes }
+}
+
+// NewStore returns a Store on rdb.
+func NewStore(rdb redis.UniversalClient, opts ...StoreOption) *Store {
+	s := &Store{rdb: rdb, now: time.Now, eventsMaxLen: 100_000, changesMaxLen: 10_000}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Client returns the underlying Redis client.
+func (s *Store) Client() redis.UniversalClient { return s.rdb }
+
+// Ping reports whether Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return unavailable("ping", err)
+	}
+	return nil
+}
+
+// unavailable wraps a Redis failure as ErrUnavailable.
+func unavailable(what string, err error) error {
+	return fmt.Errorf("%s: %w: %v", what, ErrUnavailable, err)
+}
+
+// maxTxRetries bounds optimistic transaction retries under contention.
+const maxTxRetries = 20
+
+// tx is one optimistic transaction on a workspace hash: reads go through
+// WATCH, writes are queued and run in MULTI/EXEC together with the version
+// bump and the audit event.
+type tx struct {
+	s      *Store
+	ctx    context.Context
+	ws     string
+	rtx    *redis.Tx
+	sets   []any // field, value pairs
+	dels   []string
+	audits []auditEntry
+	after  []func(ctx context.Context) // global-index work after commit
+	undo   []func(ctx context.Context) // global-index work to undo on failure
+}
+
+type auditEntry struct {
+	kind, id, op string
+	actor        Principal
+}
+
+func (t *tx) get(field string) ([]byte, bool, error) {
+	b, err := t.rtx.HGet(t.ctx, keyCfg(t.ws), field).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return b, true, nil
+}
+
+func (t *tx) workspace() (*Workspace, error) {
+	b, ok, err := t.get(fieldWorkspace)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrNotFound
+	}
+	var w Workspace
+	if err := json.Unmarshal(b, &w); err != nil {
+		return nil, fmt.Errorf("decode workspace %s: %w", t.ws, err)
+	}
+	return &w, nil
+}
+
+// fields returns the fields of the workspace hash that start with prefix,
+// keyed by the rest of the field name, read under the transaction's WATCH.
+func (t *tx) fields(prefix string) (map[string]string, error) {
+	return scanFields(t.ctx, t.rtx, keyCfg(t.ws), prefix)
+}
+
+func (t *tx) set(field string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", field, err)
+	}
+	t.sets = append(t.sets, field, b)
+	return nil
+}
+
+func (t *tx) del(field string) { t.dels = append(t.dels, field) }
+func (t *tx) audit(actor Principal, kind, id, op string) {
+	t.audits = append(t.audits, auditEntry{kind, id, op, actor})
+}
+
+// update runs fn in an optimistic transaction on workspace ws and commits
+// what it queued with a version bump, the audit events and a change-stream
+// entry. fn may be run more than once.
+func (s *Store) update(ctx context.Context, ws string, fn func(t *tx) error) (int64, error) {
+	key := keyCfg(ws)
+	for range maxTxRetries {
+		t := &tx{s: s, ctx: ctx, ws: ws}
+		var version int64
+		err := s.rdb.Watch(ctx, func(rtx *redis.Tx) error {
+			t.rtx = rtx
+			if err := fn(t); err != nil {
+				return err
+			}
+			if len(t.sets) == 0 && len(t.dels) == 0 {
+				return nil
+			}
+			var vcmd *redis.IntCmd
+			_, err := rtx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				if len(t.dels) > 0 {
+					p.HDel(ctx, key, t.dels...)
+				}
+				if len(t.sets) > 0 {
+					p.HSet(ctx, key, t.sets...)
+				}
+				vcmd = p.HIncrBy(ctx, key, fieldVersion, 1)
+				for _, a := range t.audits {
+					s.addEvent(ctx, p, ws, auditEvent(s.now(), a))
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			version = vcmd.Val()
+			return nil
+		}, key)
+		if errors.Is(err, redis.TxFailedErr) {
+			t.rollback()
+			continue
+		}
+		if err != nil {
+			t.rollback()
+			if isDomainError(err) {
+				return 0, err
+			}
+			return 0, unavailable("write workspace "+ws, err)
+		}
+		if version == 0 { // nothing to write
+			return 0, nil
+		}
+		for _, f := range t.after {
+			f(ctx)
+		}
+		for _, a := range t.audits {
+			if err := s.announce(ctx, Change{WorkspaceID: ws, Version: version, Kind: a.kind, ItemID: a.id, Op: a.op}); err != nil {
+				return version, err
+			}
+		}
+		return version, nil
+	}
+	return 0, conflict("too much contention on workspace %s, try again", ws)
+}
+
+func (t *tx) rollback() {
+	for i := len(t.undo) - 1; i >= 0; i-- {
+		t.undo[i](context.WithoutCancel(t.ctx))
+	}
+}
+
+func isDomainError(err error) bool {
+	for _, e := range []error{ErrNotFound, ErrConflict, ErrInvalid, ErrPromotionRequired, ErrForbidden} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+func auditEvent(now time.Time, a auditEntry) Event {
+	actor := map[string]any{"account_id": a.actor.AccountID, "key_id": a.actor.KeyID, "role": a.actor.Role}
+	if a.actor.Platform {
+		actor = map[string]any{"platform": true}
+	}
+	data, _ := json.Marshal(map[string]any{"actor": actor, "kind": a.kind, "id": a.id, "op": a.op})
+	return Event{Type: EventConfigChanged, Time: now, Data: data}
+}
+
+func (s *Store) addEvent(ctx context.Context, p redis.Cmdable, ws string, e Event) *redis.StringCmd {
+	if len(e.Data) == 0 {
+		e.Data = json.RawMessage("{}")
+	}
+	return p.XAdd(ctx, &redis.XAddArgs{
+		Stream: keyEvents(ws),
+		MaxLen: s.eventsMaxLen,
+		Approx: true,
+		Values: []any{"type", e.Type, "time", e.Time.UTC().Format(time.RFC3339Nano), "call_id", e.CallID, "data", string(e.Data)},
+	})
+}
+
+// announceScript appends to the change stream with a gap-free sequence, so
+// that a follower can tell it missed entries (design section 3).
+var announceScript = redis.NewScript(`
+local seq = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'seq', seq, 'ws', ARGV[2], 'version', ARGV[3], 'kind', ARGV[4], 'id', ARGV[5], 'op', ARGV[6])
+return seq`)
+
+func (s *Store) announce(ctx context.Context, c Change) error {
+	err := announceScript.Run(ctx, s.rdb, []string{keyChanges, keyChangesSeq},
+		s.changesMaxLen, c.WorkspaceID, c.Version, c.Kind, c.ItemID, c.Op).Err()
+	if err != nil {
+		return unavailable("announce change", err)
+	}
+	return nil
+}
+
+func parseInt(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}

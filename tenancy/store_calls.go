@@ -1,0 +1,275 @@
+package tenancy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// LimitError says why a call was refused by the workspace's limits. It
+// matches ErrLimit with errors.Is.
+type LimitError struct {
+	// Reason is "concurrent" or "cps".
+	Reason string
+}
+
+// ErrLimit: the workspace is at its concurrent-call or CPS limit.
+var ErrLimit = errors.New("workspace limit reached")
+
+func (e *LimitError) Error() string { return "workspace limit reached: " + e.Reason }
+
+// Is reports whether target is ErrLimit.
+func (e *LimitError) Is(target error) bool { return target == ErrLimit }
+
+// maxCallRecords bounds the call records kept per workspace.
+const maxCallRecords = 10_000
+
+// admitScript takes a call slot under the workspace's limits and records
+// the call, atomically in the workspace's slot. Leases of calls whose edge
+// died expire, so their slots come back by themselves.
+//
+//	KEYS: active, cps counter, calls, callidx
+//	ARGV: now ms, lease expiry ms, max concurrent, max cps, call id, record, started ms, max records
+var admitScript = redis.NewScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local maxc = tonumber(ARGV[3])
+if maxc > 0 and redis.call('ZCARD', KEYS[1]) >= maxc then return 'concurrent' end
+local maxcps = tonumber(ARGV[4])
+local n = redis.call('INCR', KEYS[2])
+if n == 1 then redis.call('PEXPIRE', KEYS[2], 2000) end
+if maxcps > 0 and n > maxcps then return 'cps' end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[5])
+redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
+redis.call('ZADD', KEYS[4], ARGV[7], ARGV[5])
+local over = redis.call('ZCARD', KEYS[4]) - tonumber(ARGV[8])
+if over > 0 then
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[4], 0, over - 1)) do
+    redis.call('HDEL', KEYS[3], id)
+  end
+  redis.call('ZREMRANGEBYRANK', KEYS[4], 0, over - 1)
+end
+return 'ok'`)
+
+// AdmitCall takes a slot for call rec under limits, with a lease the edge
+// renews while it carries the call, and records the call. It fails with a
+// *LimitError when the workspace is at a limit.
+func (s *Store) AdmitCall(ctx context.Context, rec CallRecord, limits Limits, lease time.Duration) error {
+	now := s.now()
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode call: %w", err)
+	}
+	ws := rec.WorkspaceID
+	res, err := admitScript.Run(ctx, s.rdb,
+		[]string{keyActive(ws), wsTag(ws) + ":cps:" + strconv.FormatInt(now.Unix(), 10), keyCalls(ws), keyCallIdx(ws)},
+		now.UnixMilli(), now.Add(lease).UnixMilli(), limits.MaxConcurrentCalls, limits.MaxCPS,
+		rec.ID, b, rec.StartedAt.UnixMilli(), maxCallRecords).Text()
+	if err != nil {
+		return unavailable("admit call", err)
+	}
+	if res != "ok" {
+		return &LimitError{Reason: res}
+	}
+	return nil
+}
+
+// UpdateCall rewrites the record of a call the edge carries (answered).
+func (s *Store) UpdateCall(ctx context.Context, rec CallRecord) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode call: %w", err)
+	}
+	if err := s.rdb.HSet(ctx, keyCalls(rec.WorkspaceID), rec.ID, b).Err(); err != nil {
+		return unavailable("update call", err)
+	}
+	return nil
+}
+
+// EndCall writes the final record of a call and releases its slot.
+func (s *Store) EndCall(ctx context.Context, rec CallRecord) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode call: %w", err)
+	}
+	ws := rec.WorkspaceID
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, keyCalls(ws), rec.ID, b)
+		p.ZRem(ctx, keyActive(ws), rec.ID)
+		return nil
+	})
+	if err != nil {
+		return unavailable("end call", err)
+	}
+	return nil
+}
+
+// ReleaseCall frees a call's slot without a record (a call refused after
+// admission, e.g. by a failing service, is ended with EndCall instead).
+func (s *Store) ReleaseCall(ctx context.Context, ws, callID string) error {
+	if err := s.rdb.ZRem(ctx, keyActive(ws), callID).Err(); err != nil {
+		return unavailable("release call", err)
+	}
+	return nil
+}
+
+// RenewLeases extends the leases of the calls an edge carries, grouped by
+// workspace, in one pipeline.
+func (s *Store) RenewLeases(ctx context.Context, calls map[string][]string, lease time.Duration) error {
+	until := float64(s.now().Add(lease).UnixMilli())
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for ws, ids := range calls {
+			zs := make([]redis.Z, len(ids))
+			for i, id := range ids {
+				zs[i] = redis.Z{Score: until, Member: id}
+			}
+			p.ZAddXX(ctx, keyActive(ws), zs...)
+		}
+		return nil
+	})
+	if err != nil {
+		return unavailable("renew leases", err)
+	}
+	return nil
+}
+
+// ActiveCalls returns how many calls of ws hold a live lease.
+func (s *Store) ActiveCalls(ctx context.Context, ws string) (int64, error) {
+	n, err := s.rdb.ZCount(ctx, keyActive(ws), strconv.FormatInt(s.now().UnixMilli(), 10), "+inf").Result()
+	if err != nil {
+		return 0, unavailable("count calls", err)
+	}
+	return n, nil
+}
+
+// GetCall returns call id of workspace ws.
+func (s *Store) GetCall(ctx context.Context, ws, id string) (CallRecord, error) {
+	var rec CallRecord
+	if !ValidWorkspaceID(ws) || id == "" || len(id) > 128 {
+		return rec, ErrNotFound
+	}
+	b, err := s.rdb.HGet(ctx, keyCalls(ws), id).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return rec, ErrNotFound
+	}
+	if err != nil {
+		return rec, unavailable("get call", err)
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return rec, fmt.Errorf("decode call: %w", err)
+	}
+	if rec.WorkspaceID != ws {
+		return CallRecord{}, ErrNotFound
+	}
+	return rec, nil
+}
+
+// ListCalls returns calls of ws, newest first, limit a page after the
+// cursor (a call id; "" from the newest). With active only calls that hold a
+// live lease are listed.
+func (s *Store) ListCalls(ctx context.Context, ws string, active bool, after string, limit int) ([]CallRecord, string, error) {
+	if _, err := s.GetWorkspace(ctx, ws); err != nil {
+		return nil, "", err
+	}
+	var ids []string
+	var err error
+	if active {
+		ids, err = s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: keyActive(ws), Start: strconv.FormatInt(s.now().UnixMilli(), 10), Stop: "+inf", ByScore: true}).Result()
+	} else {
+		ids, err = s.rdb.ZRevRange(ctx, keyCallIdx(ws), 0, -1).Result()
+	}
+	if err != nil {
+		return nil, "", unavailable("list calls", err)
+	}
+	if after != "" {
+		for i, id := range ids {
+			if id == after {
+				ids = ids[i+1:]
+				break
+			}
+		}
+	}
+	next := ""
+	if limit > 0 && len(ids) > limit {
+		ids, next = ids[:limit], ids[limit-1]
+	}
+	if len(ids) == 0 {
+		return []CallRecord{}, "", nil
+	}
+	vals, err := s.rdb.HMGet(ctx, keyCalls(ws), ids...).Result()
+	if err != nil {
+		return nil, "", unavailable("list calls", err)
+	}
+	out := make([]CallRecord, 0, len(vals))
+	for _, v := range vals {
+		str, ok := v.(string)
+		if !ok {
+			continue
+		}
+		var rec CallRecord
+		if json.Unmarshal([]byte(str), &rec) == nil {
+			out = append(out, rec)
+		}
+	}
+	return out, next, nil
+}
+
+// Control is a request to the edge node that holds a call.
+type Control struct {
+	StreamID    string
+	Op          string // "hangup"
+	WorkspaceID string
+	CallID      string
+	Reason      string
+}
+
+// RequestHangup asks the node that carries call id of ws to hang it up.
+// ErrNotFound if the call is not of ws or not active.
+func (s *Store) RequestHangup(ctx context.Context, ws, id, reason string) error {
+	rec, err := s.GetCall(ctx, ws, id)
+	if err != nil {
+		return err
+	}
+	score, err := s.rdb.ZScore(ctx, keyActive(ws), id).Result()
+	if errors.Is(err, redis.Nil) || (err == nil && int64(score) < s.now().UnixMilli()) || rec.State == CallEnded {
+		return conflict("call %s is not active", id)
+	}
+	if err != nil {
+		return unavailable("hangup", err)
+	}
+	err = s.rdb.XAdd(ctx, &redis.XAddArgs{
+		Stream: keyNodeCtl(rec.NodeID), MaxLen: 10_000, Approx: true,
+		Values: []any{"op", "hangup", "ws", ws, "call_id", id, "reason", reason},
+	}).Err()
+	if err != nil {
+		return unavailable("hangup", err)
+	}
+	return nil
+}
+
+// ReadControl blocks up to wait for control requests to node after stream
+// id after ("$" for new ones only).
+func (s *Store) ReadControl(ctx context.Context, node, after string, wait time.Duration) ([]Control, error) {
+	res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{keyNodeCtl(node), after}, Count: 100, Block: wait}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, unavailable("read control", err)
+	}
+	var out []Control
+	for _, st := range res {
+		for _, m := range st.Messages {
+			str := func(k string) string { v, _ := m.Values[k].(string); return v }
+			out = append(out, Control{StreamID: m.ID, Op: str("op"), WorkspaceID: str("ws"), CallID: str("call_id"), Reason: str("reason")})
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,127 @@
+package tenancy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// AppendEvent adds e to workspace ws's event stream and returns its id.
+func (s *Store) AppendEvent(ctx context.Context, ws string, e Event) (string, error) {
+	if !ValidWorkspaceID(ws) {
+		return "", ErrNotFound
+	}
+	if e.Time.IsZero() {
+		e.Time = s.now()
+	}
+	id, err := s.addEvent(ctx, s.rdb, ws, e).Result()
+	if err != nil {
+		return "", unavailable("append event", err)
+	}
+	return id, nil
+}
+
+// ValidEventCursor reports whether c is a stream id cursor ("" or ms-seq).
+func ValidEventCursor(c string) bool {
+	if c == "" {
+		return true
+	}
+	ms, seq, ok := strings.Cut(c, "-")
+	return ok && isDigits(ms) && isDigits(seq) && len(c) <= 41
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// ListEvents returns up to limit events of workspace ws after cursor after
+// (exclusive; "" from the start), oldest first, and the cursor of the next
+// page ("" at the end).
+func (s *Store) ListEvents(ctx context.Context, ws, after string, limit int) ([]Event, string, error) {
+	if _, err := s.GetWorkspace(ctx, ws); err != nil {
+		return nil, "", err
+	}
+	if !ValidEventCursor(after) {
+		return nil, "", invalid("cursor", "not a cursor of this list")
+	}
+	start := "-"
+	if after != "" {
+		start = "(" + after
+	}
+	msgs, err := s.rdb.XRangeN(ctx, keyEvents(ws), start, "+", int64(limit)+1).Result()
+	if err != nil {
+		return nil, "", unavailable("list events", err)
+	}
+	next := ""
+	if len(msgs) > limit {
+		msgs = msgs[:limit]
+		next = msgs[limit-1].ID
+	}
+	return decodeEvents(msgs), next, nil
+}
+
+// WaitEvents blocks up to wait for events of workspace ws after cursor after
+// ("$" for only new ones) and returns them.
+func (s *Store) WaitEvents(ctx context.Context, ws, after string, wait time.Duration) ([]Event, error) {
+	if after == "" {
+		after = "0-0"
+	}
+	res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{keyEvents(ws), after}, Count: 100, Block: wait}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, unavailable("wait events", err)
+	}
+	var out []Event
+	for _, st := range res {
+		out = append(out, decodeEvents(st.Messages)...)
+	}
+	return out, nil
+}
+
+// LastEventID returns the id of the newest event of ws, or "0-0".
+func (s *Store) LastEventID(ctx context.Context, ws string) (string, error) {
+	msgs, err := s.rdb.XRevRangeN(ctx, keyEvents(ws), "+", "-", 1).Result()
+	if err != nil {
+		return "", unavailable("last event", err)
+	}
+	if len(msgs) == 0 {
+		return "0-0", nil
+	}
+	return msgs[0].ID, nil
+}
+
+func decodeEvents(msgs []redis.XMessage) []Event {
+	out := make([]Event, 0, len(msgs))
+	for _, m := range msgs {
+		e := Event{ID: m.ID}
+		e.Type, _ = m.Values["type"].(string)
+		e.CallID, _ = m.Values["call_id"].(string)
+		if t, ok := m.Values["time"].(string); ok {
+			e.Time, _ = time.Parse(time.RFC3339Nano, t)
+		}
+		if d, ok := m.Values["data"].(string); ok && json.Valid([]byte(d)) {
+			e.Data = json.RawMessage(d)
+		} else {
+			e.Data = json.RawMessage("{}")
+		}
+		out = append(out, e)
+	}
+	return out
+}

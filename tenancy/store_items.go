@@ -1,0 +1,267 @@
+package tenancy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// PutMode says what a Put expects to find.
+type PutMode int
+
+// The put modes.
+const (
+	// Create fails with ErrConflict when the item exists.
+	Create PutMode = iota
+	// Upsert creates or replaces.
+	Upsert
+)
+
+// PutResult says what a Put did.
+type PutResult struct {
+	Created bool
+	Changed bool
+}
+
+// Put validates item and writes it into workspace ws, enforcing the
+// production guard, the global uniqueness of phone numbers and references
+// between items. An item equal to the stored one is not written again.
+func (s *Store) Put(ctx context.Context, actor Principal, ws string, kind Kind, item Item, mode PutMode) (PutResult, error) {
+	if !ValidWorkspaceID(ws) {
+		return PutResult{}, ErrNotFound
+	}
+	if n, ok := item.(*PhoneNumber); ok {
+		norm, valid := NormalizeNumber(n.Number)
+		if valid {
+			n.Number = norm
+		}
+	}
+	if err := item.Validate(); err != nil {
+		return PutResult{}, err
+	}
+	id := item.ItemID()
+	field := kind.fieldOf(id)
+	var res PutResult
+	_, err := s.update(ctx, ws, func(t *tx) error {
+		res = PutResult{}
+		w, err := t.workspace()
+		if err != nil {
+			return err
+		}
+		if kind.Behaviour && w.Guarded() {
+			return ErrPromotionRequired
+		}
+		old, exists, err := t.get(field)
+		if err != nil {
+			return err
+		}
+		if exists && mode == Create {
+			return conflict("%s %q already exists", kind.Name, id)
+		}
+		if sk, ok := item.(secretKeeper); ok && exists {
+			sk.keepSecrets(old)
+		}
+		if err := t.checkRefs(kind, item); err != nil {
+			return err
+		}
+		b, err := json.Marshal(item)
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", kind.Name, err)
+		}
+		if exists && string(b) == string(old) {
+			return nil
+		}
+		if kind.Name == KindNumber.Name && !exists {
+			if err := t.claimNumber(id); err != nil {
+				return err
+			}
+		}
+		res = PutResult{Created: !exists, Changed: true}
+		op := "update"
+		if !exists {
+			op = "create"
+		}
+		t.audit(actor, kind.Name, id, op)
+		t.sets = append(t.sets, field, b)
+		return nil
+	})
+	return res, err
+}
+
+// checkRefs enforces references between items: a number routes to an
+// existing service of its own workspace.
+func (t *tx) checkRefs(kind Kind, item Item) error {
+	n, ok := item.(*PhoneNumber)
+	if !ok || kind.Name != KindNumber.Name {
+		return nil
+	}
+	if _, ok, err := t.get(KindService.fieldOf(n.ServiceID)); err != nil || !ok {
+		if err == nil {
+			err = invalid("service_id", "no service %q in this workspace", n.ServiceID)
+		}
+		return err
+	}
+	return nil
+}
+
+// claimNumber takes number in the global index for t's workspace; a number
+// belongs to at most one workspace. The claim is undone if the transaction
+// does not commit.
+func (t *tx) claimNumber(number string) error {
+	ok, err := t.s.rdb.HSetNX(t.ctx, keyNumbers, number, t.ws).Result()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		owner, err := t.s.rdb.HGet(t.ctx, keyNumbers, number).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
+		if owner != t.ws {
+			return conflict("phone number %s is already in use", number)
+		}
+		return nil // a stale claim of our own, e.g. from an interrupted write
+	}
+	t.undo = append(t.undo, func(ctx context.Context) {
+		_ = compareAndDelete(ctx, t.s.rdb, keyNumbers, number, t.ws)
+	})
+	return nil
+}
+
+// Get reads one item of kind from workspace ws into a new value of the kind.
+func (s *Store) Get(ctx context.Context, ws string, kind Kind, id string) (Item, error) {
+	if !ValidWorkspaceID(ws) {
+		return nil, ErrNotFound
+	}
+	vals, err := s.rdb.HMGet(ctx, keyCfg(ws), fieldWorkspace, kind.fieldOf(id)).Result()
+	if err != nil {
+		return nil, unavailable("get "+kind.Name, err)
+	}
+	if vals[0] == nil {
+		return nil, ErrNotFound
+	}
+	item := kind.New()
+	if vals[1] == nil {
+		if kind.Singleton {
+			return item, nil // a singleton not yet set reads as its zero value
+		}
+		return nil, ErrNotFound
+	}
+	if err := json.Unmarshal([]byte(vals[1].(string)), item); err != nil {
+		return nil, fmt.Errorf("decode %s %s: %w", kind.Name, id, err)
+	}
+	return item, nil
+}
+
+// List returns the items of kind of workspace ws sorted by id, at most limit
+// of them after the id cursor after; next is the cursor of the next page or
+// "".
+func (s *Store) List(ctx context.Context, ws string, kind Kind, after string, limit int) (items []Item, next string, err error) {
+	if _, err := s.GetWorkspace(ctx, ws); err != nil {
+		return nil, "", err
+	}
+	raw, err := s.scanFields(ctx, keyCfg(ws), kind.field)
+	if err != nil {
+		return nil, "", err
+	}
+	ids := make([]string, 0, len(raw))
+	for id := range raw {
+		if id > after {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	if limit > 0 && len(ids) > limit {
+		ids, next = ids[:limit], ids[limit-1]
+	}
+	for _, id := range ids {
+		item := kind.New()
+		if err := json.Unmarshal([]byte(raw[id]), item); err != nil {
+			return nil, "", fmt.Errorf("decode %s %s: %w", kind.Name, id, err)
+		}
+		items = append(items, item)
+	}
+	return items, next, nil
+}
+
+// scanFields returns the fields of hash key starting with prefix, keyed by
+// the rest of the field name.
+func (s *Store) scanFields(ctx context.Context, key, prefix string) (map[string]string, error) {
+	out, err := scanFields(ctx, s.rdb, key, prefix)
+	if err != nil {
+		return nil, unavailable("scan "+key, err)
+	}
+	return out, nil
+}
+
+func scanFields(ctx context.Context, rdb redis.Cmdable, key, prefix string) (map[string]string, error) {
+	out := map[string]string{}
+	iter := rdb.HScan(ctx, key, 0, prefix+"*", 500).Iterator()
+	for iter.Next(ctx) {
+		f := iter.Val()
+		if !iter.Next(ctx) {
+			break
+		}
+		if id, ok := cutPrefix(f, prefix); ok {
+			out[id] = iter.Val()
+		}
+	}
+	return out, iter.Err()
+}
+
+// Delete removes one item of kind from workspace ws. A service that numbers
+// still route to cannot be deleted.
+func (s *Store) Delete(ctx context.Context, actor Principal, ws string, kind Kind, id string) error {
+	if !ValidWorkspaceID(ws) {
+		return ErrNotFound
+	}
+	field := kind.fieldOf(id)
+	_, err := s.update(ctx, ws, func(t *tx) error {
+		w, err := t.workspace()
+		if err != nil {
+			return err
+		}
+		if _, ok, err := t.get(field); err != nil || !ok {
+			if err == nil {
+				err = ErrNotFound
+			}
+			return err
+		}
+		if kind.Behaviour && w.Guarded() {
+			return ErrPromotionRequired
+		}
+		if kind.Name == KindService.Name {
+			if err := t.serviceUnused(id); err != nil {
+				return err
+			}
+		}
+		if kind.Name == KindNumber.Name {
+			number := id
+			t.after = append(t.after, func(ctx context.Context) {
+				_ = compareAndDelete(ctx, s.rdb, keyNumbers, number, ws)
+			})
+		}
+		t.del(field)
+		t.audit(actor, kind.Name, id, "delete")
+		return nil
+	})
+	return err
+}
+
+func (t *tx) serviceUnused(id string) error {
+	numbers, err := t.fields(KindNumber.field)
+	if err != nil {
+		return err
+	}
+	for number, v := range numbers {
+		var n PhoneNumber
+		if json.Unmarshal([]byte(v), &n) == nil && n.ServiceID == id {
+			return conflict("service %q is still the route of %s", id, number)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,138 @@
+package tenancy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Snapshot is the routing-relevant configuration of one workspace at one
+// version, read in one round trip.
+type Snapshot struct {
+	Workspace      Workspace
+	Version        int64
+	Services       map[string]Service
+	Numbers        map[string]PhoneNumber
+	Trunks         map[string]Trunk
+	VoiceSettings  VoiceSettings
+	OperatorConfig OperatorConfig
+}
+
+// LoadSnapshot reads workspace ws's configuration; ErrNotFound if it is gone.
+func (s *Store) LoadSnapshot(ctx context.Context, ws string) (*Snapshot, error) {
+	all, err := s.rdb.HGetAll(ctx, keyCfg(ws)).Result()
+	if err != nil {
+		return nil, unavailable("load workspace "+ws, err)
+	}
+	raw, ok := all[fieldWorkspace]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	snap := &Snapshot{
+		Version:  parseInt(all[fieldVersion]),
+		Services: map[string]Service{}, Numbers: map[string]PhoneNumber{}, Trunks: map[string]Trunk{},
+	}
+	if err := json.Unmarshal([]byte(raw), &snap.Workspace); err != nil {
+		return nil, fmt.Errorf("decode workspace %s: %w", ws, err)
+	}
+	for f, v := range all {
+		var err error
+		switch {
+		case f == KindVoiceSettings.field:
+			err = json.Unmarshal([]byte(v), &snap.VoiceSettings)
+		case f == KindOperatorConfig.field:
+			err = json.Unmarshal([]byte(v), &snap.OperatorConfig)
+		default:
+			if id, ok := cutPrefix(f, KindService.field); ok {
+				var x Service
+				err = json.Unmarshal([]byte(v), &x)
+				snap.Services[id] = x
+			} else if id, ok := cutPrefix(f, KindNumber.field); ok {
+				var x PhoneNumber
+				err = json.Unmarshal([]byte(v), &x)
+				snap.Numbers[id] = x
+			} else if id, ok := cutPrefix(f, KindTrunk.field); ok {
+				var x Trunk
+				err = json.Unmarshal([]byte(v), &x)
+				snap.Trunks[id] = x
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("decode %s of %s: %w", f, ws, err)
+		}
+	}
+	return snap, nil
+}
+
+// WorkspaceVersions returns the current version of each workspace in ids, in
+// one pipeline; a missing workspace has version 0. Followers use it to
+// reconcile with the change stream.
+func (s *Store) WorkspaceVersions(ctx context.Context, ids []string) (map[string]int64, error) {
+	cmds := make([]*redis.StringCmd, len(ids))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HGet(ctx, keyCfg(id), fieldVersion)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, unavailable("workspace versions", err)
+	}
+	out := make(map[string]int64, len(ids))
+	for i, id := range ids {
+		out[id] = parseInt(cmds[i].Val())
+	}
+	return out, nil
+}
+
+// ChangesHead returns the id and sequence of the newest change-stream entry
+// ("0-0", 0 when the stream is empty): a follower that loaded the whole map
+// starts reading after it.
+func (s *Store) ChangesHead(ctx context.Context) (string, int64, error) {
+	msgs, err := s.rdb.XRevRangeN(ctx, keyChanges, "+", "-", 1).Result()
+	if err != nil {
+		return "", 0, unavailable("changes head", err)
+	}
+	if len(msgs) == 0 {
+		return "0-0", 0, nil
+	}
+	c := decodeChange(msgs[0])
+	return c.StreamID, c.Seq, nil
+}
+
+// ReadChanges blocks up to wait for change-stream entries after stream id
+// after. A follower checks that Seq grows by one; a jump means entries were
+// trimmed before it read them and it must reload everything.
+func (s *Store) ReadChanges(ctx context.Context, after string, wait time.Duration) ([]Change, error) {
+	res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{keyChanges, after}, Count: 500, Block: wait}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, unavailable("read changes", err)
+	}
+	var out []Change
+	for _, st := range res {
+		for _, m := range st.Messages {
+			out = append(out, decodeChange(m))
+		}
+	}
+	return out, nil
+}
+
+func decodeChange(m redis.XMessage) Change {
+	str := func(k string) string { v, _ := m.Values[k].(string); return v }
+	seq, _ := strconv.ParseInt(str("seq"), 10, 64)
+	return Change{
+		Seq: seq, StreamID: m.ID, WorkspaceID: str("ws"), Version: parseInt(str("version")),
+		Kind: str("kind"), ItemID: str("id"), Op: str("op"),
+	}
+}
