@@ -73,7 +73,6 @@ type tx struct {
 	dels   []string
 	audits []auditEntry
 	after  []func(ctx context.Context) // global-index work after commit
-	undo   []func(ctx context.Context) // global-index work to undo on failure
 }
 
 type auditEntry struct {
@@ -164,11 +163,9 @@ func (s *Store) update(ctx context.Context, ws string, fn func(t *tx) error) (in
 			return nil
 		}, key)
 		if errors.Is(err, redis.TxFailedErr) {
-			t.rollback()
 			continue
 		}
 		if err != nil {
-			t.rollback()
 			if isDomainError(err) {
 				return 0, err
 			}
@@ -188,12 +185,6 @@ func (s *Store) update(ctx context.Context, ws string, fn func(t *tx) error) (in
 		return version, nil
 	}
 	return 0, conflict("too much contention on workspace %s, try again", ws)
-}
-
-func (t *tx) rollback() {
-	for i := len(t.undo) - 1; i >= 0; i-- {
-		t.undo[i](context.WithoutCancel(t.ctx))
-	}
 }
 
 func isDomainError(err error) bool {

@@ -11,24 +11,20 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// addKey queues a new API key for account a and claims its hash in the
-// global index (undone if the transaction does not commit).
-func (t *tx) addKey(a Account, name string) (Created, error) {
+// newKey makes an API key for account accountID of workspace ws and
+// indexes its hash globally before the workspace transaction that stores
+// it; release undoes the index entry when that transaction fails.
+func (s *Store) newKey(ctx context.Context, ws, accountID, name string) (k storedKey, secret string, release func(), err error) {
 	secret, hash := NewKeySecret()
-	k := storedKey{APIKey: APIKey{
-		ID: newID("key_"), WorkspaceID: t.ws, AccountID: a.ID, Name: name,
-		Prefix: secret[:len(keyPrefix)+6], CreatedAt: t.s.now().UTC(),
+	k = storedKey{APIKey: APIKey{
+		ID: newID("key_"), WorkspaceID: ws, AccountID: accountID, Name: name,
+		Prefix: secret[:len(keyPrefix)+6], CreatedAt: s.now().UTC(),
 	}, Hash: hash}
-	if err := t.s.rdb.HSet(t.ctx, keyAPIKeys, hash, t.ws+"/"+k.ID).Err(); err != nil {
-		return Created{}, err
+	ref := ws + "/" + k.ID
+	if err := s.rdb.HSet(ctx, keyAPIKeys, hash, ref).Err(); err != nil {
+		return k, "", func() {}, unavailable("index api key", err)
 	}
-	t.undo = append(t.undo, func(ctx context.Context) {
-		_ = compareAndDelete(ctx, t.s.rdb, keyAPIKeys, hash, t.ws+"/"+k.ID)
-	})
-	if err := t.set(prefixAPIKey+k.ID, k); err != nil {
-		return Created{}, err
-	}
-	return Created{Key: k.APIKey, Secret: secret}, nil
+	return k, secret, func() { _ = compareAndDelete(context.WithoutCancel(ctx), s.rdb, keyAPIKeys, hash, ref) }, nil
 }
 
 // CreateAccount adds account a to workspace ws with a first API key.
@@ -40,8 +36,11 @@ func (s *Store) CreateAccount(ctx context.Context, actor Principal, ws string, a
 	if err := a.Validate(); err != nil {
 		return Created{}, err
 	}
-	var out Created
-	_, err := s.update(ctx, ws, func(t *tx) error {
+	k, secret, release, err := s.newKey(ctx, ws, a.ID, "first")
+	if err != nil {
+		return Created{}, err
+	}
+	_, err = s.update(ctx, ws, func(t *tx) error {
 		if _, err := t.workspace(); err != nil {
 			return err
 		}
@@ -58,12 +57,14 @@ func (s *Store) CreateAccount(ctx context.Context, actor Principal, ws string, a
 		if err := t.set(prefixAccount+a.ID, a); err != nil {
 			return err
 		}
-		out, err = t.addKey(a, "first")
-		out.Account = a
 		t.audit(actor, "accounts", a.ID, "create")
-		return err
+		return t.set(prefixAPIKey+k.ID, k)
 	})
-	return out, err
+	if err != nil {
+		release()
+		return Created{}, err
+	}
+	return Created{Account: a, Key: k.APIKey, Secret: secret}, nil
 }
 
 // GetAccount returns account id of workspace ws.
@@ -215,8 +216,15 @@ func (s *Store) CreateAPIKey(ctx context.Context, actor Principal, ws, accountID
 			return Created{}, err
 		}
 	}
-	var out Created
-	_, err := s.update(ctx, ws, func(t *tx) error {
+	if !ValidWorkspaceID(ws) {
+		return Created{}, ErrNotFound
+	}
+	k, secret, release, err := s.newKey(ctx, ws, accountID, name)
+	if err != nil {
+		return Created{}, err
+	}
+	var a Account
+	_, err = s.update(ctx, ws, func(t *tx) error {
 		b, ok, err := t.get(prefixAccount + accountID)
 		if err != nil || !ok {
 			if err == nil {
@@ -224,16 +232,17 @@ func (s *Store) CreateAPIKey(ctx context.Context, actor Principal, ws, accountID
 			}
 			return err
 		}
-		var a Account
 		if err := json.Unmarshal(b, &a); err != nil {
 			return err
 		}
-		out, err = t.addKey(a, name)
-		out.Account = a
-		t.audit(actor, "api-keys", out.Key.ID, "create")
-		return err
+		t.audit(actor, "api-keys", k.ID, "create")
+		return t.set(prefixAPIKey+k.ID, k)
 	})
-	return out, err
+	if err != nil {
+		release()
+		return Created{}, err
+	}
+	return Created{Account: a, Key: k.APIKey, Secret: secret}, nil
 }
 
 // ListAPIKeys returns the keys of workspace ws (never their secrets),

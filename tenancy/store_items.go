@@ -45,6 +45,13 @@ func (s *Store) Put(ctx context.Context, actor Principal, ws string, kind Kind, 
 	}
 	id := item.ItemID()
 	field := kind.fieldOf(id)
+	release := func() {}
+	if kind.Name == KindNumber.Name {
+		var err error
+		if release, err = s.claimNumber(ctx, ws, id); err != nil {
+			return PutResult{}, err
+		}
+	}
 	var res PutResult
 	_, err := s.update(ctx, ws, func(t *tx) error {
 		res = PutResult{}
@@ -75,11 +82,6 @@ func (s *Store) Put(ctx context.Context, actor Principal, ws string, kind Kind, 
 		if exists && string(b) == string(old) {
 			return nil
 		}
-		if kind.Name == KindNumber.Name && !exists {
-			if err := t.claimNumber(id); err != nil {
-				return err
-			}
-		}
 		res = PutResult{Created: !exists, Changed: true}
 		op := "update"
 		if !exists {
@@ -89,6 +91,9 @@ func (s *Store) Put(ctx context.Context, actor Principal, ws string, kind Kind, 
 		t.sets = append(t.sets, field, b)
 		return nil
 	})
+	if err != nil {
+		release()
+	}
 	return res, err
 }
 
@@ -108,28 +113,36 @@ func (t *tx) checkRefs(kind Kind, item Item) error {
 	return nil
 }
 
-// claimNumber takes number in the global index for t's workspace; a number
-// belongs to at most one workspace. The claim is undone if the transaction
-// does not commit.
-func (t *tx) claimNumber(number string) error {
-	ok, err := t.s.rdb.HSetNX(t.ctx, keyNumbers, number, t.ws).Result()
+// claimNumber takes number in the global index for workspace ws before the
+// workspace transaction: a number belongs to at most one workspace, and
+// HSETNX decides between racing writers. The returned release undoes a new
+// claim when the transaction then fails; it does nothing for a number the
+// workspace already held.
+func (s *Store) claimNumber(ctx context.Context, ws, number string) (release func(), err error) {
+	noop := func() {}
+	ok, err := s.rdb.HSetNX(ctx, keyNumbers, number, ws).Result()
 	if err != nil {
-		return err
+		return noop, unavailable("claim number", err)
 	}
-	if !ok {
-		owner, err := t.s.rdb.HGet(t.ctx, keyNumbers, number).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return err
-		}
-		if owner != t.ws {
-			return conflict("phone number %s is already in use", number)
-		}
-		return nil // a stale claim of our own, e.g. from an interrupted write
+	if ok {
+		return func() {
+			// A concurrent writer of the same workspace may have stored the
+			// number under this claim meanwhile: then the claim stays.
+			ctx := context.WithoutCancel(ctx)
+			held, err := s.rdb.HExists(ctx, keyCfg(ws), KindNumber.fieldOf(number)).Result()
+			if err == nil && !held {
+				_ = compareAndDelete(ctx, s.rdb, keyNumbers, number, ws)
+			}
+		}, nil
 	}
-	t.undo = append(t.undo, func(ctx context.Context) {
-		_ = compareAndDelete(ctx, t.s.rdb, keyNumbers, number, t.ws)
-	})
-	return nil
+	owner, err := s.rdb.HGet(ctx, keyNumbers, number).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return noop, unavailable("claim number", err)
+	}
+	if owner != ws {
+		return noop, conflict("phone number %s is already in use", number)
+	}
+	return noop, nil // held already, or a stale claim of our own from an interrupted write
 }
 
 // Get reads one item of kind from workspace ws into a new value of the kind.

@@ -47,8 +47,11 @@ func (s *Store) CreateWorkspace(ctx context.Context, actor Principal, nw NewWork
 		}
 		return Workspace{}, Created{}, err
 	}
-	var created Created
-	_, err := s.update(ctx, w.ID, func(t *tx) error {
+	k, secret, release, err := s.newKey(ctx, w.ID, owner.ID, "owner")
+	if err != nil {
+		return Workspace{}, Created{}, err
+	}
+	_, err = s.update(ctx, w.ID, func(t *tx) error {
 		if _, ok, err := t.get(fieldWorkspace); err != nil || ok {
 			if ok {
 				return conflict("workspace id collision, try again")
@@ -61,18 +64,14 @@ func (s *Store) CreateWorkspace(ctx context.Context, actor Principal, nw NewWork
 		if err := t.set(prefixAccount+owner.ID, owner); err != nil {
 			return err
 		}
-		var err error
-		created, err = t.addKey(owner, "owner")
-		if err != nil {
-			return err
-		}
-		created.Account = owner
 		t.audit(actor, "workspace", w.ID, "create")
-		return nil
+		return t.set(prefixAPIKey+k.ID, k)
 	})
 	if err != nil {
+		release()
 		return Workspace{}, Created{}, err
 	}
+	created := Created{Account: owner, Key: k.APIKey, Secret: secret}
 	if err := s.rdb.SAdd(ctx, keyWorkspaces, w.ID).Err(); err != nil {
 		return Workspace{}, Created{}, unavailable("index workspace", err)
 	}
