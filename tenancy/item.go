@@ -102,13 +102,27 @@ func (t *Trunk) keepSecrets(old json.RawMessage) {
 	}
 }
 
+// keepSecrets keeps the stored credentials when none are sent, and the
+// stored value of each credential sent back as its redaction mask (what GET
+// shows), so that a read-modify-write does not store the mask.
 func (d *DataSource) keepSecrets(old json.RawMessage) {
 	var prev DataSource
-	if len(d.Credentials) > 0 || json.Unmarshal(old, &prev) != nil {
+	if json.Unmarshal(old, &prev) != nil {
 		return
 	}
-	d.Credentials = prev.Credentials
+	if len(d.Credentials) == 0 {
+		d.Credentials = prev.Credentials
+		return
+	}
+	for k, v := range d.Credentials {
+		if pv, ok := prev.Credentials[k]; ok && v == redactedMask {
+			d.Credentials[k] = pv
+		}
+	}
 }
+
+// redactedMask replaces a write-only value in what the API shows.
+const redactedMask = "********"
 
 // Redacted returns the item without write-only fields.
 func Redacted(it Item) Item {

@@ -155,7 +155,7 @@ func (d DataSource) Redacted() DataSource {
 	if len(d.Credentials) > 0 {
 		red := make(map[string]string, len(d.Credentials))
 		for k := range d.Credentials {
-			red[k] = "********"
+			red[k] = redactedMask
 		}
 		d.Credentials = red
 	}

@@ -40,8 +40,15 @@ func (s *Store) Put(ctx context.Context, actor Principal, ws string, kind Kind, 
 			n.Number = norm
 		}
 	}
+	// A replace may omit write-only fields (what GET shows), which it then
+	// takes from the stored item: such an item is validated again after
+	// that, inside the transaction.
+	revalidate := false
 	if err := item.Validate(); err != nil {
-		return PutResult{}, err
+		if _, ok := item.(secretKeeper); !ok || mode != Upsert || item.ItemID() == "" {
+			return PutResult{}, err
+		}
+		revalidate = true
 	}
 	id := item.ItemID()
 	field := kind.fieldOf(id)
@@ -71,6 +78,11 @@ func (s *Store) Put(ctx context.Context, actor Principal, ws string, kind Kind, 
 		}
 		if sk, ok := item.(secretKeeper); ok && exists {
 			sk.keepSecrets(old)
+		}
+		if revalidate {
+			if err := item.Validate(); err != nil {
+				return err
+			}
 		}
 		if err := t.checkRefs(kind, item); err != nil {
 			return err

@@ -106,10 +106,17 @@ func (s *Store) ChangesHead(ctx context.Context) (string, int64, error) {
 }
 
 // ReadChanges blocks up to wait for change-stream entries after stream id
-// after. A follower checks that Seq grows by one; a jump means entries were
-// trimmed before it read them and it must reload everything.
+// after; a wait of zero or less does not block. A follower checks that Seq
+// grows by one; a jump means entries were trimmed before it read them and it
+// must reload everything.
 func (s *Store) ReadChanges(ctx context.Context, after string, wait time.Duration) ([]Change, error) {
-	res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{keyChanges, after}, Count: 500, Block: wait}).Result()
+	block := wait
+	if block <= 0 {
+		block = -1 // go-redis sends no BLOCK; "BLOCK 0" would wait forever
+	} else if block < time.Millisecond {
+		block = time.Millisecond
+	}
+	res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{keyChanges, after}, Count: 500, Block: block}).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}

@@ -1,0 +1,127 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config configures the admin API server. Zero fields take the defaults
+// listed on each field (applied by New through withDefaults); Validate checks
+// the result.
+type Config struct {
+	// BootstrapToken is the platform token (EDGE_ADMIN_BOOTSTRAP_TOKEN): it
+	// creates workspaces and alone sets their limits. Required, at least 16
+	// characters.
+	BootstrapToken string
+
+	// KeyRate is the sustained requests per second allowed to one API key
+	// (or the platform token). Default 20; negative disables the limit.
+	KeyRate float64
+	// KeyBurst is the bucket size of KeyRate. Default 40.
+	KeyBurst int
+	// IPRate is the sustained requests per second allowed from one source
+	// address (the TCP peer). Default 50; negative disables the limit.
+	IPRate float64
+	// IPBurst is the bucket size of IPRate. Default 100.
+	IPBurst int
+	// AuthFailRate is the sustained failed authentications per second
+	// allowed from one source address before it gets 429. Default 0.2 (12
+	// a minute); negative disables the limit.
+	AuthFailRate float64
+	// AuthFailBurst is the bucket size of AuthFailRate. Default 10.
+	AuthFailBurst int
+
+	// StreamKeepalive is how often an idle event stream (SSE) sends a
+	// comment line, so proxies keep it open. Default 15s.
+	StreamKeepalive time.Duration
+	// StreamWait is how long one blocking read of an event stream waits in
+	// Redis; it bounds how soon a gone client is noticed. Default 1s.
+	StreamWait time.Duration
+	// StreamReauth is how often a live event stream re-checks its key, so
+	// revoking it ends the stream. Default 5s.
+	StreamReauth time.Duration
+	// MaxStreams bounds the live event streams open at once (each holds a
+	// Redis connection while it waits; size the Redis pool above it).
+	// Default 32.
+	MaxStreams int
+
+	// DefaultPageSize is the page size of lists without ?limit. Default 100.
+	DefaultPageSize int
+	// MaxPageSize is the largest ?limit accepted. Default 1000.
+	MaxPageSize int
+
+	// ReadHeaderTimeout bounds reading a request's headers. Default 5s.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request. Default 30s.
+	ReadTimeout time.Duration
+	// IdleTimeout bounds an idle keep-alive connection. Default 2m.
+	IdleTimeout time.Duration
+	// ShutdownTimeout bounds the graceful shutdown of Serve. Default 10s.
+	ShutdownTimeout time.Duration
+	// ReadyTimeout bounds the Redis ping of /readyz. Default 2s.
+	ReadyTimeout time.Duration
+}
+
+// maxBodyBytes is the largest request body accepted (design section 6).
+const maxBodyBytes = 1 << 20
+
+// withDefaults returns c with every zero field set to its default: the one
+// place defaults live.
+func (c Config) withDefaults() Config {
+	setF := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	setI := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	setD := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	setF(&c.KeyRate, 20)
+	setI(&c.KeyBurst, 40)
+	setF(&c.IPRate, 50)
+	setI(&c.IPBurst, 100)
+	setF(&c.AuthFailRate, 0.2)
+	setI(&c.AuthFailBurst, 10)
+	setD(&c.StreamKeepalive, 15*time.Second)
+	setD(&c.StreamWait, time.Second)
+	setD(&c.StreamReauth, 5*time.Second)
+	setI(&c.MaxStreams, 32)
+	setI(&c.DefaultPageSize, 100)
+	setI(&c.MaxPageSize, 1000)
+	setD(&c.ReadHeaderTimeout, 5*time.Second)
+	setD(&c.ReadTimeout, 30*time.Second)
+	setD(&c.IdleTimeout, 2*time.Minute)
+	setD(&c.ShutdownTimeout, 10*time.Second)
+	setD(&c.ReadyTimeout, 2*time.Second)
+	return c
+}
+
+// Validate reports the first field of c (after defaults) that is unusable.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	if len(c.BootstrapToken) < 16 {
+		return errors.New("admin config: BootstrapToken (EDGE_ADMIN_BOOTSTRAP_TOKEN) must be at least 16 characters")
+	}
+	for name, v := range map[string]int{"KeyBurst": c.KeyBurst, "IPBurst": c.IPBurst, "AuthFailBurst": c.AuthFailBurst, "MaxStreams": c.MaxStreams, "DefaultPageSize": c.DefaultPageSize, "MaxPageSize": c.MaxPageSize} {
+		if v < 0 {
+			return fmt.Errorf("admin config: %s must not be negative", name)
+		}
+	}
+	if c.DefaultPageSize > c.MaxPageSize {
+		return fmt.Errorf("admin config: DefaultPageSize %d is above MaxPageSize %d", c.DefaultPageSize, c.MaxPageSize)
+	}
+	for name, v := range map[string]time.Duration{"StreamKeepalive": c.StreamKeepalive, "StreamWait": c.StreamWait, "StreamReauth": c.StreamReauth, "ReadHeaderTimeout": c.ReadHeaderTimeout, "ReadTimeout": c.ReadTimeout, "IdleTimeout": c.IdleTimeout, "ShutdownTimeout": c.ShutdownTimeout, "ReadyTimeout": c.ReadyTimeout} {
+		if v < 0 {
+			return fmt.Errorf("admin config: %s must not be negative", name)
+		}
+	}
+	return nil
+}

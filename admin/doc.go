@@ -1,0 +1,42 @@
+// Package admin is the control plane's REST API (design sections 4-6),
+// served by `edge-admin serve`: workspaces and their accounts, API keys,
+// services, phone numbers, trunks, safety policies, data sources, voice
+// settings, operator config, billing, calls, events (also as a live
+// Server-Sent Events stream) and promotions, with its OpenAPI description,
+// Prometheus metrics and health probes.
+//
+// One route table (routes.go) drives everything that is said about a route:
+// the http.ServeMux registration, who may call it (the platform token, or a
+// workspace API key whose role allows the route's tenancy.Action), and the
+// generated OpenAPI 3.1 document.
+//
+// Every request of a workspace is checked in this order: the bearer token
+// is authenticated (401), the key's workspace must be the path's workspace
+// (404 exactly like a workspace that does not exist, so that nothing of
+// another workspace leaks), then the role must allow the action (403). The
+// role is read from the store at the time of each request, so demoting or
+// deleting an account, or revoking a key, takes effect on the next request.
+//
+// Failures are mapped to HTTP statuses in one table (errors.go): tenancy's
+// sentinel errors and this package's own. Writes are single store
+// transactions, so a failure leaves nothing partial behind.
+//
+// Choices where the design is silent:
+//   - PUT of a collection item creates (201) or replaces (200); a body id
+//     that differs from the path's is 422 naming "id" (a phone number's id
+//     is its number, normalised to E.164 on both sides). Write-only fields
+//     left out of a replace, or sent back as GET masks them, keep their
+//     stored values, so GET, edit, PUT is safe.
+//   - PUT accounts/{id} changes name, email and role of an existing account
+//     (ids are made by POST); api-keys have no PUT.
+//   - POST calls/{id}/hangup answers 202: the edge node carrying the call
+//     is asked to end it, and a call.hangup_requested event records who.
+//   - A workspace's environment never changes (422 naming "environment").
+//   - Rate limits are token buckets per API key and per TCP peer address,
+//     with a tighter bucket of failed authentications per address that
+//     locks the address out (429 with Retry-After) until it refills.
+//   - Event streams re-check their key every few seconds and end when it
+//     stops working; their number is capped (503 with Retry-After).
+//   - Deleting a workspace deletes its event stream too, so its audit
+//     record is the log line and the change stream's delete_workspace.
+package admin

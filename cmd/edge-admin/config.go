@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"gopkg.in/yaml.v3"
+
+	"github.com/voiceedge/edge/admin"
+	"github.com/voiceedge/edge/admin/client"
+)
+
+// Environment variables of "edge-admin serve" (design section 9).
+const (
+	envAddr           = "EDGE_ADMIN_ADDR"
+	envBootstrapToken = "EDGE_ADMIN_BOOTSTRAP_TOKEN"
+	envRedisAddr      = "EDGE_REDIS_ADDR"
+	envLogLevel       = "EDGE_ADMIN_LOG_LEVEL"
+)
+
+// serveConfig is the configuration of "edge-admin serve": flags >
+// environment > YAML file (-config) > defaults.
+type serveConfig struct {
+	// Addr is the API's listen address. Default 127.0.0.1:8081.
+	Addr string `yaml:"addr"`
+	// RedisAddr is host:port (several, comma-separated, for a cluster) or
+	// a redis:// or rediss:// URL. Default 127.0.0.1:6379.
+	RedisAddr string `yaml:"redis_addr"`
+	// BootstrapToken is the platform token; prefer the environment to the
+	// file. Required, at least 16 characters.
+	BootstrapToken string `yaml:"bootstrap_token"`
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel string `yaml:"log_level"`
+	// RateLimits are the API's request limits (zero: the admin defaults).
+	RateLimits struct {
+		KeyRate       float64 `yaml:"key_rate"`
+		KeyBurst      int     `yaml:"key_burst"`
+		IPRate        float64 `yaml:"ip_rate"`
+		IPBurst       int     `yaml:"ip_burst"`
+		AuthFailRate  float64 `yaml:"auth_fail_rate"`
+		AuthFailBurst int     `yaml:"auth_fail_burst"`
+	} `yaml:"rate_limits"`
+	// MaxEventStreams bounds live event streams. Default 32.
+	MaxEventStreams int `yaml:"max_event_streams"`
+	// ShutdownTimeout bounds the graceful shutdown. Default 10s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// defaultServeConfig holds the defaults, in one place.
+func defaultServeConfig() serveConfig {
+	return serveConfig{Addr: "127.0.0.1:8081", RedisAddr: "127.0.0.1:6379", LogLevel: "info"}
+}
+
+// loadServeConfig builds the configuration from the defaults, the YAML
+// file named by -config, the environment and the flags, in that order of
+// increasing precedence.
+func loadServeConfig(args []string, lookup client.LookupEnv, stderr io.Writer) (serveConfig, error) {
+	fs := flag.NewFlagSet("edge-admin serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configFile := fs.String("config", "", "YAML configuration file (see configs/edge-admin.yaml)")
+	addr := fs.String("addr", "", "listen address (env "+envAddr+", default 127.0.0.1:8081)")
+	redisAddr := fs.String("redis", "", "Redis host:port or redis:// URL (env "+envRedisAddr+")")
+	token := fs.String("bootstrap-token", "", "platform token (env "+envBootstrapToken+"; prefer the environment)")
+	level := fs.String("log-level", "", "debug, info, warn or error (env "+envLogLevel+")")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return serveConfig{}, err
+		}
+		return serveConfig{}, fmt.Errorf("%w: %v", client.ErrUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return serveConfig{}, fmt.Errorf("%w: serve: unexpected argument %q", client.ErrUsage, fs.Arg(0))
+	}
+	cfg := defaultServeConfig()
+	if *configFile != "" {
+		if err := readConfigFile(*configFile, &cfg); err != nil {
+			return serveConfig{}, err
+		}
+	}
+	for _, o := range []struct {
+		to   *string
+		env  string
+		flag string
+	}{
+		{&cfg.Addr, envAddr, *addr},
+		{&cfg.RedisAddr, envRedisAddr, *redisAddr},
+		{&cfg.BootstrapToken, envBootstrapToken, *token},
+		{&cfg.LogLevel, envLogLevel, *level},
+	} {
+		if v, ok := lookup(o.env); ok && v != "" {
+			*o.to = v
+		}
+		if o.flag != "" {
+			*o.to = o.flag
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// readConfigFile overlays the YAML file at path on cfg; unknown keys are
+// errors.
+func readConfigFile(path string, cfg *serveConfig) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	return nil
+}
+
+// Validate reports the first unusable field.
+func (c serveConfig) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("config: addr %q: %w", c.Addr, err)
+	}
+	if _, err := redisOptions(c.RedisAddr); err != nil {
+		return err
+	}
+	if _, err := logLevel(c.LogLevel); err != nil {
+		return err
+	}
+	if c.ShutdownTimeout < 0 || c.MaxEventStreams < 0 {
+		return errors.New("config: shutdown_timeout and max_event_streams must not be negative")
+	}
+	return c.adminConfig().Validate()
+}
+
+// adminConfig is the admin server's part of the configuration.
+func (c serveConfig) adminConfig() admin.Config {
+	rl := c.RateLimits
+	return admin.Config{
+		BootstrapToken: c.BootstrapToken,
+		KeyRate:        rl.KeyRate, KeyBurst: rl.KeyBurst,
+		IPRate: rl.IPRate, IPBurst: rl.IPBurst,
+		AuthFailRate: rl.AuthFailRate, AuthFailBurst: rl.AuthFailBurst,
+		MaxStreams:      c.MaxEventStreams,
+		ShutdownTimeout: c.ShutdownTimeout,
+	}
+}
+
+// redisOptions parses EDGE_REDIS_ADDR: a redis:// or rediss:// URL, or
+// host:port, several comma-separated for a Redis Cluster.
+func redisOptions(addr string) (*redis.UniversalOptions, error) {
+	addr = strings.TrimSpace(addr)
+	if strings.Contains(addr, "://") {
+		o, err := redis.ParseURL(addr)
+		if err != nil {
+			return nil, fmt.Errorf("config: redis address: %w", err)
+		}
+		return &redis.UniversalOptions{
+			Addrs: []string{o.Addr}, Username: o.Username, Password: o.Password, DB: o.DB,
+			TLSConfig: o.TLSConfig, ClientName: "edge-admin",
+		}, nil
+	}
+	var addrs []string
+	for _, a := range strings.Split(addr, ",") {
+		a = strings.TrimSpace(a)
+		host, port, err := net.SplitHostPort(a)
+		if err != nil || host == "" {
+			return nil, fmt.Errorf("config: redis address %q: want host:port or a redis:// URL", a)
+		}
+		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+			return nil, fmt.Errorf("config: redis address %q: port must be 1-65535", a)
+		}
+		addrs = append(addrs, a)
+	}
+	return &redis.UniversalOptions{Addrs: addrs, ClientName: "edge-admin"}, nil
+}
+
+// logLevel parses a log level name.
+func logLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("config: log level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}

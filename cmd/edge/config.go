@@ -1,0 +1,235 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"gopkg.in/yaml.v3"
+
+	"github.com/voiceedge/edge/media"
+	"github.com/voiceedge/edge/sip"
+)
+
+// errUsage marks a command-line or configuration error (exit status 2).
+var errUsage = errors.New("usage")
+
+// config is the edge's configuration: flags > environment > YAML file
+// (-config) > defaults (design section 9).
+type config struct {
+	// RedisAddr is host:port or a redis:// URL (EDGE_REDIS_ADDR).
+	// Default 127.0.0.1:6379.
+	RedisAddr string `yaml:"redis_addr"`
+	// SIPAddr is the SIP listen address, UDP and TCP (EDGE_SIP_ADDR).
+	// Default 127.0.0.1:5060.
+	SIPAddr string `yaml:"sip_addr"`
+	// SIPTLSAddr is the SIP over TLS listen address, used when TLSCert and
+	// TLSKey are set (EDGE_SIP_TLS_ADDR). Default: SIPAddr's host, port 5061.
+	SIPTLSAddr string `yaml:"sip_tls_addr"`
+	TLSCert    string `yaml:"tls_cert"` // EDGE_TLS_CERT, PEM file
+	TLSKey     string `yaml:"tls_key"`  // EDGE_TLS_KEY, PEM file
+	// HTTPAddr serves /metrics, /healthz and /readyz (EDGE_HTTP_ADDR).
+	// Default 127.0.0.1:8080.
+	HTTPAddr string `yaml:"http_addr"`
+	// RTPPorts is the RTP port range (EDGE_RTP_PORTS). Default 10000-20000.
+	RTPPorts string `yaml:"rtp_ports"`
+	// PublicIP is written into SDP and Contact (EDGE_PUBLIC_IP). Default:
+	// the host of SIPAddr, or 127.0.0.1 when that is a wildcard.
+	PublicIP string `yaml:"public_ip"`
+	// NodeID names this node (EDGE_NODE_ID). Default: the host name.
+	NodeID string `yaml:"node_id"`
+	// LogLevel is debug, info, warn or error (EDGE_LOG_LEVEL). Default info.
+	LogLevel string `yaml:"log_level"`
+	// Timers of calls.
+	NoAnswerTimeout time.Duration `yaml:"no_answer_timeout"` // default 30s
+	MediaTimeout    time.Duration `yaml:"media_timeout"`     // default 60s
+	MaxDuration     time.Duration `yaml:"max_duration"`      // default 4h
+	DrainTimeout    time.Duration `yaml:"drain_timeout"`     // default 5m
+	// DropUnknownSources drops requests from addresses in no trunk
+	// (EDGE_DROP_UNKNOWN_SOURCES=true). Default false: answer 403.
+	DropUnknownSources bool `yaml:"drop_unknown_sources"`
+	// RateLimit and RateBurst bound requests per source IP; TrustedCIDRs
+	// are exempt (EDGE_TRUSTED_CIDRS, comma-separated). Defaults 50/s, 100.
+	RateLimit    float64  `yaml:"rate_limit"`
+	RateBurst    int      `yaml:"rate_burst"`
+	TrustedCIDRs []string `yaml:"trusted_cidrs"`
+}
+
+func defaultConfig() config {
+	d := sip.DefaultConfig()
+	return config{
+		RedisAddr: "127.0.0.1:6379", SIPAddr: "127.0.0.1:5060", HTTPAddr: "127.0.0.1:8080",
+		RTPPorts: "10000-20000", NodeID: d.NodeID, LogLevel: "info",
+		NoAnswerTimeout: d.NoAnswerTimeout, MediaTimeout: 60 * time.Second, MaxDuration: d.MaxDuration,
+		DrainTimeout: d.DrainTimeout, RateLimit: d.RateLimit, RateBurst: d.RateBurst,
+	}
+}
+
+// loadConfig builds the configuration from defaults, the YAML file, the
+// environment (lookup) and the flags, in increasing precedence.
+func loadConfig(args []string, lookup func(string) (string, bool), stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("config", "", "YAML configuration file")
+	flags := map[string]*string{}
+	for _, f := range []struct{ name, env, help string }{
+		{"redis", "EDGE_REDIS_ADDR", "Redis host:port or redis:// URL"},
+		{"sip", "EDGE_SIP_ADDR", "SIP listen address (UDP and TCP)"},
+		{"sip-tls", "EDGE_SIP_TLS_ADDR", "SIP over TLS listen address"},
+		{"tls-cert", "EDGE_TLS_CERT", "TLS certificate (PEM)"},
+		{"tls-key", "EDGE_TLS_KEY", "TLS key (PEM)"},
+		{"http", "EDGE_HTTP_ADDR", "HTTP address of /metrics, /healthz, /readyz"},
+		{"rtp-ports", "EDGE_RTP_PORTS", "RTP port range min-max"},
+		{"public-ip", "EDGE_PUBLIC_IP", "address written in SDP and Contact"},
+		{"node-id", "EDGE_NODE_ID", "this node's id"},
+		{"log-level", "EDGE_LOG_LEVEL", "debug, info, warn or error"},
+		{"trusted-cidrs", "EDGE_TRUSTED_CIDRS", "comma-separated CIDRs exempt from rate limits"},
+		{"drop-unknown-sources", "EDGE_DROP_UNKNOWN_SOURCES", "true: drop requests from unknown sources"},
+	} {
+		flags[f.env] = fs.String(f.name, "", f.help+" (env "+f.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return config{}, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	cfg := defaultConfig()
+	if *file != "" {
+		data, err := os.ReadFile(*file)
+		if err != nil {
+			return config{}, fmt.Errorf("%w: read config: %v", errUsage, err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(data)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return config{}, fmt.Errorf("%w: config %s: %v", errUsage, *file, err)
+		}
+	}
+	for env, fl := range flags {
+		v, ok := lookup(env)
+		if *fl != "" {
+			v, ok = *fl, true
+		}
+		if !ok || v == "" {
+			continue
+		}
+		if err := cfg.set(env, v); err != nil {
+			return config{}, fmt.Errorf("%w: %s: %v", errUsage, env, err)
+		}
+	}
+	return cfg, cfg.validate()
+}
+
+// set applies one environment variable or flag.
+func (c *config) set(env, v string) error {
+	switch env {
+	case "EDGE_REDIS_ADDR":
+		c.RedisAddr = v
+	case "EDGE_SIP_ADDR":
+		c.SIPAddr = v
+	case "EDGE_SIP_TLS_ADDR":
+		c.SIPTLSAddr = v
+	case "EDGE_TLS_CERT":
+		c.TLSCert = v
+	case "EDGE_TLS_KEY":
+		c.TLSKey = v
+	case "EDGE_HTTP_ADDR":
+		c.HTTPAddr = v
+	case "EDGE_RTP_PORTS":
+		c.RTPPorts = v
+	case "EDGE_PUBLIC_IP":
+		c.PublicIP = v
+	case "EDGE_NODE_ID":
+		c.NodeID = v
+	case "EDGE_LOG_LEVEL":
+		c.LogLevel = v
+	case "EDGE_TRUSTED_CIDRS":
+		c.TrustedCIDRs = strings.Split(v, ",")
+	case "EDGE_DROP_UNKNOWN_SOURCES":
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return err
+		}
+		c.DropUnknownSources = b
+	}
+	return nil
+}
+
+// validate checks the fields cmd/edge interprets itself; sip.Config and
+// media check the rest.
+func (c *config) validate() error {
+	bad := func(field string, err error) error { return fmt.Errorf("%w: %s: %v", errUsage, field, err) }
+	if _, _, err := net.SplitHostPort(c.SIPAddr); err != nil {
+		return bad("sip_addr", err)
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		return bad("http_addr", err)
+	}
+	if _, _, err := media.ParsePortRange(c.RTPPorts); err != nil {
+		return bad("rtp_ports", err)
+	}
+	if _, err := redisOptions(c.RedisAddr); err != nil {
+		return bad("redis_addr", err)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return bad("tls_cert", errors.New("tls_cert and tls_key go together"))
+	}
+	if _, err := c.publicIP(); err != nil {
+		return bad("public_ip", err)
+	}
+	return nil
+}
+
+// publicIP is PublicIP, or the SIP listen host when it is an address.
+func (c *config) publicIP() (netip.Addr, error) {
+	if c.PublicIP != "" {
+		return netip.ParseAddr(c.PublicIP)
+	}
+	host, _, _ := net.SplitHostPort(c.SIPAddr)
+	if a, err := netip.ParseAddr(host); err == nil && !a.IsUnspecified() {
+		return a, nil
+	}
+	return netip.MustParseAddr("127.0.0.1"), nil
+}
+
+// sipConfig maps the configuration onto sip.Config.
+func (c *config) sipConfig() (sip.Config, error) {
+	s := sip.DefaultConfig()
+	s.NodeID = c.NodeID
+	s.PublicIP, _ = c.publicIP()
+	s.NoAnswerTimeout, s.MaxDuration, s.DrainTimeout = c.NoAnswerTimeout, c.MaxDuration, c.DrainTimeout
+	s.DropUnknownSources, s.RateLimit, s.RateBurst = c.DropUnknownSources, c.RateLimit, c.RateBurst
+	for _, cidr := range c.TrustedCIDRs {
+		p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
+		if err != nil {
+			return s, fmt.Errorf("%w: trusted_cidrs: %v", errUsage, err)
+		}
+		s.TrustedCIDRs = append(s.TrustedCIDRs, p)
+	}
+	return s, s.Validate()
+}
+
+// redisOptions accepts host:port (comma-separated for a cluster) or a
+// redis:// or rediss:// URL.
+func redisOptions(addr string) (*redis.UniversalOptions, error) {
+	if strings.HasPrefix(addr, "redis://") || strings.HasPrefix(addr, "rediss://") {
+		o, err := redis.ParseURL(addr)
+		if err != nil {
+			return nil, err
+		}
+		return &redis.UniversalOptions{Addrs: []string{o.Addr}, Username: o.Username, Password: o.Password, DB: o.DB, TLSConfig: o.TLSConfig, ClientName: "edge"}, nil
+	}
+	addrs := strings.Split(addr, ",")
+	for _, a := range addrs {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return nil, err
+		}
+	}
+	return &redis.UniversalOptions{Addrs: addrs, ClientName: "edge"}, nil
+}

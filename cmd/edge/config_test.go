@@ -1,0 +1,68 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestLoadConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "edge.yaml")
+	yaml := "sip_addr: 127.0.0.1:7000\nhttp_addr: 127.0.0.1:7001\nrtp_ports: 30000-30100\nnode_id: from-file\nmedia_timeout: 45s\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"EDGE_SIP_ADDR": "127.0.0.1:7100", "EDGE_NODE_ID": "from-env", "EDGE_REDIS_ADDR": "redis://127.0.0.1:6390/2"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	tests := []struct {
+		name  string
+		args  []string
+		check func(t *testing.T, c config)
+		err   bool
+	}{
+		{name: "defaults", args: nil, check: func(t *testing.T, c config) {
+			if c.HTTPAddr != "127.0.0.1:8080" || c.RTPPorts != "10000-20000" || c.MediaTimeout != 60*time.Second {
+				t.Errorf("defaults: %+v", c)
+			}
+		}},
+		{name: "file under env under flags", args: []string{"-config", file, "-node-id", "from-flag"}, check: func(t *testing.T, c config) {
+			if c.HTTPAddr != "127.0.0.1:7001" || c.RTPPorts != "30000-30100" || c.MediaTimeout != 45*time.Second {
+				t.Errorf("file values lost: %+v", c)
+			}
+			if c.SIPAddr != "127.0.0.1:7100" {
+				t.Errorf("env did not override the file: %s", c.SIPAddr)
+			}
+			if c.NodeID != "from-flag" {
+				t.Errorf("flag did not override env: %s", c.NodeID)
+			}
+			if ip, _ := c.publicIP(); ip.String() != "127.0.0.1" {
+				t.Errorf("public ip %v", ip)
+			}
+		}},
+		{name: "bad port range", args: []string{"-rtp-ports", "20000-10000"}, err: true},
+		{name: "bad public ip", args: []string{"-public-ip", "not-an-ip"}, err: true},
+		{name: "unknown flag", args: []string{"-nope"}, err: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := loadConfig(tc.args, lookup, io.Discard)
+			if tc.err {
+				if !errors.Is(err, errUsage) {
+					t.Fatalf("err = %v, want a usage error", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, c)
+			if _, err := c.sipConfig(); err != nil {
+				t.Errorf("sipConfig: %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/voiceedge/edge/media"
+	"github.com/voiceedge/edge/routing"
+	"github.com/voiceedge/edge/sip"
+	"github.com/voiceedge/edge/tenancy"
+)
+
+// run wires the edge and serves until term (SIGTERM: drain, then stop) or
+// intr (SIGINT: stop at once) ends.
+func run(term, intr context.Context, cfg config, stderr io.Writer) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return fmt.Errorf("%w: log_level: %v", errUsage, err)
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	scfg, err := cfg.sipConfig()
+	if err != nil {
+		return err
+	}
+	ropts, _ := redisOptions(cfg.RedisAddr)
+	rdb := redis.NewUniversalClient(ropts)
+	defer rdb.Close()
+	store := tenancy.NewStore(rdb)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	routes := routing.New(store, reg, log.With("component", "routing"))
+
+	lo, hi, _ := media.ParsePortRange(cfg.RTPPorts)
+	host, _, _ := net.SplitHostPort(cfg.SIPAddr)
+	bind, _ := netip.ParseAddr(host)
+	pool, err := media.NewPortPool(bind, lo, hi)
+	if err != nil {
+		return err
+	}
+	mcfg := media.DefaultConfig()
+	mcfg.MediaTimeout = cfg.MediaTimeout
+	mgr, err := media.NewManager(mcfg, pool, reg, media.WithLogger(log.With("component", "media")))
+	if err != nil {
+		return err
+	}
+	defer mgr.Close()
+	srv, err := sip.New(scfg, routes, sip.MediaManager(mgr), store, sip.WithLogger(log.With("component", "sip")), sip.WithRegistry(reg))
+	if err != nil {
+		return err
+	}
+
+	pc, err := net.ListenPacket("udp", cfg.SIPAddr)
+	if err != nil {
+		return fmt.Errorf("listen udp %s: %w", cfg.SIPAddr, err)
+	}
+	tcp, err := net.Listen("tcp", cfg.SIPAddr)
+	if err != nil {
+		pc.Close()
+		return fmt.Errorf("listen tcp %s: %w", cfg.SIPAddr, err)
+	}
+	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		pc.Close()
+		tcp.Close()
+		return fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
+	}
+	var tlsLn net.Listener
+	if cfg.TLSCert != "" {
+		if tlsLn, err = listenTLS(cfg); err != nil {
+			pc.Close()
+			tcp.Close()
+			httpLn.Close()
+			return err
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 6)
+	spawn := func(f func() error) {
+		wg.Add(1)
+		go func() { defer wg.Done(); errc <- f() }()
+	}
+	spawn(func() error { return routes.Run(ctx) })
+	spawn(func() error { return srv.Run(ctx) })
+	spawn(func() error { return srv.ServeUDP(ctx, pc) })
+	spawn(func() error { return srv.ServeTCP(ctx, tcp) })
+	if tlsLn != nil {
+		spawn(func() error { return srv.ServeTLS(ctx, tlsLn) })
+	}
+	hs := &http.Server{Handler: httpHandler(reg, routes, srv), ReadHeaderTimeout: 5 * time.Second}
+	spawn(func() error {
+		if err := hs.Serve(httpLn); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	log.Info("edge started", "sip", cfg.SIPAddr, "http", cfg.HTTPAddr, "node_id", scfg.NodeID, "public_ip", scfg.PublicIP)
+
+	var runErr error
+	select {
+	case <-term.Done():
+		log.Info("SIGTERM: draining", "active_calls", srv.ActiveCalls())
+		dctx, dcancel := context.WithTimeout(intr, scfg.DrainTimeout)
+		if err := srv.Drain(dctx); err != nil {
+			log.Warn("drain incomplete", "error", err)
+		}
+		dcancel()
+	case <-intr.Done():
+		log.Info("SIGINT: stopping")
+	case runErr = <-errc:
+	}
+	_ = srv.Close()
+	sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
+	_ = hs.Shutdown(sctx)
+	scancel()
+	cancel()
+	wg.Wait()
+	return runErr
+}
+
+func listenTLS(cfg config) (net.Listener, error) {
+	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("load tls certificate: %w", err)
+	}
+	addr := cfg.SIPTLSAddr
+	if addr == "" {
+		host, port, _ := net.SplitHostPort(cfg.SIPAddr)
+		p, _ := strconv.Atoi(port)
+		addr = net.JoinHostPort(host, strconv.Itoa(p+1))
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen tls %s: %w", addr, err)
+	}
+	return tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), nil
+}
+
+// readiness is the /readyz body.
+type readiness struct {
+	Ready       bool           `json:"ready"`
+	Degraded    bool           `json:"degraded"`
+	ActiveCalls int            `json:"active_calls"`
+	Routing     routing.Status `json:"routing"`
+}
+
+// httpHandler serves /metrics, /healthz (the process is up) and /readyz
+// (the routing map is loaded; degraded when Redis is lost and the last map
+// is served).
+func httpHandler(reg *prometheus.Registry, routes *routing.Map, srv *sip.Server) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		st := routes.Status()
+		body := readiness{Ready: st.Ready && !srv.Draining(), Degraded: st.Degraded, ActiveCalls: srv.ActiveCalls(), Routing: st}
+		w.Header().Set("Content-Type", "application/json")
+		if !body.Ready {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_ = json.NewEncoder(w).Encode(body)
+	})
+	return mux
+}

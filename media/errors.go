@@ -1,0 +1,50 @@
+package media
+
+import "errors"
+
+// Sentinel errors of the media package. Callers match them with errors.Is;
+// they are wrapped with what was being done.
+var (
+	// ErrInvalidPortRange reports a port range that is not "min-max" with
+	// 1 <= min <= max <= 65535 and at least one even port.
+	ErrInvalidPortRange = errors.New("media: invalid port range")
+	// ErrNoPorts reports that every port of the pool is taken.
+	ErrNoPorts = errors.New("media: no free RTP port")
+
+	// ErrSDPTooLarge reports an SDP body above MaxSDPSize.
+	ErrSDPTooLarge = errors.New("media: sdp too large")
+	// ErrMalformedSDP reports an SDP body that does not parse (RFC 4566).
+	ErrMalformedSDP = errors.New("media: malformed sdp")
+	// ErrNoAudio reports an SDP body without an m=audio line.
+	ErrNoAudio = errors.New("media: sdp has no audio stream")
+	// ErrUnsupportedTransport reports an audio stream that is not RTP/AVP
+	// (for instance RTP/SAVP): the SIP layer answers 488.
+	ErrUnsupportedTransport = errors.New("media: unsupported media transport")
+	// ErrBadConnection reports a missing or unusable c= line (no address,
+	// a host name, a multicast group).
+	ErrBadConnection = errors.New("media: bad sdp connection address")
+	// ErrNoCommonCodec reports an offer without PCMU or PCMA: the SIP layer
+	// answers 488 (design section 7).
+	ErrNoCommonCodec = errors.New("media: no codec in common")
+	// ErrStreamDisabled reports an offer whose audio stream has port 0
+	// (RFC 3264 section 5.1).
+	ErrStreamDisabled = errors.New("media: audio stream disabled")
+	// ErrInvalidSDPParams reports SDPParams that cannot make a valid body.
+	ErrInvalidSDPParams = errors.New("media: invalid sdp parameters")
+
+	// ErrUnsupportedCodec reports a codec payload type the relay cannot
+	// carry (only PCMU, PT 0, and PCMA, PT 8).
+	ErrUnsupportedCodec = errors.New("media: unsupported codec")
+	// ErrInvalidRemote reports a remote address that cannot receive RTP.
+	ErrInvalidRemote = errors.New("media: invalid remote address")
+	// ErrInvalidLeg reports a Leg other than LegA and LegB.
+	ErrInvalidLeg = errors.New("media: invalid leg")
+	// ErrClosed reports use of a closed Session or Manager.
+	ErrClosed = errors.New("media: closed")
+	// ErrAlreadyRunning reports a second Run of the same Session.
+	ErrAlreadyRunning = errors.New("media: session already running")
+	// ErrDuplicateSession reports a call ID that already has a session.
+	ErrDuplicateSession = errors.New("media: duplicate session")
+	// ErrInvalidConfig reports a Config that fails Validate.
+	ErrInvalidConfig = errors.New("media: invalid config")
+)

@@ -1,0 +1,171 @@
+package media
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"time"
+)
+
+// readBufferSize is the size of a relay's read buffer. RTP of G.711 is a
+// few hundred bytes; a datagram that fills the buffer may have been
+// truncated and is dropped as malformed.
+const readBufferSize = 2048
+
+// forwarder relays the packets received on one leg to the other leg. One
+// goroutine runs it; its buffers are allocated once and reused for every
+// packet, so the forward path does not allocate.
+type forwarder struct {
+	s        *Session
+	from, to *leg
+	buf      []byte  // one datagram, rewritten in place
+	pcm      []int16 // decoded audio for the Tap
+	rx       rxStream
+}
+
+func newForwarder(s *Session, from, to *leg) *forwarder {
+	return &forwarder{
+		s:    s,
+		from: from,
+		to:   to,
+		buf:  make([]byte, readBufferSize),
+		pcm:  make([]int16, readBufferSize),
+	}
+}
+
+// run reads and relays until the leg's socket is closed.
+func (f *forwarder) run() {
+	defer f.s.wg.Done()
+	for {
+		n, src, err := f.from.conn.ReadFromUDPAddrPort(f.buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			select {
+			case <-f.s.closing:
+				return
+			default:
+				continue // transient (an ICMP error surfaced by the kernel)
+			}
+		}
+		if n == len(f.buf) {
+			f.count(dropMalformed)
+			continue
+		}
+		pkt := f.buf[:n]
+		dst, reason := f.handle(pkt, src, time.Since(f.s.epoch))
+		if reason == dropNone {
+			if _, err := f.to.conn.WriteToUDPAddrPort(pkt, dst); err != nil {
+				reason = dropWriteError
+			}
+		}
+		f.count(reason)
+		if reason == dropNone {
+			f.to.stats.txPackets.Add(1)
+			f.to.stats.txBytes.Add(uint64(n))
+			f.s.metrics.relayedPackets[f.from.id].Inc()
+			f.s.metrics.relayedBytes[f.from.id].Add(float64(n))
+		}
+	}
+}
+
+// count records a dropped packet on the receiving leg and in the metrics.
+func (f *forwarder) count(r dropReason) {
+	switch r {
+	case dropNone:
+		return
+	case dropMalformed:
+		f.from.stats.dropMalformed.Add(1)
+	case dropWrongSource:
+		f.from.stats.dropWrongSource.Add(1)
+	default:
+		f.from.stats.dropOther.Add(1)
+	}
+	f.s.metrics.dropped[r].Inc()
+}
+
+// handle processes one datagram pkt received from src on the from leg,
+// elapsed after the session's epoch. It checks and latches the source,
+// updates the receive statistics, maps the payload type to the other leg's
+// (RFC 3264 section 6.1: each side sends with the payload types the other
+// announced), transcodes the payload in place if the legs use different
+// G.711 laws, and returns where to send pkt, or why it must be dropped.
+// SSRC, sequence number, timestamp and marker pass through unchanged.
+func (f *forwarder) handle(pkt []byte, src netip.AddrPort, elapsed time.Duration) (netip.AddrPort, dropReason) {
+	h, ok := parseRTPHeader(pkt)
+	if !ok {
+		return netip.AddrPort{}, dropMalformed
+	}
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	fp, notReady := f.from.accept(src, f.s.cfg.LatchAnySource)
+	if fp == nil {
+		if notReady {
+			return netip.AddrPort{}, dropNotReady
+		}
+		return netip.AddrPort{}, dropWrongSource
+	}
+
+	st := &f.from.stats
+	st.rxPackets.Add(1)
+	st.rxBytes.Add(uint64(len(pkt)))
+	st.lastRx.Store(int64(elapsed) + 1)
+	audio := h.pt == fp.codecPT
+	f.rx.update(&h, rtpClock(elapsed), audio)
+	f.rx.publish(st)
+
+	tp := f.to.peer.Load()
+	if tp == nil {
+		return netip.AddrPort{}, dropNotReady
+	}
+	dst, ok := tp.destination()
+	if !ok {
+		return netip.AddrPort{}, dropNotReady
+	}
+	switch {
+	case audio:
+		f.audio(pkt[h.payloadStart:h.payloadEnd], fp.law, tp.law)
+		setPayloadType(pkt, tp.codecPT)
+	case h.pt == fp.dtmfPT && tp.dtmfPT != NoPayloadType:
+		// RFC 4733 events pass through with the receiver's payload type.
+		setPayloadType(pkt, tp.dtmfPT)
+	default:
+		return netip.AddrPort{}, dropPayloadType
+	}
+	return dst, dropNone
+}
+
+// audio prepares an audio payload for the receiving leg, in place: through
+// the Tap when one is set, else transcoded if the laws differ.
+func (f *forwarder) audio(payload []byte, from, to law) {
+	if t := f.s.tap.Load(); t != nil {
+		pcm := f.pcm[:decode(f.pcm, payload, from)]
+		if t.tap.Frame(f.from.id, pcm) {
+			encode(payload, pcm, to)
+			return
+		}
+	}
+	switch {
+	case from == to:
+	case from == lawULaw:
+		PCMUToPCMA(payload, payload)
+	default:
+		PCMAToPCMU(payload, payload)
+	}
+}
+
+// decode decodes a G.711 payload of the given law into dst.
+func decode(dst []int16, payload []byte, l law) int {
+	if l == lawALaw {
+		return DecodePCMA(dst, payload)
+	}
+	return DecodePCMU(dst, payload)
+}
+
+// encode encodes pcm into a G.711 payload of the given law.
+func encode(payload []byte, pcm []int16, l law) int {
+	if l == lawALaw {
+		return EncodePCMA(payload, pcm)
+	}
+	return EncodePCMU(payload, pcm)
+}

@@ -1,0 +1,135 @@
+package media
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+
+	"github.com/pion/sdp/v3"
+)
+
+// SDPParams describe an SDP body the edge sends, offer or answer.
+type SDPParams struct {
+	// Addr is the edge's media address as its peers must reach it (the
+	// public address under NAT), used in o= and c=.
+	Addr netip.Addr
+	// Port is the RTP port of the leg (Session.LocalAddr). Zero rejects the
+	// stream (RFC 3264 section 6).
+	Port int
+	// SessionID and SessionVersion fill o= (RFC 4566 section 5.2). Keep the
+	// ID for the dialog and increment the version with every new offer or
+	// answer that changes the body (RFC 3264 section 8).
+	SessionID      uint64
+	SessionVersion uint64
+	// Codecs are the audio codecs, in preference order; an answer carries
+	// exactly one (RFC 3264 section 6.1). At least one is required.
+	Codecs []Codec
+	// TelephoneEventPT adds telephone-event/8000 with fmtp 0-16 (RFC 4733
+	// section 7.1.1) on this payload type, a dynamic one (96-127, RFC 3551
+	// section 3, or 35-63, RFC 5761 section 4); NoPayloadType leaves it out.
+	// There is no usable zero value: set one or the other.
+	TelephoneEventPT uint8
+	// Direction is the direction attribute; always written.
+	Direction Direction
+	// Ptime is a=ptime in milliseconds; 0 means DefaultPtime (20).
+	Ptime int
+}
+
+// SDP session and origin constants the edge writes (RFC 4566 sections 5.2
+// and 5.3). The origin user name is "-" as RFC 4566 allows; nothing of the
+// host is disclosed.
+const (
+	sdpUsername    = "-"
+	sdpSessionName = "edge"
+)
+
+// BuildSDP writes an SDP body (RFC 4566) for one audio stream: o= and c=
+// with Addr, m=audio on Port with the codecs and telephone-event, rtpmap for
+// every format, a=ptime and the direction.
+func BuildSDP(p SDPParams) ([]byte, error) {
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	addr := p.Addr.Unmap()
+	addrType := "IP4"
+	if addr.Is6() {
+		addrType = "IP6"
+	}
+	ptime := p.Ptime
+	if ptime == 0 {
+		ptime = DefaultPtime
+	}
+	md := &sdp.MediaDescription{
+		MediaName: sdp.MediaName{
+			Media:  "audio",
+			Port:   sdp.RangedPort{Value: p.Port},
+			Protos: []string{"RTP", "AVP"},
+		},
+	}
+	for _, c := range p.Codecs {
+		md.MediaName.Formats = append(md.MediaName.Formats, strconv.Itoa(int(c.PT)))
+		md.Attributes = append(md.Attributes,
+			sdp.NewAttribute("rtpmap", fmt.Sprintf("%d %s/%d", c.PT, c.Name, c.ClockRate)))
+	}
+	if p.TelephoneEventPT != NoPayloadType {
+		pt := strconv.Itoa(int(p.TelephoneEventPT))
+		md.MediaName.Formats = append(md.MediaName.Formats, pt)
+		md.Attributes = append(md.Attributes,
+			sdp.NewAttribute("rtpmap", pt+" telephone-event/8000"),
+			sdp.NewAttribute("fmtp", pt+" 0-16"))
+	}
+	md.Attributes = append(md.Attributes,
+		sdp.NewAttribute("ptime", strconv.Itoa(ptime)),
+		sdp.NewPropertyAttribute(p.Direction.String()))
+
+	sd := &sdp.SessionDescription{
+		Origin: sdp.Origin{
+			Username:       sdpUsername,
+			SessionID:      p.SessionID,
+			SessionVersion: p.SessionVersion,
+			NetworkType:    "IN",
+			AddressType:    addrType,
+			UnicastAddress: addr.String(),
+		},
+		SessionName: sdpSessionName,
+		ConnectionInformation: &sdp.ConnectionInformation{
+			NetworkType: "IN",
+			AddressType: addrType,
+			Address:     &sdp.Address{Address: addr.String()},
+		},
+		TimeDescriptions:  []sdp.TimeDescription{{}},
+		MediaDescriptions: []*sdp.MediaDescription{md},
+	}
+	b, err := sd.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("build sdp: %w", err)
+	}
+	return b, nil
+}
+
+// validate checks that p makes a body a peer can use.
+func (p SDPParams) validate() error {
+	switch {
+	case !p.Addr.IsValid():
+		return fmt.Errorf("%w: no address", ErrInvalidSDPParams)
+	case p.Port < 0 || p.Port > 65535:
+		return fmt.Errorf("%w: port %d", ErrInvalidSDPParams, p.Port)
+	case len(p.Codecs) == 0:
+		return fmt.Errorf("%w: no codec", ErrInvalidSDPParams)
+	case p.Direction > Inactive:
+		return fmt.Errorf("%w: direction %d", ErrInvalidSDPParams, p.Direction)
+	case p.Ptime < 0 || p.Ptime > 1000:
+		return fmt.Errorf("%w: ptime %d", ErrInvalidSDPParams, p.Ptime)
+	case p.TelephoneEventPT != NoPayloadType && !isDynamicPT(p.TelephoneEventPT):
+		return fmt.Errorf("%w: telephone-event payload type %d", ErrInvalidSDPParams, p.TelephoneEventPT)
+	}
+	for _, c := range p.Codecs {
+		if c.PT > 127 || c.Name == "" || c.ClockRate == 0 {
+			return fmt.Errorf("%w: codec %+v", ErrInvalidSDPParams, c)
+		}
+		if c.PT == p.TelephoneEventPT {
+			return fmt.Errorf("%w: payload type %d used twice", ErrInvalidSDPParams, c.PT)
+		}
+	}
+	return nil
+}

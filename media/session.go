@@ -1,0 +1,214 @@
+package media
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Session relays the RTP of one call between its trunk leg (A) and its
+// service leg (B), each on its own port from the pool. Create it with
+// Manager.NewSession, configure each leg with SetRemote as the SDP of that
+// side becomes known, run it with Run, and Close it when the call ends.
+// Its methods are safe for concurrent use.
+type Session struct {
+	callID  string
+	cfg     Config
+	pool    *PortPool
+	metrics *metrics
+	log     *slog.Logger
+	epoch   time.Time // time origin of the counters (monotonic)
+
+	legs [2]*leg
+	fwd  [2]*forwarder // fwd[l] relays what leg l receives
+	tap  atomic.Pointer[tapHolder]
+
+	hold        atomic.Bool
+	resumed     atomic.Int64  // nanoseconds since epoch of Run or the last SetHold(false)
+	holdChanged chan struct{} // wakes the media timer
+	timedOut    chan struct{} // closed on media timeout
+	timeoutOnce sync.Once
+
+	mu      sync.Mutex
+	running bool
+	closed  bool
+	closing chan struct{} // closed by Close
+	wg      sync.WaitGroup
+	onClose func(*Session)
+}
+
+// newSession allocates the two legs' ports. On error nothing is held.
+func newSession(callID string, cfg Config, pool *PortPool, m *metrics, log *slog.Logger) (*Session, error) {
+	s := &Session{
+		callID:      callID,
+		cfg:         cfg,
+		pool:        pool,
+		metrics:     m,
+		log:         log,
+		epoch:       time.Now(),
+		holdChanged: make(chan struct{}, 1),
+		timedOut:    make(chan struct{}),
+		closing:     make(chan struct{}),
+	}
+	for _, id := range []Leg{LegA, LegB} {
+		conn, err := pool.Allocate()
+		if err != nil {
+			s.releasePorts()
+			return nil, fmt.Errorf("allocate rtp port for leg %s of call %s: %w", id, callID, err)
+		}
+		s.legs[id] = &leg{id: id, conn: conn, local: localAddrPort(conn)}
+	}
+	s.fwd[LegA] = newForwarder(s, s.legs[LegA], s.legs[LegB])
+	s.fwd[LegB] = newForwarder(s, s.legs[LegB], s.legs[LegA])
+	return s, nil
+}
+
+// localAddrPort returns the bound address of conn.
+func localAddrPort(conn *net.UDPConn) netip.AddrPort {
+	if a, ok := conn.LocalAddr().(*net.UDPAddr); ok {
+		ap := a.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	return netip.AddrPort{}
+}
+
+// CallID returns the call the session belongs to.
+func (s *Session) CallID() string { return s.callID }
+
+// LocalAddr returns the local address and port of a leg's RTP socket; the
+// port goes into the SDP sent to that leg's peer (with the edge's public
+// address when the socket is bound to a wildcard or a private address).
+func (s *Session) LocalAddr(l Leg) netip.AddrPort {
+	if !l.valid() {
+		return netip.AddrPort{}
+	}
+	return s.legs[l].local
+}
+
+// SetRemote configures a leg from the SDP of its peer: addr is where the
+// peer wants RTP (Description.RTPAddr), codecPT the payload type of the
+// negotiated codec, PCMU (0) or PCMA (8), and dtmfPT its telephone-event
+// payload type or NoPayloadType. Call it again on every new offer or answer
+// (re-INVITE); a latched source survives when the IP is unchanged. Until
+// both legs are set, packets are received and counted but not relayed.
+func (s *Session) SetRemote(l Leg, addr netip.AddrPort, codecPT, dtmfPT uint8) error {
+	if !l.valid() {
+		return fmt.Errorf("set remote of call %s: %w: %d", s.callID, ErrInvalidLeg, l)
+	}
+	if lawOf(codecPT) == lawNone {
+		return fmt.Errorf("set remote of call %s leg %s: %w: payload type %d", s.callID, l, ErrUnsupportedCodec, codecPT)
+	}
+	if dtmfPT != NoPayloadType && (dtmfPT > 127 || dtmfPT == codecPT) {
+		return fmt.Errorf("set remote of call %s leg %s: %w: telephone-event payload type %d",
+			s.callID, l, ErrUnsupportedCodec, dtmfPT)
+	}
+	if !addr.Addr().IsValid() || addr.Addr().IsMulticast() {
+		return fmt.Errorf("set remote of call %s leg %s: %w: %s", s.callID, l, ErrInvalidRemote, addr)
+	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return fmt.Errorf("set remote of call %s: %w", s.callID, ErrClosed)
+	}
+	s.legs[l].setRemote(netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port()), codecPT, dtmfPT)
+	return nil
+}
+
+// SetHold tells the session whether the call is on hold (an offer or answer
+// with sendonly, inactive or c=0.0.0.0, Description.OnHold). While on hold
+// the media timeout is suspended, since a held party may legitimately send
+// nothing; leaving hold restarts the timeout period. Relaying is not
+// affected: music on hold flows.
+func (s *Session) SetHold(on bool) {
+	if !on {
+		s.resumed.Store(int64(time.Since(s.epoch)))
+	}
+	if s.hold.Swap(on) == on {
+		return
+	}
+	select {
+	case s.holdChanged <- struct{}{}:
+	default:
+	}
+}
+
+// TimedOut returns a channel that is closed when the running session has
+// received no RTP on either leg for Config.MediaTimeout (outside hold). The
+// session keeps running: the SIP layer hangs up and calls Close.
+func (s *Session) TimedOut() <-chan struct{} { return s.timedOut }
+
+// Stats returns the session's counters so far.
+func (s *Session) Stats() SessionStats {
+	return SessionStats{
+		CallID: s.callID,
+		A:      s.legs[LegA].snapshot(s.epoch),
+		B:      s.legs[LegB].snapshot(s.epoch),
+	}
+}
+
+// Run relays until ctx ends or the session is closed, then closes it. It
+// returns ErrClosed if the session was closed before Run, and
+// ErrAlreadyRunning on a second call.
+func (s *Session) Run(ctx context.Context) error {
+	s.mu.Lock()
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		return fmt.Errorf("run media of call %s: %w", s.callID, ErrClosed)
+	case s.running:
+		s.mu.Unlock()
+		return fmt.Errorf("run media of call %s: %w", s.callID, ErrAlreadyRunning)
+	}
+	s.running = true
+	s.resumed.Store(int64(time.Since(s.epoch)))
+	s.wg.Add(2)
+	go s.fwd[LegA].run()
+	go s.fwd[LegB].run()
+	if s.cfg.MediaTimeout > 0 {
+		s.wg.Add(1)
+		go s.watchTimeout()
+	}
+	s.mu.Unlock()
+
+	select {
+	case <-ctx.Done():
+		return s.Close()
+	case <-s.closing:
+		return nil
+	}
+}
+
+// Close stops the relay, waits for its goroutines and returns both ports to
+// the pool. It is idempotent and safe whether or not Run was called.
+func (s *Session) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.closing)
+	s.mu.Unlock()
+
+	s.releasePorts() // unblocks the readers
+	s.wg.Wait()
+	if s.onClose != nil {
+		s.onClose(s)
+	}
+	return nil
+}
+
+// releasePorts returns the legs' sockets to the pool.
+func (s *Session) releasePorts() {
+	for _, l := range s.legs {
+		if l != nil {
+			s.pool.Release(l.conn)
+		}
+	}
+}

@@ -1,0 +1,98 @@
+package sip
+
+import (
+	"net/netip"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/voiceedge/edge/routing"
+)
+
+// admission is what trunk admission found for an initial INVITE.
+type admission struct {
+	route  *routing.Route
+	trunk  *routing.Trunk
+	src    netip.Addr
+	caller string
+}
+
+// admit runs trunk admission on a well-formed initial INVITE, in the order
+// of design section 7: source in a trunk of any workspace (else 403), the
+// route of the number and a trunk of the owning workspace that matches the
+// source (else 404, the same answer whether the number is unknown or owned
+// by a workspace none of whose trunks match, and before any challenge, so
+// that nothing of another workspace shows), the digest credentials of that
+// trunk (407), the workspace's status (403). Limits are checked by
+// AdmitCall, after the SDP, so a refused call leaves no trace.
+func (s *Server) admit(req *sip.Request) (*admission, *Rejection) {
+	src := sourceIP(req)
+	if !s.router.KnownSource(src) {
+		return nil, reject(ReasonUnknownSource, "")
+	}
+	number, ok := dialedNumber(&req.Recipient)
+	if !ok {
+		return nil, reject(ReasonNotFound, "")
+	}
+	route, ok := s.router.Lookup(number)
+	if !ok {
+		return nil, reject(ReasonNotFound, "")
+	}
+	trunk, ok := route.TrunkFor(src)
+	if !ok {
+		return nil, reject(ReasonNotFound, "")
+	}
+	if trunk.HasCredentials() {
+		if rej := s.checkDigest(req, trunk); rej != nil {
+			return nil, rej
+		}
+	}
+	if !route.Workspace.Active() {
+		return nil, reject(ReasonSuspended, "")
+	}
+	return &admission{route: route, trunk: trunk, src: src, caller: callerID(req)}, nil
+}
+
+// checkDigest verifies the request's Proxy-Authorization against the
+// trunk's credentials (RFC 3261 section 22.3) and returns the 407 to send
+// when it fails.
+func (s *Server) checkDigest(req *sip.Request, t *routing.Trunk) *Rejection {
+	hdrs := req.GetHeaders("Proxy-Authorization")
+	values := make([]string, 0, len(hdrs))
+	for _, h := range hdrs {
+		values = append(values, h.Value())
+	}
+	switch s.auth.verify(string(req.Method), values, t) {
+	case authOK:
+		return nil
+	case authStale:
+		return &Rejection{Reason: ReasonAuthRequired, authenticate: s.auth.challenge(true)}
+	case authWrong:
+		return &Rejection{Reason: ReasonAuthFailed, authenticate: s.auth.challenge(false)}
+	default:
+		return &Rejection{Reason: ReasonAuthRequired, authenticate: s.auth.challenge(false)}
+	}
+}
+
+// refuse answers a request with the response of rej and counts it. An
+// unknown source is not answered at all when so configured.
+func (s *Server) refuse(req *sip.Request, tx sip.ServerTransaction, rej *Rejection) {
+	if req.IsInvite() {
+		s.metrics.invites.WithLabelValues("rejected", string(rej.Reason)).Inc()
+	}
+	if rej.Reason == ReasonUnknownSource && s.cfg.DropUnknownSources {
+		s.metrics.dropped.WithLabelValues(string(ReasonUnknownSource)).Inc()
+		return
+	}
+	code, phrase := rej.Status()
+	res := sip.NewResponseFromRequest(req, code, phrase, nil)
+	if rej.RetryAfter > 0 {
+		res.AppendHeader(sip.NewHeader("Retry-After", itoa(rej.RetryAfter)))
+	}
+	if rej.authenticate != "" {
+		res.AppendHeader(sip.NewHeader("Proxy-Authenticate", rej.authenticate))
+	}
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("answer refusal", "status", code, "reason", rej.Reason, "error", err)
+	}
+	s.log.Debug("refused", "method", req.Method, "status", code, "reason", rej.Reason, "detail", rej.Detail, "source", req.Source())
+}

@@ -1,0 +1,210 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/voiceedge/edge/media"
+	"github.com/voiceedge/edge/routing"
+	"github.com/voiceedge/edge/tenancy"
+)
+
+// call is one bridged call: leg A is the trunk's dialog (the edge is its
+// UAS), leg B the service's (the edge is its UAC). Its context lives as
+// long as the call; cancelling it with a cause ends the call, whatever the
+// state: before the answer the B-leg INVITE is cancelled and the trunk
+// answered, after it the legs still up get a BYE.
+type call struct {
+	s      *Server
+	id     string
+	log    *slog.Logger
+	route  *routing.Route
+	trunk  *routing.Trunk
+	src    netip.Addr
+	start  time.Time
+	sess   MediaSession
+	ansA   media.Answer
+	req    *sip.Request // the trunk's INVITE
+	tx     sip.ServerTransaction
+	sdpID  uint64
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	a *sipgo.DialogServerSession
+	b *sipgo.DialogClientSession
+
+	mu        sync.Mutex
+	rec       tenancy.CallRecord
+	legIDs    []string
+	peer      netip.Addr
+	aUp, bUp  bool // leg answered (and not hung up by its side)
+	sdpVer    [2]uint64
+	answerB   media.Answer
+	acks      chan uint32 // CSeq numbers of ACKs of re-INVITEs of leg A
+	endOnce   sync.Once
+	setupDone chan struct{}
+}
+
+// Causes that end an answered call from one side.
+var (
+	errTrunkBye   = errors.New("trunk hung up")
+	errServiceBye = errors.New("service hung up")
+	errNoAck      = errors.New("trunk did not acknowledge the answer")
+	errMediaTime  = errors.New("media timeout")
+	errMaxTime    = errors.New("maximum duration reached")
+)
+
+func newCallState(s *Server, req *sip.Request, tx sip.ServerTransaction, adm *admission, rec tenancy.CallRecord, sess MediaSession, ans media.Answer) *call {
+	c := &call{
+		s: s, id: rec.ID, route: adm.route, trunk: adm.trunk, src: adm.src, start: rec.StartedAt,
+		sess: sess, ansA: ans, req: req, tx: tx, sdpID: sdpSessionID(), rec: rec,
+		acks: make(chan uint32, 4), setupDone: make(chan struct{}),
+		log: s.log.With("call_id", rec.ID, "workspace_id", rec.WorkspaceID),
+	}
+	c.ctx, c.cancel = context.WithCancelCause(s.bgCtx)
+	return c
+}
+
+// terminate ends the call for cause, from any goroutine.
+func (c *call) terminate(cause error) { c.cancel(cause) }
+
+// setup bridges the call: it runs on the trunk INVITE's goroutine until the
+// trunk has the final answer, then hands the call to its monitor.
+func (c *call) setup() {
+	defer close(c.setupDone)
+	go func() { _ = c.sess.Run(c.ctx) }()
+	if err := c.readInvite(); err != nil {
+		c.log.Warn("read trunk invite", "error", err)
+		c.fail(classify(err))
+		return
+	}
+	setupCtx, cancelSetup := context.WithTimeoutCause(c.ctx, c.s.cfg.NoAnswerTimeout, ErrNoAnswer)
+	defer cancelSetup()
+	if err := c.inviteService(setupCtx); err != nil {
+		if cause := context.Cause(setupCtx); setupCtx.Err() != nil && cause != nil {
+			err = cause
+		}
+		c.log.Info("call not connected", "error", err)
+		if errors.Is(err, errTrunkBye) {
+			c.end(ReasonTrunkHangup)
+			return
+		}
+		c.fail(classify(err))
+		return
+	}
+	c.answerTrunk()
+	go c.monitor()
+}
+
+// readInvite takes the trunk's INVITE as leg A's dialog and follows its
+// CANCEL.
+func (c *call) readInvite() error {
+	ua := &sipgo.DialogUA{Client: c.s.client, ContactHDR: c.s.contact(transportOf(c.req)), RewriteContact: true}
+	a, err := ua.ReadInvite(c.req, c.tx)
+	if err != nil {
+		return fmt.Errorf("read invite: %w", err)
+	}
+	c.a = a
+	c.addLeg(a.ID, media.LegA)
+	// CANCEL (RFC 3261 section 9.2): sipgo answers it 200 and the INVITE 487.
+	if !c.tx.OnCancel(func(*sip.Request) { c.cancel(ErrCanceled) }) {
+		return ErrCanceled
+	}
+	return nil
+}
+
+// answerSDP is the edge's SDP answer to the trunk, on leg A.
+func (c *call) answerSDP(dir media.Direction) ([]byte, error) {
+	return c.s.sdpFor(c.sess, media.LegA, []media.Codec{c.ansA.Codec}, c.ansA.TelephoneEventPT, dir, c.ansA.Ptime, c.sdpID, c.nextVersion(media.LegA))
+}
+
+// respondTrunk sends a response on leg A's INVITE transaction.
+func (c *call) respondTrunk(code int, phrase string, body []byte) {
+	var hdrs []sip.Header
+	if body != nil {
+		ct := sip.ContentTypeHeader("application/sdp")
+		hdrs = append(hdrs, &ct)
+	}
+	if err := c.a.Respond(code, phrase, body, hdrs...); err != nil {
+		c.log.Debug("respond to trunk", "status", code, "error", err)
+	}
+}
+
+// answerTrunk answers the trunk 200 with the edge's SDP and waits for its
+// ACK (sipgo retransmits the 200 meanwhile, RFC 3261 section 13.3.1.4).
+func (c *call) answerTrunk() {
+	body, err := c.answerSDP(c.ansA.Direction)
+	if err != nil {
+		c.cancel(err)
+		return
+	}
+	ct := sip.ContentTypeHeader("application/sdp")
+	c.s.metrics.setupLatency.Observe(time.Since(c.start).Seconds())
+	err = c.a.Respond(200, "OK", body, &ct)
+	if err != nil {
+		if c.ctx.Err() == nil {
+			c.cancel(errNoAck)
+		}
+		return
+	}
+	now := time.Now().UTC()
+	c.mu.Lock()
+	c.aUp = true
+	c.rec.State, c.rec.AnsweredAt = tenancy.CallAnswered, &now
+	rec := c.rec
+	c.mu.Unlock()
+	c.s.storeWrite("update_call", func(ctx context.Context) error { return c.s.store.UpdateCall(ctx, rec) })
+	c.event(tenancy.EventCallAnswered, map[string]any{"setup_ms": now.Sub(c.start).Milliseconds()})
+}
+
+// fail answers the trunk with a refusal and ends the call. A cancelled
+// INVITE was answered 487 by the transaction layer already.
+func (c *call) fail(rej *Rejection) {
+	if rej.Reason != ReasonCanceled {
+		code, phrase := rej.Status()
+		var hdrs []sip.Header
+		if rej.RetryAfter > 0 {
+			hdrs = append(hdrs, sip.NewHeader("Retry-After", itoa(rej.RetryAfter)))
+		}
+		if c.a != nil {
+			if err := c.a.Respond(code, phrase, nil, hdrs...); err != nil {
+				c.log.Debug("answer trunk", "status", code, "error", err)
+			}
+		} else {
+			res := sip.NewResponseFromRequest(c.req, code, phrase, nil)
+			for _, h := range hdrs {
+				res.AppendHeader(h)
+			}
+			_ = c.tx.Respond(res)
+		}
+	}
+	c.end(rej.Reason)
+}
+
+func (c *call) addLeg(id string, l media.Leg) {
+	c.mu.Lock()
+	c.legIDs = append(c.legIDs, id)
+	c.mu.Unlock()
+	c.s.dialogs.addLeg(id, c, l)
+}
+
+func (c *call) nextVersion(l media.Leg) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sdpVer[l]++
+	return c.sdpVer[l]
+}
+
+// transportOf returns the lower-case transport a request came over.
+func transportOf(req *sip.Request) string {
+	return strings.ToLower(req.Transport())
+}

@@ -1,0 +1,82 @@
+package sip
+
+import (
+	"net/netip"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/voiceedge/edge/media"
+)
+
+// onBye ends a call on a BYE from either side (RFC 3261 section 15.1.2):
+// it answers 200 and the call's monitor sends BYE to the other leg.
+func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	s.metrics.requests.WithLabelValues("BYE").Inc()
+	if rej := validateRequest(req); rej != nil {
+		s.refuse(req, tx, rej)
+		return
+	}
+	ref, ok := s.matchDialog(req)
+	if !ok {
+		s.noDialog(req, tx)
+		return
+	}
+	c := ref.c
+	var err error
+	switch ref.leg {
+	case media.LegA:
+		c.cancel(errTrunkBye)
+		err = c.a.ReadBye(req, tx)
+	default:
+		c.cancel(errServiceBye)
+		err = c.b.ReadBye(req, tx)
+	}
+	if err != nil {
+		c.log.Debug("read bye", "leg", ref.leg, "error", err)
+	}
+}
+
+// matchDialog finds the call leg of an in-dialog request, and checks that
+// the request comes from that leg's side: a trunk's requests from its
+// trunk's CIDRs, a service's from the address that answered the INVITE.
+// Anything else is outside every dialog.
+func (s *Server) matchDialog(req *sip.Request) (legRef, bool) {
+	ref, ok := s.dialogs.match(req)
+	if !ok || !ref.c.fromSide(ref.leg, sourceIP(req)) {
+		return legRef{}, false
+	}
+	return ref, true
+}
+
+// fromSide reports whether ip may send requests on leg l of the call.
+func (c *call) fromSide(l media.Leg, ip netip.Addr) bool {
+	if l == media.LegB {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return ip.IsValid() && ip == c.peer
+	}
+	for _, p := range c.trunk.Prefixes {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// noDialog answers a request that matches no dialog (RFC 3261 section
+// 12.2.2).
+func (s *Server) noDialog(req *sip.Request, tx sip.ServerTransaction) {
+	s.log.Debug("no dialog", "method", req.Method, "source", req.Source())
+	if req.IsAck() {
+		return
+	}
+	res := sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil)
+	_ = tx.Respond(res)
+}
+
+// onCancel answers a CANCEL that matched no INVITE transaction (sipgo
+// answers the others itself, and the call follows through its OnCancel).
+func (s *Server) onCancel(req *sip.Request, tx sip.ServerTransaction) {
+	s.metrics.requests.WithLabelValues("CANCEL").Inc()
+	s.noDialog(req, tx)
+}

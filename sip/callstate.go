@@ -1,0 +1,88 @@
+package sip
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/voiceedge/edge/media"
+	"github.com/voiceedge/edge/tenancy"
+)
+
+// end releases everything the call holds, once: the media session (after
+// reading its statistics), the dialog cache entries, the call's slot (the
+// final record, EndCall) and writes call.ended into the workspace's
+// stream. Every way a call ends comes here.
+func (c *call) end(reason Reason) {
+	c.endOnce.Do(func() {
+		c.cancel(context.Canceled)
+		stats := c.sess.Stats()
+		_ = c.sess.Close()
+		c.mu.Lock()
+		legIDs, peer := c.legIDs, c.peer
+		now := time.Now().UTC()
+		c.rec.State, c.rec.EndedAt, c.rec.EndReason = tenancy.CallEnded, &now, string(reason)
+		rec := c.rec
+		c.mu.Unlock()
+		c.s.dialogs.remove(c, legIDs, peer)
+		c.s.storeWrite("end_call", func(ctx context.Context) error { return c.s.store.EndCall(ctx, rec) })
+		data := map[string]any{
+			"reason":      string(reason),
+			"duration_ms": now.Sub(rec.StartedAt).Milliseconds(),
+			"talk_ms":     int64(0),
+			"packets":     packetStats(stats),
+			"loss":        lossStats(stats),
+			"jitter_ms":   map[string]float64{"a": stats.A.JitterMs, "b": stats.B.JitterMs},
+		}
+		if rec.AnsweredAt != nil {
+			data["talk_ms"] = now.Sub(*rec.AnsweredAt).Milliseconds()
+		}
+		c.event(tenancy.EventCallEnded, data)
+		c.s.metrics.activeCalls.Dec()
+		c.s.metrics.ended.WithLabelValues(string(reason)).Inc()
+		c.log.Info("call ended", "reason", reason, "duration", now.Sub(rec.StartedAt).Round(time.Millisecond),
+			"a_rx", stats.A.PacketsReceived, "b_rx", stats.B.PacketsReceived)
+		c.s.calls.Done()
+	})
+}
+
+// packetStats are the relay's packet counters of both legs: a_* are what
+// the edge received from and sent to the trunk, b_* the service.
+func packetStats(st media.SessionStats) map[string]uint64 {
+	return map[string]uint64{
+		"a_received": st.A.PacketsReceived, "a_sent": st.A.PacketsSent,
+		"b_received": st.B.PacketsReceived, "b_sent": st.B.PacketsSent,
+		"dropped": st.A.DroppedWrongSource + st.A.DroppedMalformed + st.A.DroppedOther +
+			st.B.DroppedWrongSource + st.B.DroppedMalformed + st.B.DroppedOther,
+	}
+}
+
+// lossStats are the packets lost on the way to the edge, per leg, and the
+// fraction of the expected (RFC 3550 appendix A.3).
+func lossStats(st media.SessionStats) map[string]any {
+	frac := func(l media.LegStats) float64 {
+		if l.PacketsExpected == 0 {
+			return 0
+		}
+		return float64(l.PacketsLost) / float64(l.PacketsExpected)
+	}
+	return map[string]any{
+		"a_lost": st.A.PacketsLost, "b_lost": st.B.PacketsLost,
+		"a_fraction": frac(st.A), "b_fraction": frac(st.B),
+	}
+}
+
+// event appends an event of the call to its workspace's stream, and only
+// there.
+func (c *call) event(typ string, data map[string]any) {
+	b, err := json.Marshal(data)
+	if err != nil {
+		c.log.Warn("encode event", "type", typ, "error", err)
+		return
+	}
+	e := tenancy.Event{Type: typ, Time: time.Now().UTC(), CallID: c.id, Data: b}
+	c.s.storeWrite("append_event", func(ctx context.Context) error {
+		_, err := c.s.store.AppendEvent(ctx, c.route.Workspace.ID, e)
+		return err
+	})
+}

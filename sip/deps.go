@@ -1,0 +1,67 @@
+package sip
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/voiceedge/edge/media"
+	"github.com/voiceedge/edge/routing"
+	"github.com/voiceedge/edge/tenancy"
+)
+
+// Router is what the SIP layer needs of the tenant map (*routing.Map): it
+// answers from memory, with no network round trip.
+type Router interface {
+	// KnownSource reports whether addr is in a trunk CIDR of any workspace.
+	KnownSource(addr netip.Addr) bool
+	// Lookup finds the route of a dialled number (a Request-URI user, in
+	// any form routing.Normalize accepts).
+	Lookup(dialed string) (*routing.Route, bool)
+}
+
+var _ Router = (*routing.Map)(nil)
+
+// CallStore is the call state the edge writes: *tenancy.Store.
+type CallStore interface {
+	AdmitCall(ctx context.Context, rec tenancy.CallRecord, limits tenancy.Limits, lease time.Duration) error
+	UpdateCall(ctx context.Context, rec tenancy.CallRecord) error
+	EndCall(ctx context.Context, rec tenancy.CallRecord) error
+	RenewLeases(ctx context.Context, calls map[string][]string, lease time.Duration) error
+	AppendEvent(ctx context.Context, ws string, e tenancy.Event) (string, error)
+	ReadControl(ctx context.Context, node, after string, wait time.Duration) ([]tenancy.Control, error)
+}
+
+var _ CallStore = (*tenancy.Store)(nil)
+
+// Media creates the media sessions of calls (media.Manager, through
+// MediaManager).
+type Media interface {
+	NewSession(callID string) (MediaSession, error)
+}
+
+// MediaSession is the relay of one call (*media.Session).
+type MediaSession interface {
+	LocalAddr(l media.Leg) netip.AddrPort
+	SetRemote(l media.Leg, addr netip.AddrPort, codecPT, dtmfPT uint8) error
+	SetHold(on bool)
+	TimedOut() <-chan struct{}
+	Stats() media.SessionStats
+	Run(ctx context.Context) error
+	Close() error
+}
+
+var _ MediaSession = (*media.Session)(nil)
+
+// MediaManager adapts a *media.Manager to Media.
+func MediaManager(m *media.Manager) Media { return managerAdapter{m} }
+
+type managerAdapter struct{ m *media.Manager }
+
+func (a managerAdapter) NewSession(callID string) (MediaSession, error) {
+	s, err := a.m.NewSession(callID)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}

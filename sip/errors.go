@@ -1,0 +1,210 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/voiceedge/edge/media"
+	"github.com/voiceedge/edge/tenancy"
+)
+
+// Sentinel errors of the package, wrapped with %w by the code that meets them.
+var (
+	// ErrInvalidConfig reports a Config that fails Validate.
+	ErrInvalidConfig = errors.New("sip: invalid config")
+	// ErrClosed reports use of a closed Server.
+	ErrClosed = errors.New("sip: server closed")
+	// ErrDraining reports a new call while the server drains.
+	ErrDraining = errors.New("sip: draining")
+	// ErrNoAnswer reports a service that did not answer within the
+	// no-answer timer.
+	ErrNoAnswer = errors.New("sip: service did not answer")
+	// ErrCanceled reports a call the trunk cancelled before the answer.
+	ErrCanceled = errors.New("sip: cancelled by the trunk")
+	// ErrHangupRequested reports a call hung up by the control plane.
+	ErrHangupRequested = errors.New("sip: hangup requested")
+	// ErrShutdown reports a call ended because the server stops.
+	ErrShutdown = errors.New("sip: shutdown")
+	// ErrServiceUnavailable reports a service that cannot be reached or
+	// answered with a failure.
+	ErrServiceUnavailable = errors.New("sip: service unavailable")
+	// ErrServiceBusy reports a service that answered busy (486, 600).
+	ErrServiceBusy = errors.New("sip: service busy")
+	// ErrServiceNoAnswer reports a service that answered 480 or 408.
+	ErrServiceNoAnswer = errors.New("sip: service temporarily unavailable")
+)
+
+// Reason is the bounded label of a call's outcome: the reason of a
+// rejection in invites_total and the end reason of a call in call.ended.
+type Reason string
+
+// Rejection reasons (design section 7, in the order they are checked) and
+// end reasons.
+const (
+	ReasonMalformed       Reason = "malformed"
+	ReasonUnknownSource   Reason = "unknown_source"
+	ReasonRateLimited     Reason = "rate_limited"
+	ReasonAuthRequired    Reason = "auth_required"
+	ReasonAuthFailed      Reason = "auth_failed"
+	ReasonNotFound        Reason = "not_found"
+	ReasonSuspended       Reason = "suspended"
+	ReasonConcurrentLimit Reason = "concurrent_limit"
+	ReasonCPSLimit        Reason = "cps_limit"
+	ReasonNoCodec         Reason = "no_codec"
+	ReasonNoPorts         Reason = "no_ports"
+	ReasonStoreDown       Reason = "store_unavailable"
+	ReasonDraining        Reason = "draining"
+	ReasonServiceDown     Reason = "service_unavailable"
+	ReasonServiceBusy     Reason = "service_busy"
+	ReasonNoAnswer        Reason = "no_answer"
+	ReasonCanceled        Reason = "canceled"
+	ReasonHangupRequested Reason = "hangup_requested"
+	ReasonShutdown        Reason = "shutdown"
+	ReasonTooManyHops     Reason = "too_many_hops"
+
+	ReasonTrunkHangup   Reason = "trunk_hangup"
+	ReasonServiceHangup Reason = "service_hangup"
+	ReasonMediaTimeout  Reason = "media_timeout"
+	ReasonMaxDuration   Reason = "max_duration"
+	ReasonNoAck         Reason = "no_ack"
+	ReasonAnswered      Reason = "answered"
+)
+
+// Rejection is a refusal of a request with its cause. Every refusal of the
+// package is one; Status maps it to a SIP response.
+type Rejection struct {
+	Reason Reason
+	// Detail names the field or header at fault, for the reason phrase of
+	// a 400 and for logs; it never names anything of another workspace.
+	Detail string
+	// RetryAfter, in seconds, adds a Retry-After header when positive.
+	RetryAfter int
+	Err        error
+
+	// authenticate is the Proxy-Authenticate value of a 407.
+	authenticate string
+}
+
+func (r *Rejection) Error() string {
+	msg := string(r.Reason)
+	if r.Detail != "" {
+		msg += ": " + r.Detail
+	}
+	if r.Err != nil {
+		msg += ": " + r.Err.Error()
+	}
+	return msg
+}
+
+func (r *Rejection) Unwrap() error { return r.Err }
+
+func reject(reason Reason, detail string) *Rejection {
+	return &Rejection{Reason: reason, Detail: detail}
+}
+
+// response is a SIP status and reason phrase.
+type response struct {
+	code   int
+	phrase string
+}
+
+// responses is THE table from cause to SIP response: every refusal and
+// every failed call is answered from it (design section 7).
+var responses = map[Reason]response{
+	ReasonMalformed:       {400, "Bad Request"},
+	ReasonUnknownSource:   {403, "Forbidden"},
+	ReasonRateLimited:     {503, "Service Unavailable"},
+	ReasonAuthRequired:    {407, "Proxy Authentication Required"},
+	ReasonAuthFailed:      {407, "Proxy Authentication Required"},
+	ReasonNotFound:        {404, "Not Found"},
+	ReasonSuspended:       {403, "Forbidden"},
+	ReasonConcurrentLimit: {486, "Busy Here"},
+	ReasonCPSLimit:        {503, "Service Unavailable"},
+	ReasonNoCodec:         {488, "Not Acceptable Here"},
+	ReasonNoPorts:         {503, "Service Unavailable"},
+	ReasonStoreDown:       {503, "Service Unavailable"},
+	ReasonDraining:        {503, "Service Unavailable"},
+	ReasonServiceDown:     {503, "Service Unavailable"},
+	ReasonServiceBusy:     {486, "Busy Here"},
+	ReasonNoAnswer:        {480, "Temporarily Unavailable"},
+	ReasonCanceled:        {487, "Request Terminated"},
+	ReasonHangupRequested: {480, "Temporarily Unavailable"},
+	ReasonShutdown:        {503, "Service Unavailable"},
+	ReasonTooManyHops:     {483, "Too Many Hops"},
+}
+
+// Status returns the SIP status code and reason phrase for r. A 400 names
+// the field at fault in its phrase.
+func (r *Rejection) Status() (int, string) {
+	resp, ok := responses[r.Reason]
+	if !ok {
+		resp = response{500, "Server Internal Error"}
+	}
+	if resp.code == 400 && r.Detail != "" {
+		return resp.code, resp.phrase + " (" + r.Detail + ")"
+	}
+	return resp.code, resp.phrase
+}
+
+// classify turns any error met while setting up a call into a Rejection:
+// the causes of other packages (media, tenancy, the service's answer, the
+// call's own context) are mapped here and nowhere else.
+func classify(err error) *Rejection {
+	var rej *Rejection
+	if errors.As(err, &rej) {
+		return rej
+	}
+	var lim *tenancy.LimitError
+	switch {
+	case errors.As(err, &lim):
+		if lim.Reason == "cps" {
+			return &Rejection{Reason: ReasonCPSLimit, RetryAfter: 1, Err: err}
+		}
+		return &Rejection{Reason: ReasonConcurrentLimit, Err: err}
+	case errors.Is(err, tenancy.ErrUnavailable):
+		return &Rejection{Reason: ReasonStoreDown, RetryAfter: 5, Err: err}
+	case errors.Is(err, media.ErrNoPorts):
+		return &Rejection{Reason: ReasonNoPorts, RetryAfter: 5, Err: err}
+	case errors.Is(err, media.ErrNoCommonCodec), errors.Is(err, media.ErrNoAudio),
+		errors.Is(err, media.ErrUnsupportedTransport), errors.Is(err, media.ErrStreamDisabled),
+		errors.Is(err, media.ErrUnsupportedCodec):
+		return &Rejection{Reason: ReasonNoCodec, Err: err}
+	case errors.Is(err, media.ErrMalformedSDP), errors.Is(err, media.ErrSDPTooLarge),
+		errors.Is(err, media.ErrBadConnection), errors.Is(err, media.ErrInvalidRemote):
+		return &Rejection{Reason: ReasonMalformed, Detail: "SDP body", Err: err}
+	case errors.Is(err, ErrNoAnswer), errors.Is(err, context.DeadlineExceeded):
+		return &Rejection{Reason: ReasonNoAnswer, Err: err}
+	case errors.Is(err, ErrCanceled):
+		return &Rejection{Reason: ReasonCanceled, Err: err}
+	case errors.Is(err, ErrHangupRequested):
+		return &Rejection{Reason: ReasonHangupRequested, Err: err}
+	case errors.Is(err, ErrShutdown), errors.Is(err, ErrClosed):
+		return &Rejection{Reason: ReasonShutdown, RetryAfter: 5, Err: err}
+	case errors.Is(err, ErrDraining):
+		return &Rejection{Reason: ReasonDraining, RetryAfter: 5, Err: err}
+	case errors.Is(err, ErrServiceBusy):
+		return &Rejection{Reason: ReasonServiceBusy, Err: err}
+	case errors.Is(err, ErrServiceNoAnswer):
+		return &Rejection{Reason: ReasonNoAnswer, Err: err}
+	default:
+		return &Rejection{Reason: ReasonServiceDown, RetryAfter: 5, Err: err}
+	}
+}
+
+// serviceFailure maps a final non-2xx status of the service to the error the
+// trunk's answer is chosen by: the service's own status never reaches the
+// trunk (topology hiding), only its class.
+func serviceFailure(code int) error {
+	switch code {
+	case 486, 600:
+		return fmt.Errorf("service answered %d: %w", code, ErrServiceBusy)
+	case 408, 480:
+		return fmt.Errorf("service answered %d: %w", code, ErrServiceNoAnswer)
+	default:
+		return fmt.Errorf("service answered %s: %w", itoa(code), ErrServiceUnavailable)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

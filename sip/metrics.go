@@ -1,0 +1,72 @@
+package sip
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics of the SIP layer (namespace "edge", subsystem "sip"). Every label
+// takes values from a fixed set: results, Reasons, methods.
+type metrics struct {
+	invites      *prometheus.CounterVec
+	dropped      *prometheus.CounterVec
+	ended        *prometheus.CounterVec
+	requests     *prometheus.CounterVec
+	activeCalls  prometheus.Gauge
+	setupLatency prometheus.Histogram
+	storeErrors  *prometheus.CounterVec
+}
+
+func newMetrics(reg *prometheus.Registry) (*metrics, error) {
+	const ns, sub = "edge", "sip"
+	m := &metrics{
+		invites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "invites_total",
+			Help: "Initial INVITEs by result (accepted, rejected) and reason.",
+		}, []string{"result", "reason"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "dropped_total",
+			Help: "SIP requests dropped without an answer, by reason (unknown_source, rate_limited, malformed).",
+		}, []string{"reason"}),
+		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "calls_ended_total",
+			Help: "Admitted calls ended, by end reason.",
+		}, []string{"reason"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "requests_total",
+			Help: "SIP requests handled, by method.",
+		}, []string{"method"}),
+		activeCalls: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Subsystem: sub, Name: "active_calls",
+			Help: "Calls this edge carries (admitted and not yet ended).",
+		}),
+		setupLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: ns, Subsystem: sub, Name: "setup_seconds",
+			Help:    "Time from the trunk's INVITE to the 200 OK sent to the trunk.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "store_errors_total",
+			Help: "Failed call-state writes to Redis, by operation.",
+		}, []string{"op"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.invites, m.dropped, m.ended, m.requests, m.activeCalls, m.setupLatency, m.storeErrors} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register sip metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// methodLabel bounds the method label.
+func methodLabel(m string) string {
+	switch m {
+	case "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "UPDATE", "REFER", "NOTIFY", "PRACK":
+		return m
+	}
+	return "other"
+}

@@ -1,0 +1,266 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Server is the edge's SIP data plane: listeners, trunk admission and the
+// B2BUA between trunks (leg A) and services (leg B). Create it with New,
+// serve sockets with ServeUDP, ServeTCP and ServeTLS, run its background
+// work (lease renewal, control requests) with Run, and stop it with Drain
+// then Close.
+type Server struct {
+	cfg     Config
+	router  Router
+	media   Media
+	store   CallStore
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	metrics *metrics
+
+	ua      *sipgo.UserAgent
+	sipSrv  *sipgo.Server
+	client  *sipgo.Client
+	limiter *rateLimiter
+	auth    *digestAuth
+	dialogs *dialogCache
+
+	mu        sync.Mutex
+	listeners map[string]netip.AddrPort // transport ("udp", "tcp", "tls") -> local address
+
+	draining atomic.Bool
+	closed   atomic.Bool
+	calls    sync.WaitGroup // one per admitted call
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithLogger sets the logger; each call logs through a child with call_id
+// and workspace_id. Default: slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Server) {
+		if l != nil {
+			s.log = l
+		}
+	}
+}
+
+// WithRegistry registers the server's metrics into reg. Default: none.
+func WithRegistry(reg *prometheus.Registry) Option {
+	return func(s *Server) { s.reg = reg }
+}
+
+// New returns a Server that routes with router, anchors media with m and
+// writes call state to store.
+func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if router == nil || m == nil || store == nil {
+		return nil, fmt.Errorf("%w: router, media and store are required", ErrInvalidConfig)
+	}
+	s := &Server{
+		cfg: cfg, router: router, media: m, store: store, log: slog.Default(),
+		limiter:   newRateLimiter(cfg.RateLimit, cfg.RateBurst, cfg.TrustedCIDRs),
+		auth:      newDigestAuth(cfg.Realm, cfg.NonceTTL),
+		dialogs:   newDialogCache(),
+		listeners: map[string]netip.AddrPort{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	met, err := newMetrics(s.reg)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = met
+	sipLog := s.log.With("component", "sipgo")
+	ua, err := sipgo.NewUA(
+		sipgo.WithUserAgent("edge"),
+		sipgo.WithUserAgentHostname(cfg.PublicIP.String()),
+		sipgo.WithUserAgentTransactionLayerOptions(
+			sip.WithTransactionLayerLogger(sipLog),
+			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
+				sipLog.Debug("unmatched response", "status", r.StatusCode)
+			}),
+		),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("sip user agent: %w", err)
+	}
+	s.ua = ua
+	if s.sipSrv, err = sipgo.NewServer(ua, sipgo.WithServerLogger(sipLog)); err != nil {
+		_ = ua.Close()
+		return nil, fmt.Errorf("sip server: %w", err)
+	}
+	if s.client, err = sipgo.NewClient(ua, sipgo.WithClientLogger(sipLog), sipgo.WithClientHostname(cfg.PublicIP.String())); err != nil {
+		_ = ua.Close()
+		return nil, fmt.Errorf("sip client: %w", err)
+	}
+	s.sipSrv.OnInvite(s.onInvite)
+	s.sipSrv.OnAck(s.onAck)
+	s.sipSrv.OnBye(s.onBye)
+	s.sipSrv.OnCancel(s.onCancel)
+	s.sipSrv.OnOptions(s.onOptions)
+	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// ServeUDP serves SIP on pc until ctx ends (it then closes pc) or pc fails.
+func (s *Server) ServeUDP(ctx context.Context, pc net.PacketConn) error {
+	s.setListener("udp", pc.LocalAddr())
+	stop := context.AfterFunc(ctx, func() { _ = pc.Close() })
+	defer stop()
+	err := s.sipSrv.ServeUDP(&packetFilter{PacketConn: pc, s: s, parser: sip.NewParser()})
+	return s.serveErr("udp", pc.LocalAddr(), ctx, err)
+}
+
+// ServeTCP serves SIP on l until ctx ends (it then closes l) or l fails.
+func (s *Server) ServeTCP(ctx context.Context, l net.Listener) error {
+	s.setListener("tcp", l.Addr())
+	stop := context.AfterFunc(ctx, func() { _ = l.Close() })
+	defer stop()
+	err := s.sipSrv.ServeTCP(&listenerFilter{Listener: l, s: s})
+	return s.serveErr("tcp", l.Addr(), ctx, err)
+}
+
+// ServeTLS serves SIP over TLS on l, a listener that yields TLS
+// connections (tls.NewListener), until ctx ends or l fails.
+func (s *Server) ServeTLS(ctx context.Context, l net.Listener) error {
+	s.setListener("tls", l.Addr())
+	stop := context.AfterFunc(ctx, func() { _ = l.Close() })
+	defer stop()
+	err := s.sipSrv.ServeTLS(&listenerFilter{Listener: l, s: s})
+	return s.serveErr("tls", l.Addr(), ctx, err)
+}
+
+func (s *Server) serveErr(network string, addr net.Addr, ctx context.Context, err error) error {
+	if ctx.Err() != nil || errors.Is(err, net.ErrClosed) || err == nil {
+		return nil
+	}
+	return fmt.Errorf("serve %s %s: %w", network, addr, err)
+}
+
+func (s *Server) setListener(network string, a net.Addr) {
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	s.listeners[network] = ap
+	s.mu.Unlock()
+}
+
+// listener returns the local address of the listener of a transport.
+func (s *Server) listener(network string) (netip.AddrPort, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ap, ok := s.listeners[network]
+	return ap, ok
+}
+
+// contact returns the edge's Contact for a transport: its public address
+// and the port of that transport's listener.
+func (s *Server) contact(network string) sip.ContactHeader {
+	ap, _ := s.listener(network)
+	u := sip.Uri{Scheme: "sip", User: "edge", Host: s.cfg.PublicIP.String(), Port: int(ap.Port())}
+	if network != "udp" {
+		u.UriParams = sip.NewParams()
+		u.UriParams.Add("transport", network)
+	}
+	return sip.ContactHeader{Address: u}
+}
+
+// Run renews the leases of this node's calls and follows the control
+// stream for hangup requests until ctx ends.
+func (s *Server) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.renewLoop(ctx) }()
+	go func() { defer wg.Done(); s.controlLoop(ctx) }()
+	wg.Wait()
+	return nil
+}
+
+// Drain stops taking new calls (they get 503 with Retry-After) and waits
+// for the calls in progress to end, until ctx ends or Config.DrainTimeout
+// passes; it returns ctx's error if calls remain.
+func (s *Server) Drain(ctx context.Context) error {
+	s.draining.Store(true)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.DrainTimeout)
+		defer cancel()
+	}
+	done := make(chan struct{})
+	go func() { s.calls.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("drain with %d calls left: %w", s.ActiveCalls(), ctx.Err())
+	}
+}
+
+// ActiveCalls returns the number of calls in progress on this server.
+func (s *Server) ActiveCalls() int {
+	n, _, _ := s.dialogs.sizes()
+	return n
+}
+
+// Close hangs up every call (reason "shutdown"), waits for them to end and
+// releases the SIP stack. It is idempotent; listeners are closed through
+// the contexts given to the Serve methods.
+func (s *Server) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.draining.Store(true)
+	for _, c := range s.dialogs.all() {
+		c.terminate(ErrShutdown)
+	}
+	s.calls.Wait()
+	s.bgCancel()
+	if err := s.ua.Close(); err != nil {
+		return fmt.Errorf("close sip stack: %w", err)
+	}
+	return nil
+}
+
+// storeCtx bounds a call-state write; it is not tied to any call so that
+// ends are recorded after their call's context is gone.
+func (s *Server) storeCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(s.bgCtx, s.cfg.StoreTimeout)
+}
+
+// sleep waits d or until ctx ends, reporting whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Draining reports whether Drain or Close was called: the server takes no
+// new calls.
+func (s *Server) Draining() bool { return s.draining.Load() }

@@ -1,0 +1,146 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/voiceedge/edge/media"
+)
+
+// inviteService sends the INVITE to the service and waits for its answer,
+// relaying provisional responses to the trunk.
+func (c *call) inviteService(ctx context.Context) error {
+	req, err := c.serviceInvite()
+	if err != nil {
+		return err
+	}
+	ua := &sipgo.DialogUA{Client: c.s.client, ContactHDR: c.s.contact(strings.ToLower(req.Transport()))}
+	b, err := ua.WriteInvite(ctx, req)
+	if err != nil {
+		return fmt.Errorf("invite service: %w: %w", ErrServiceUnavailable, err)
+	}
+	c.b = b
+	err = b.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: c.onServiceResponse})
+	if err != nil {
+		var dr *sipgo.ErrDialogResponse
+		if errors.As(err, &dr) {
+			return serviceFailure(dr.Res.StatusCode)
+		}
+		return fmt.Errorf("service invite: %w: %w", ErrServiceUnavailable, err)
+	}
+	res := b.InviteResponse
+	c.mu.Lock()
+	c.bUp = true
+	c.peer = ipOfSource(res.Source())
+	c.mu.Unlock()
+	c.addLeg(b.ID, media.LegB)
+	c.s.dialogs.addPeer(c.peer)
+	if err := b.Ack(ctx); err != nil {
+		return fmt.Errorf("ack service: %w: %w", ErrServiceUnavailable, err)
+	}
+	if err := c.applyServiceSDP(res.Body()); err != nil {
+		return fmt.Errorf("service answer: %w: %w", ErrServiceUnavailable, err)
+	}
+	return nil
+}
+
+// serviceInvite builds the INVITE to the route's service target, with the
+// X- headers and the edge's offer on leg B.
+func (c *call) serviceInvite() (*sip.Request, error) {
+	t := c.route.Service.Target
+	transport := t.Transport
+	if transport == "" {
+		transport = "udp"
+	}
+	uri := sip.Uri{Scheme: "sip", User: t.User, Host: t.Host, Port: t.Port}
+	to := sip.ToHeader{Address: uri}
+	if transport != "udp" {
+		uri.UriParams = sip.NewParams()
+		uri.UriParams.Add("transport", transport)
+	}
+	codecs := []media.Codec{c.ansA.Codec}
+	for _, k := range media.DefaultCodecs() {
+		if k.PT != c.ansA.Codec.PT {
+			codecs = append(codecs, k)
+		}
+	}
+	dtmf := media.NoPayloadType
+	if c.ansA.TelephoneEventPT != media.NoPayloadType {
+		dtmf = media.DefaultTelephoneEventPT
+	}
+	body, err := c.s.sdpFor(c.sess, media.LegB, codecs, dtmf, media.SendRecv, c.ansA.Ptime, c.sdpID, c.nextVersion(media.LegB))
+	if err != nil {
+		return nil, err
+	}
+	req := sip.NewRequest(sip.INVITE, uri)
+	req.SetTransport(strings.ToUpper(transport))
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: c.rec.From, Host: c.s.cfg.PublicIP.String()}}
+	from.Params = sip.NewParams()
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	callID := sip.CallIDHeader(newCallID())
+	maxFwd := sip.MaxForwardsHeader(70)
+	contact := c.s.contact(transport)
+	ct := sip.ContentTypeHeader("application/sdp")
+	req.AppendHeader(from)
+	req.AppendHeader(&to)
+	req.AppendHeader(&callID)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
+	req.AppendHeader(&maxFwd)
+	req.AppendHeader(&contact)
+	for _, h := range serviceHeaders(c.id, c.route, c.rec.From) {
+		req.AppendHeader(h)
+	}
+	req.AppendHeader(&ct)
+	req.SetBody(body)
+	if transport == "udp" {
+		if ap, ok := c.s.listener("udp"); ok {
+			// Send from the listening socket, so the service sees the edge's
+			// SIP address and its answers come back to it.
+			req.Laddr = sip.Addr{IP: ap.Addr().AsSlice(), Port: int(ap.Port())}
+		}
+	}
+	return req, nil
+}
+
+// onServiceResponse relays the service's provisional responses to the
+// trunk as the edge's own: 180 as 180, 183 with SDP as 183 with the
+// edge's SDP (early media flows through the relay).
+func (c *call) onServiceResponse(res *sip.Response) error {
+	switch {
+	case res.StatusCode == 180 || (res.StatusCode == 183 && len(res.Body()) == 0):
+		c.respondTrunk(180, "Ringing", nil)
+	case res.StatusCode == 183:
+		if err := c.applyServiceSDP(res.Body()); err != nil {
+			c.log.Debug("ignore early media of the service", "error", err)
+			c.respondTrunk(180, "Ringing", nil)
+			return nil
+		}
+		body, err := c.answerSDP(c.ansA.Direction)
+		if err != nil {
+			return nil
+		}
+		c.respondTrunk(183, "Session Progress", body)
+	}
+	return nil
+}
+
+// applyServiceSDP points leg B of the relay at the service's SDP answer.
+func (c *call) applyServiceSDP(body []byte) error {
+	desc, err := media.ParseSDP(body)
+	if err != nil {
+		return err
+	}
+	ans, err := media.Negotiate(desc, nil)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.answerB = ans
+	c.mu.Unlock()
+	return c.sess.SetRemote(media.LegB, desc.RTPAddr(), ans.Codec.PT, desc.TelephoneEventPT)
+}

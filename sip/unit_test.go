@@ -1,0 +1,160 @@
+package sip
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/icholy/digest"
+
+	"github.com/voiceedge/edge/media"
+	"github.com/voiceedge/edge/routing"
+	"github.com/voiceedge/edge/tenancy"
+)
+
+func TestDigestVerify(t *testing.T) {
+	trunk := &routing.Trunk{ID: "t", Username: "carrier", Password: "correct-horse-battery"}
+	now := time.Unix(1_800_000_000, 0)
+	d := newDigestAuth("edge", time.Minute)
+	d.now = func() time.Time { return now }
+	answer := func(chalHeader, user, pass string, nc int) string {
+		chal, err := digest.ParseChallenge(chalHeader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cred, err := digest.Digest(chal, digest.Options{Method: "INVITE", URI: "sip:+15551230001@edge", Username: user, Password: pass, Count: nc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cred.String()
+	}
+	fresh := d.challenge(false)
+	good := answer(fresh, "carrier", "correct-horse-battery", 1)
+	tests := []struct {
+		name   string
+		values []string
+		at     time.Time
+		want   authOutcome
+	}{
+		{name: "no credentials", want: authMissing},
+		{name: "right credentials", values: []string{good}, want: authOK},
+		{name: "replayed credentials", values: []string{good}, want: authWrong},
+		{name: "wrong password", values: []string{answer(fresh, "carrier", "wrong-password-123", 1)}, want: authWrong},
+		{name: "wrong user", values: []string{answer(fresh, "someone", "correct-horse-battery", 1)}, want: authWrong},
+		{name: "forged nonce", values: []string{answer(`Digest realm="edge", nonce="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", qop="auth"`, "carrier", "correct-horse-battery", 1)}, want: authWrong},
+		{name: "other realm", values: []string{answer(`Digest realm="other", nonce="x"`, "carrier", "correct-horse-battery", 1)}, want: authMissing},
+		{name: "expired nonce", values: []string{answer(fresh, "carrier", "correct-horse-battery", 2)}, at: now.Add(2 * time.Minute), want: authStale},
+		{name: "garbage", values: []string{"Digest ,,,=\"", "Basic Zm9v"}, want: authMissing},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if !tc.at.IsZero() {
+				d.now = func() time.Time { return tc.at }
+				defer func() { d.now = func() time.Time { return now } }()
+			}
+			if got := d.verify("INVITE", tc.values, trunk); got != tc.want {
+				t.Errorf("verify = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRateLimiter(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := newRateLimiter(10, 3, []netip.Prefix{netip.MustParsePrefix("10.9.0.0/16")})
+	l.now = func() time.Time { return now }
+	a, trusted := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("10.9.1.1")
+	tests := []struct {
+		name    string
+		ip      netip.Addr
+		advance time.Duration
+		want    bool
+	}{
+		{"burst 1", a, 0, true}, {"burst 2", a, 0, true}, {"burst 3", a, 0, true},
+		{"over the burst", a, 0, false},
+		{"one token after 100ms", a, 100 * time.Millisecond, true},
+		{"empty again", a, 0, false},
+		{"trusted source", trusted, 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			now = now.Add(tc.advance)
+			if got := l.allow(tc.ip); got != tc.want {
+				t.Errorf("allow = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if l.size() != 1 {
+		t.Errorf("tracked %d sources, want 1 (trusted ones are not tracked)", l.size())
+	}
+}
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		code int
+	}{
+		{"concurrent limit", &tenancy.LimitError{Reason: "concurrent"}, 486},
+		{"cps limit", fmt.Errorf("admit: %w", &tenancy.LimitError{Reason: "cps"}), 503},
+		{"redis down", fmt.Errorf("x: %w", tenancy.ErrUnavailable), 503},
+		{"no ports", media.ErrNoPorts, 503},
+		{"no codec", fmt.Errorf("n: %w", media.ErrNoCommonCodec), 488},
+		{"bad sdp", media.ErrMalformedSDP, 400},
+		{"no answer", ErrNoAnswer, 480},
+		{"service busy", serviceFailure(600), 486},
+		{"service 404", serviceFailure(404), 503},
+		{"service 480", serviceFailure(480), 480},
+		{"unknown", errors.New("boom"), 503},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rej := classify(tc.err)
+			if code, _ := rej.Status(); code != tc.code {
+				t.Errorf("status %d, want %d (%v)", code, tc.code, rej)
+			}
+			if tc.name == "cps limit" && rej.RetryAfter == 0 {
+				t.Error("503 for cps without Retry-After")
+			}
+		})
+	}
+	for reason := range responses {
+		if reason == "" {
+			t.Error("empty reason in the table")
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	good := DefaultConfig()
+	good.PublicIP = netip.MustParseAddr("192.0.2.10")
+	tests := []struct {
+		name string
+		edit func(*Config)
+		ok   bool
+	}{
+		{"defaults with a public IP", func(*Config) {}, true},
+		{"no public IP", func(c *Config) { c.PublicIP = netip.Addr{} }, false},
+		{"wildcard public IP", func(c *Config) { c.PublicIP = netip.IPv4Unspecified() }, false},
+		{"no node id", func(c *Config) { c.NodeID = "" }, false},
+		{"zero no-answer timer", func(c *Config) { c.NoAnswerTimeout = 0 }, false},
+		{"control wait over lease", func(c *Config) { c.ControlWait = time.Minute }, false},
+		{"rate without burst", func(c *Config) { c.RateBurst = 0 }, false},
+		{"rate limit off", func(c *Config) { c.RateLimit, c.RateBurst = 0, 0 }, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := good
+			tc.edit(&c)
+			err := c.Validate()
+			if (err == nil) != tc.ok {
+				t.Errorf("Validate = %v, want ok=%v", err, tc.ok)
+			}
+			if err != nil && !errors.Is(err, ErrInvalidConfig) {
+				t.Errorf("error %v is not ErrInvalidConfig", err)
+			}
+		})
+	}
+}
