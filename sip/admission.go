@@ -20,9 +20,9 @@ type admission struct {
 // of design section 7: source in a trunk of any workspace (else 403), the
 // route of the number and a trunk of the owning workspace that matches the
 // source (else 404, the same answer whether the number is unknown or owned
-// by a workspace none of whose trunks match, and before any challenge, so
-// that nothing of another workspace shows), the digest credentials of that
-// trunk (407), the workspace's status (403). Limits are checked by
+// by a workspace none of whose trunks match; see unrouted for the challenge
+// of a credentialed source trunk that comes first), the digest credentials
+// of that trunk (407), the workspace's status (403). Limits are checked by
 // AdmitCall, after the SDP, so a refused call leaves no trace.
 func (s *Server) admit(req *sip.Request) (*admission, *Rejection) {
 	src := sourceIP(req)
@@ -31,15 +31,15 @@ func (s *Server) admit(req *sip.Request) (*admission, *Rejection) {
 	}
 	number, ok := dialedNumber(&req.Recipient)
 	if !ok {
-		return nil, reject(ReasonNotFound, "")
+		return nil, s.unrouted(req, src)
 	}
 	route, ok := s.router.Lookup(number)
 	if !ok {
-		return nil, reject(ReasonNotFound, "")
+		return nil, s.unrouted(req, src)
 	}
 	trunk, ok := route.TrunkFor(src)
 	if !ok {
-		return nil, reject(ReasonNotFound, "")
+		return nil, s.unrouted(req, src)
 	}
 	if trunk.HasCredentials() {
 		if rej := s.checkDigest(req, trunk); rej != nil {
@@ -50,6 +50,34 @@ func (s *Server) admit(req *sip.Request) (*admission, *Rejection) {
 		return nil, reject(ReasonSuspended, "")
 	}
 	return &admission{route: route, trunk: trunk, src: src, caller: callerID(req)}, nil
+}
+
+// unrouted answers a request whose number has no route through the
+// source's trunks: unknown, or owned by a workspace none of whose trunks
+// match. Both answer alike: 404. But design section 7 puts the challenge
+// (step 3) before the 404 (step 4): when every trunk containing the source
+// has credentials, the request must pass the challenge of one of them
+// before it learns anything about numbers. A source that some trunk admits
+// by address alone gets the 404 at once (it could learn the same through
+// that trunk).
+func (s *Server) unrouted(req *sip.Request, src netip.Addr) *Rejection {
+	var challenge *Rejection
+	for _, t := range s.router.TrunksFrom(src) {
+		if !t.HasCredentials() {
+			return reject(ReasonNotFound, "")
+		}
+		rej := s.checkDigest(req, t)
+		if rej == nil {
+			return reject(ReasonNotFound, "")
+		}
+		if challenge == nil || rej.Reason == ReasonAuthFailed {
+			challenge = rej
+		}
+	}
+	if challenge != nil {
+		return challenge
+	}
+	return reject(ReasonNotFound, "")
 }
 
 // checkDigest verifies the request's Proxy-Authorization against the

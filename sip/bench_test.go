@@ -19,6 +19,7 @@ import (
 type fakeRouter struct{ route *routing.Route }
 
 func (f fakeRouter) KnownSource(netip.Addr) bool          { return true }
+func (f fakeRouter) TrunksFrom(netip.Addr) []*routing.Trunk { return nil }
 func (f fakeRouter) Lookup(string) (*routing.Route, bool) { return f.route, true }
 
 type nopStore struct{}

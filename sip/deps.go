@@ -15,6 +15,8 @@ import (
 type Router interface {
 	// KnownSource reports whether addr is in a trunk CIDR of any workspace.
 	KnownSource(addr netip.Addr) bool
+	// TrunksFrom returns the trunks of any workspace containing addr.
+	TrunksFrom(addr netip.Addr) []*routing.Trunk
 	// Lookup finds the route of a dialled number (a Request-URI user, in
 	// any form routing.Normalize accepts).
 	Lookup(dialed string) (*routing.Route, bool)
