@@ -252,9 +252,9 @@ func (s *Store) RequestHangup(ctx context.Context, ws, id, reason string) error 
 }
 
 // ReadControl blocks up to wait for control requests to node after stream
-// id after ("$" for new ones only).
+// id after ("$" for new ones only); a wait of zero or less does not block.
 func (s *Store) ReadControl(ctx context.Context, node, after string, wait time.Duration) ([]Control, error) {
-	res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{keyNodeCtl(node), after}, Count: 100, Block: wait}).Result()
+	res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{keyNodeCtl(node), after}, Count: 100, Block: xreadBlock(wait)}).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}

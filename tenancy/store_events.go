@@ -73,12 +73,13 @@ func (s *Store) ListEvents(ctx context.Context, ws, after string, limit int) ([]
 }
 
 // WaitEvents blocks up to wait for events of workspace ws after cursor after
-// ("$" for only new ones) and returns them.
+// ("$" for only new ones) and returns them; a wait of zero or less does not
+// block.
 func (s *Store) WaitEvents(ctx context.Context, ws, after string, wait time.Duration) ([]Event, error) {
 	if after == "" {
 		after = "0-0"
 	}
-	res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{keyEvents(ws), after}, Count: 100, Block: wait}).Result()
+	res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{keyEvents(ws), after}, Count: 100, Block: xreadBlock(wait)}).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}

@@ -110,13 +110,7 @@ func (s *Store) ChangesHead(ctx context.Context) (string, int64, error) {
 // grows by one; a jump means entries were trimmed before it read them and it
 // must reload everything.
 func (s *Store) ReadChanges(ctx context.Context, after string, wait time.Duration) ([]Change, error) {
-	block := wait
-	if block <= 0 {
-		block = -1 // go-redis sends no BLOCK; "BLOCK 0" would wait forever
-	} else if block < time.Millisecond {
-		block = time.Millisecond
-	}
-	res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{keyChanges, after}, Count: 500, Block: block}).Result()
+	res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{keyChanges, after}, Count: 500, Block: xreadBlock(wait)}).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -142,4 +136,17 @@ func decodeChange(m redis.XMessage) Change {
 		Seq: seq, StreamID: m.ID, WorkspaceID: str("ws"), Version: parseInt(str("version")),
 		Kind: str("kind"), ItemID: str("id"), Op: str("op"),
 	}
+}
+
+// xreadBlock turns a wait into XREAD's BLOCK argument: a wait of zero or
+// less does not block (go-redis then sends no BLOCK, as "BLOCK 0" would wait
+// forever), and a positive wait is at least a millisecond.
+func xreadBlock(wait time.Duration) time.Duration {
+	switch {
+	case wait <= 0:
+		return -1
+	case wait < time.Millisecond:
+		return time.Millisecond
+	}
+	return wait
 }

@@ -47,8 +47,14 @@ func (s *Store) CreateWorkspace(ctx context.Context, actor Principal, nw NewWork
 		}
 		return Workspace{}, Created{}, err
 	}
+	// Indexed before the write that announces it, so a follower's full load
+	// never misses a workspace it was told about; undone on failure.
+	if err := s.rdb.SAdd(ctx, keyWorkspaces, w.ID).Err(); err != nil {
+		return Workspace{}, Created{}, unavailable("index workspace", err)
+	}
 	k, secret, release, err := s.newKey(ctx, w.ID, owner.ID, "owner")
 	if err != nil {
+		s.rdb.SRem(context.WithoutCancel(ctx), keyWorkspaces, w.ID)
 		return Workspace{}, Created{}, err
 	}
 	_, err = s.update(ctx, w.ID, func(t *tx) error {
@@ -69,13 +75,10 @@ func (s *Store) CreateWorkspace(ctx context.Context, actor Principal, nw NewWork
 	})
 	if err != nil {
 		release()
+		s.rdb.SRem(context.WithoutCancel(ctx), keyWorkspaces, w.ID)
 		return Workspace{}, Created{}, err
 	}
-	created := Created{Account: owner, Key: k.APIKey, Secret: secret}
-	if err := s.rdb.SAdd(ctx, keyWorkspaces, w.ID).Err(); err != nil {
-		return Workspace{}, Created{}, unavailable("index workspace", err)
-	}
-	return w, created, nil
+	return w, Created{Account: owner, Key: k.APIKey, Secret: secret}, nil
 }
 
 // GetWorkspace returns workspace id, or ErrNotFound.
