@@ -47,4 +47,17 @@ var (
 	ErrDuplicateSession = errors.New("media: duplicate session")
 	// ErrInvalidConfig reports a Config that fails Validate.
 	ErrInvalidConfig = errors.New("media: invalid config")
+
+	// ErrBadOffer reports an operator's WebRTC offer that cannot be used:
+	// larger than MaxOfferSize, not parseable SDP, or refused by the WebRTC
+	// stack (no ICE credentials, no DTLS fingerprint). The HTTP layer
+	// answers 400.
+	ErrBadOffer = errors.New("media: bad webrtc offer")
+	// ErrNoPCMU reports an operator offer without an active audio stream
+	// that accepts PCMU/8000, the only codec of operator legs. The HTTP
+	// layer answers 422.
+	ErrNoPCMU = errors.New("media: offer has no pcmu audio")
+	// ErrInvalidMode reports an OperatorMode other than listen, whisper and
+	// barge.
+	ErrInvalidMode = errors.New("media: invalid operator mode")
 )

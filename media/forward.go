@@ -19,7 +19,7 @@ type forwarder struct {
 	s        *Session
 	from, to *leg
 	buf      []byte  // one datagram, rewritten in place
-	pcm      []int16 // decoded audio for the Tap
+	pcm      []int16 // decoded audio for the Tap and the mixer; see pcmBuf
 	rx       rxStream
 }
 
@@ -29,8 +29,17 @@ func newForwarder(s *Session, from, to *leg) *forwarder {
 		from: from,
 		to:   to,
 		buf:  make([]byte, readBufferSize),
-		pcm:  make([]int16, readBufferSize),
 	}
+}
+
+// pcmBuf returns the buffer of decoded audio, allocated on first use: only
+// calls with a Tap or operators decode, and 4 KiB per leg is a third of a
+// relayed call's memory. The forwarder's goroutine is its only user.
+func (f *forwarder) pcmBuf() []int16 {
+	if f.pcm == nil {
+		f.pcm = make([]int16, readBufferSize)
+	}
+	return f.pcm
 }
 
 // run reads and relays until the leg's socket is closed.
@@ -56,14 +65,18 @@ func (f *forwarder) run() {
 		pkt := f.buf[:n]
 		dst, reason := f.handle(pkt, src, time.Since(f.s.epoch))
 		if reason == dropNone {
+			// Counted before the write, so that whoever receives the packet
+			// finds it counted.
+			f.to.stats.txPackets.Add(1)
+			f.to.stats.txBytes.Add(uint64(n))
 			if _, err := f.to.conn.WriteToUDPAddrPort(pkt, dst); err != nil {
+				f.to.stats.txPackets.Add(^uint64(0))
+				f.to.stats.txBytes.Add(^uint64(n - 1))
 				reason = dropWriteError
 			}
 		}
 		f.count(reason)
 		if reason == dropNone {
-			f.to.stats.txPackets.Add(1)
-			f.to.stats.txBytes.Add(uint64(n))
 			f.s.metrics.relayedPackets[f.from.id].Inc()
 			f.s.metrics.relayedBytes[f.from.id].Add(float64(n))
 		}
@@ -73,7 +86,7 @@ func (f *forwarder) run() {
 // count records a dropped packet on the receiving leg and in the metrics.
 func (f *forwarder) count(r dropReason) {
 	switch r {
-	case dropNone:
+	case dropNone, handedToMixer:
 		return
 	case dropMalformed:
 		f.from.stats.dropMalformed.Add(1)
@@ -91,7 +104,10 @@ func (f *forwarder) count(r dropReason) {
 // (RFC 3264 section 6.1: each side sends with the payload types the other
 // announced), transcodes the payload in place if the legs use different
 // G.711 laws, and returns where to send pkt, or why it must be dropped.
-// SSRC, sequence number, timestamp and marker pass through unchanged.
+// SSRC, sequence number, timestamp and marker pass through unchanged, unless
+// an operator mixer has sent frames of its own in the stream (outStream).
+// While operators are on the call, audio is also handed to the mixer, and
+// when the mixer sends the stream it is not relayed (handedToMixer).
 func (f *forwarder) handle(pkt []byte, src netip.AddrPort, elapsed time.Duration) (netip.AddrPort, dropReason) {
 	h, ok := parseRTPHeader(pkt)
 	if !ok {
@@ -114,6 +130,15 @@ func (f *forwarder) handle(pkt []byte, src netip.AddrPort, elapsed time.Duration
 	f.rx.update(&h, rtpClock(elapsed), audio)
 	f.rx.publish(st)
 
+	m := f.s.mix.Load()
+	if audio && m != nil {
+		pcm := f.pcmBuf()
+		pcm = pcm[:decode(pcm, pkt[h.payloadStart:h.payloadEnd], fp.law)]
+		if m.fromLeg(f.from.id, &h, pcm, elapsed) {
+			return netip.AddrPort{}, handedToMixer
+		}
+	}
+
 	tp := f.to.peer.Load()
 	if tp == nil {
 		return netip.AddrPort{}, dropNotReady
@@ -122,15 +147,30 @@ func (f *forwarder) handle(pkt []byte, src netip.AddrPort, elapsed time.Duration
 	if !ok {
 		return netip.AddrPort{}, dropNotReady
 	}
+	var outPT uint8
 	switch {
 	case audio:
-		f.audio(pkt[h.payloadStart:h.payloadEnd], fp.law, tp.law)
-		setPayloadType(pkt, tp.codecPT)
+		outPT = tp.codecPT
 	case h.pt == fp.dtmfPT && tp.dtmfPT != NoPayloadType:
 		// RFC 4733 events pass through with the receiver's payload type.
-		setPayloadType(pkt, tp.dtmfPT)
+		outPT = tp.dtmfPT
 	default:
 		return netip.AddrPort{}, dropPayloadType
+	}
+	var ssrc, ts uint32
+	var seq uint16
+	if !audio && m != nil && m.owns(f.from.id) {
+		// An event inside a stream the mixer sends: same SSRC, in order.
+		ssrc, seq, ts = f.to.out.event(h.ssrc, h.seq, h.timestamp, elapsed)
+	} else if ssrc, seq, ts, ok = f.to.out.relay(h.ssrc, h.seq, h.timestamp, elapsed); !ok {
+		return netip.AddrPort{}, dropLate
+	}
+	if audio {
+		f.audio(pkt[h.payloadStart:h.payloadEnd], fp.law, tp.law)
+	}
+	setPayloadType(pkt, outPT)
+	if ssrc != h.ssrc || seq != h.seq || ts != h.timestamp {
+		setStreamFields(pkt, seq, ts, ssrc)
 	}
 	return dst, dropNone
 }
@@ -139,7 +179,8 @@ func (f *forwarder) handle(pkt []byte, src netip.AddrPort, elapsed time.Duration
 // the Tap when one is set, else transcoded if the laws differ.
 func (f *forwarder) audio(payload []byte, from, to law) {
 	if t := f.s.tap.Load(); t != nil {
-		pcm := f.pcm[:decode(f.pcm, payload, from)]
+		pcm := f.pcmBuf()
+		pcm = pcm[:decode(pcm, payload, from)]
 		if t.tap.Frame(f.from.id, pcm) {
 			encode(payload, pcm, to)
 			return

@@ -73,6 +73,7 @@ type leg struct {
 	local netip.AddrPort
 	peer  atomic.Pointer[peer]
 	stats legCounters
+	out   outStream // the RTP stream sent to this leg
 }
 
 // setRemote publishes a new peer from signalling. A latch survives a

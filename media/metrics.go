@@ -12,21 +12,25 @@ type dropReason uint8
 
 const (
 	dropNone        dropReason = iota // relayed; never counted
+	handedToMixer                     // sent on by the operator mixer; never counted
 	dropMalformed                     // not RTP
 	dropWrongSource                   // not from the latched or signalled peer
 	dropPayloadType                   // payload type the legs did not negotiate
 	dropNotReady                      // no peer, or nowhere to send, yet
 	dropWriteError                    // the send failed
+	dropLate                          // late: the mixer already filled its slot
 	numDropReasons
 )
 
 var dropReasonNames = [numDropReasons]string{
 	dropNone:        "none",
+	handedToMixer:   "mixer",
 	dropMalformed:   "malformed",
 	dropWrongSource: "wrong_source",
 	dropPayloadType: "payload_type",
 	dropNotReady:    "not_ready",
 	dropWriteError:  "write_error",
+	dropLate:        "late",
 }
 
 // directionNames label edge_media_rtp_relayed_*_total, indexed by the leg
@@ -78,6 +82,68 @@ func newMetrics(reg *prometheus.Registry, activeSessions, portsInUse func() floa
 	for _, c := range []prometheus.Collector{packets, bytes, dropped, timeouts, exhausted, active, ports} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register media metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// Join results, the bounded label set of edge_media_operator_joins_total.
+const (
+	joinOK        = "ok"
+	joinBadOffer  = "bad_offer"
+	joinNoPCMU    = "no_pcmu"
+	joinBadMode   = "bad_mode"
+	joinClosed    = "closed"
+	joinCancelled = "cancelled"
+	joinError     = "error"
+)
+
+var joinResults = []string{joinOK, joinBadOffer, joinNoPCMU, joinBadMode, joinClosed, joinCancelled, joinError}
+
+// operatorMetrics are the series of operator legs and the mixer, exported
+// by an OperatorEngine (namespace "edge", subsystem "media").
+type operatorMetrics struct {
+	joins      map[string]prometheus.Counter
+	frames     prometheus.Counter // mixer frames produced
+	lateFrames prometheus.Counter // mixer frames produced behind schedule
+	underruns  prometheus.Counter // inputs that had no audio when due
+	overflows  prometheus.Counter // input audio dropped to bound delay
+}
+
+// newOperatorMetrics creates the series, with a gauge reading active, and
+// registers them into reg; a nil reg registers nothing.
+func newOperatorMetrics(reg *prometheus.Registry, active func() float64) (*operatorMetrics, error) {
+	opts := func(name, help string) prometheus.Opts {
+		return prometheus.Opts{Namespace: "edge", Subsystem: "media", Name: name, Help: help}
+	}
+	joins := prometheus.NewCounterVec(prometheus.CounterOpts(opts("operator_joins_total",
+		"Operator join attempts (WebRTC offers), by result.")), []string{"result"})
+	gauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts("operators_active",
+		"Operator legs currently joined to calls.")), active)
+	frames := prometheus.NewCounter(prometheus.CounterOpts(opts("mixer_frames_total",
+		"20 ms frames mixed for calls with operators.")))
+	late := prometheus.NewCounter(prometheus.CounterOpts(opts("mixer_late_frames_total",
+		"Mixer frames produced more than one frame period behind schedule.")))
+	underruns := prometheus.NewCounter(prometheus.CounterOpts(opts("mixer_underruns_total",
+		"Times a party of a mixed call had no audio buffered when its frame was due while it was sending.")))
+	overflows := prometheus.NewCounter(prometheus.CounterOpts(opts("mixer_overflow_frames_total",
+		"Input audio frames the mixer dropped to keep its delay bounded.")))
+	m := &operatorMetrics{
+		joins:      make(map[string]prometheus.Counter, len(joinResults)),
+		frames:     frames,
+		lateFrames: late,
+		underruns:  underruns,
+		overflows:  overflows,
+	}
+	for _, r := range joinResults {
+		m.joins[r] = joins.WithLabelValues(r)
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{joins, gauge, frames, late, underruns, overflows} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register operator metrics: %w", err)
 		}
 	}
 	return m, nil

@@ -68,3 +68,21 @@ func parseRTPHeader(pkt []byte) (rtpHeader, bool) {
 func setPayloadType(pkt []byte, pt uint8) {
 	pkt[1] = pkt[1]&0x80 | pt&0x7F
 }
+
+// putRTPHeader writes a 12-byte RTP header (version 2, no padding,
+// extension, CSRC or marker) into pkt.
+func putRTPHeader(pkt []byte, pt uint8, seq uint16, ts, ssrc uint32) {
+	pkt[0] = 2 << 6
+	pkt[1] = pt & 0x7F
+	binary.BigEndian.PutUint16(pkt[2:4], seq)
+	binary.BigEndian.PutUint32(pkt[4:8], ts)
+	binary.BigEndian.PutUint32(pkt[8:12], ssrc)
+}
+
+// setStreamFields rewrites the sequence number, timestamp and SSRC of pkt
+// in place.
+func setStreamFields(pkt []byte, seq uint16, ts, ssrc uint32) {
+	binary.BigEndian.PutUint16(pkt[2:4], seq)
+	binary.BigEndian.PutUint32(pkt[4:8], ts)
+	binary.BigEndian.PutUint32(pkt[8:12], ssrc)
+}

@@ -27,6 +27,11 @@ type Session struct {
 	legs [2]*leg
 	fwd  [2]*forwarder // fwd[l] relays what leg l receives
 	tap  atomic.Pointer[tapHolder]
+	mix  atomic.Pointer[mixer] // set while operators are on the call
+
+	mixMu sync.Mutex  // guards mixer and ops
+	mixer *mixer      // the running mixer, nil without operators
+	ops   []*Operator // operators on the call
 
 	hold        atomic.Bool
 	resumed     atomic.Int64  // nanoseconds since epoch of Run or the last SetHold(false)
@@ -197,7 +202,8 @@ func (s *Session) Close() error {
 	s.mu.Unlock()
 
 	s.releasePorts() // unblocks the readers
-	s.wg.Wait()
+	s.wg.Wait()      // relay, timer and mixer
+	s.closeOperators()
 	if s.onClose != nil {
 		s.onClose(s)
 	}
