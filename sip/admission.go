@@ -104,23 +104,34 @@ func (s *Server) checkDigest(req *sip.Request, t *routing.Trunk) *Rejection {
 // refuse answers a request with the response of rej and counts it. An
 // unknown source is not answered at all when so configured.
 func (s *Server) refuse(req *sip.Request, tx sip.ServerTransaction, rej *Rejection) {
-	if req.IsInvite() {
-		s.metrics.invites.WithLabelValues("rejected", string(rej.Reason)).Inc()
-	}
+	s.countRefusal(req, rej)
 	if rej.Reason == ReasonUnknownSource && s.cfg.DropUnknownSources {
 		s.metrics.dropped.WithLabelValues(string(ReasonUnknownSource)).Inc()
 		return
 	}
-	code, phrase := rej.Status()
-	res := sip.NewResponseFromRequest(req, code, phrase, nil)
-	if rej.RetryAfter > 0 {
-		res.AppendHeader(sip.NewHeader("Retry-After", itoa(rej.RetryAfter)))
-	}
-	if rej.authenticate != "" {
-		res.AppendHeader(sip.NewHeader("Proxy-Authenticate", rej.authenticate))
-	}
+	res := rej.responseTo(req)
+	code := res.StatusCode
 	if err := tx.Respond(res); err != nil {
 		s.log.Debug("answer refusal", "status", code, "reason", rej.Reason, "error", err)
 	}
 	s.log.Debug("refused", "method", req.Method, "status", code, "reason", rej.Reason, "detail", rej.Detail, "source", req.Source())
+}
+
+// countRefusal counts a refused request: an initial INVITE in
+// invites_total, any other request in requests_refused_total.
+func (s *Server) countRefusal(req *sip.Request, rej *Rejection) {
+	if req.IsInvite() && !hasToTag(req) {
+		s.metrics.invites.WithLabelValues("rejected", string(rej.Reason)).Inc()
+		return
+	}
+	s.metrics.refused.WithLabelValues(methodLabel(string(req.Method)), string(rej.Reason)).Inc()
+}
+
+// hasToTag reports whether req is in a dialog (its To has a tag).
+func hasToTag(req *sip.Request) bool {
+	if to := req.To(); to != nil {
+		tag, _ := to.Params.Get("tag")
+		return tag != ""
+	}
+	return false
 }

@@ -2,8 +2,6 @@ package sip
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -152,7 +150,9 @@ func TestUnknownSourceDropped(t *testing.T) {
 	}
 }
 
-func TestMalformedAndTorture(t *testing.T) {
+// TestMalformedRequest: an unparsable request gets a stateless 400 and the
+// edge goes on serving (torture_test.go sends the whole RFC 4475 corpus).
+func TestMalformedRequest(t *testing.T) {
 	e := newTestEdge(t)
 	e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: "sip:agent@127.0.0.2:5999"})
 	trunk := newRawTrunk(t, "127.0.0.1", e.udpAddr)
@@ -164,22 +164,6 @@ func TestMalformedAndTorture(t *testing.T) {
 		res, raw := trunk.final(t, 3*time.Second)
 		if res == nil || res.StatusCode != 400 {
 			t.Fatalf("got %v, want 400\n%s", res, raw)
-		}
-	})
-	t.Run("RFC 4475 torture messages", func(t *testing.T) {
-		files, _ := filepath.Glob("/work/shared/testdata/sip-torture/rfc4475/*.dat")
-		if len(files) == 0 {
-			files, _ = filepath.Glob("testdata/fuzz/FuzzBadRequestFor/*")
-		}
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			trunk.send(t, string(data))
-		}
-		time.Sleep(300 * time.Millisecond)
-		for trunk.drain() {
 		}
 	})
 	t.Run("still serving", func(t *testing.T) {

@@ -116,7 +116,12 @@ func (c *call) readInvite() error {
 	c.a = a
 	c.addLeg(a.ID, media.LegA)
 	// CANCEL (RFC 3261 section 9.2): sipgo answers it 200 and the INVITE 487.
-	if !c.tx.OnCancel(func(*sip.Request) { c.cancel(ErrCanceled) }) {
+	// The callback holds only the call's cancel function, not the call:
+	// sipgo keeps an answered INVITE's transaction, and so the callback,
+	// for 32 s after the 200 (Timer L, RFC 6026), and holding the call would
+	// keep its media session and both dialogs alive as long.
+	cancel := c.cancel
+	if !c.tx.OnCancel(func(*sip.Request) { cancel(ErrCanceled) }) {
 		return ErrCanceled
 	}
 	return nil

@@ -18,9 +18,9 @@ import (
 // the SIP layer's own work, not Redis or socket binding.
 type fakeRouter struct{ route *routing.Route }
 
-func (f fakeRouter) KnownSource(netip.Addr) bool          { return true }
+func (f fakeRouter) KnownSource(netip.Addr) bool            { return true }
 func (f fakeRouter) TrunksFrom(netip.Addr) []*routing.Trunk { return nil }
-func (f fakeRouter) Lookup(string) (*routing.Route, bool) { return f.route, true }
+func (f fakeRouter) Lookup(string) (*routing.Route, bool)   { return f.route, true }
 
 type nopStore struct{}
 

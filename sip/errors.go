@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/voiceedge/edge/media"
 	"github.com/voiceedge/edge/tenancy"
 )
@@ -64,6 +66,16 @@ const (
 	ReasonShutdown        Reason = "shutdown"
 	ReasonTooManyHops     Reason = "too_many_hops"
 
+	// Refusals of RFC 3261 section 8.2 (see conformance.go), answered
+	// before a request reaches its method's handler.
+	ReasonBadVersion        Reason = "bad_version"
+	ReasonUnsupportedScheme Reason = "unsupported_scheme"
+	ReasonBadExtension      Reason = "bad_extension"
+	ReasonUnsupportedMedia  Reason = "unsupported_media_type"
+	ReasonNotAcceptable     Reason = "not_acceptable"
+	ReasonMethodNotAllowed  Reason = "method_not_allowed"
+	ReasonNotImplemented    Reason = "not_implemented"
+
 	ReasonTrunkHangup   Reason = "trunk_hangup"
 	ReasonServiceHangup Reason = "service_hangup"
 	ReasonMediaTimeout  Reason = "media_timeout"
@@ -85,6 +97,9 @@ type Rejection struct {
 
 	// authenticate is the Proxy-Authenticate value of a 407.
 	authenticate string
+	// headers are further headers the status requires: Unsupported of a
+	// 420, Accept of a 415, Allow of a 405 or 501.
+	headers []sip.Header
 }
 
 func (r *Rejection) Error() string {
@@ -133,6 +148,14 @@ var responses = map[Reason]response{
 	ReasonHangupRequested: {480, "Temporarily Unavailable"},
 	ReasonShutdown:        {503, "Service Unavailable"},
 	ReasonTooManyHops:     {483, "Too Many Hops"},
+
+	ReasonBadVersion:        {505, "Version Not Supported"},
+	ReasonUnsupportedScheme: {416, "Unsupported URI Scheme"},
+	ReasonBadExtension:      {420, "Bad Extension"},
+	ReasonUnsupportedMedia:  {415, "Unsupported Media Type"},
+	ReasonNotAcceptable:     {488, "Not Acceptable Here"},
+	ReasonMethodNotAllowed:  {405, "Method Not Allowed"},
+	ReasonNotImplemented:    {501, "Not Implemented"},
 }
 
 // Status returns the SIP status code and reason phrase for r. A 400 names
@@ -146,6 +169,25 @@ func (r *Rejection) Status() (int, string) {
 		return resp.code, resp.phrase + " (" + r.Detail + ")"
 	}
 	return resp.code, resp.phrase
+}
+
+// responseTo builds the response of r to req: its status, Retry-After,
+// Proxy-Authenticate and the headers its status requires. The version is
+// always SIP/2.0, also in the 505 to a request of another version.
+func (r *Rejection) responseTo(req *sip.Request) *sip.Response {
+	code, phrase := r.Status()
+	res := sip.NewResponseFromRequest(req, code, phrase, nil)
+	res.SipVersion = "SIP/2.0"
+	if r.RetryAfter > 0 {
+		res.AppendHeader(sip.NewHeader("Retry-After", itoa(r.RetryAfter)))
+	}
+	if r.authenticate != "" {
+		res.AppendHeader(sip.NewHeader("Proxy-Authenticate", r.authenticate))
+	}
+	for _, h := range r.headers {
+		res.AppendHeader(h)
+	}
+	return res
 }
 
 // classify turns any error met while setting up a call into a Rejection:

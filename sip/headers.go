@@ -41,7 +41,8 @@ func validateRequest(req *sip.Request) *Rejection {
 	if tag, _ := req.From().Params.Get("tag"); tag == "" {
 		return reject(ReasonMalformed, "From tag missing")
 	}
-	if req.CSeq().MethodName != req.Method {
+	// sipgo upper-cases the method of the request line, not the CSeq's.
+	if !strings.EqualFold(string(req.CSeq().MethodName), string(req.Method)) {
 		return reject(ReasonMalformed, "CSeq method differs from the request method")
 	}
 	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
@@ -129,6 +130,11 @@ const (
 // when a line is too long or holds control characters: such input is
 // dropped.
 func badRequestFor(data []byte) []byte {
+	return refusalFor(data, "SIP/2.0 400 Bad Request")
+}
+
+// refusalFor is badRequestFor with another status line.
+func refusalFor(data []byte, status string) []byte {
 	head, _, _ := bytes.Cut(data, []byte("\r\n\r\n"))
 	lines := bytes.Split(head, []byte("\r\n"))
 	if len(lines) < 2 || bytes.HasPrefix(lines[0], []byte("SIP/")) || bytes.HasPrefix(lines[0], []byte("ACK ")) {
@@ -139,7 +145,8 @@ func badRequestFor(data []byte) []byte {
 	}
 	found := map[string]bool{}
 	out := make([]byte, 0, 512)
-	out = append(out, "SIP/2.0 400 Bad Request\r\n"...)
+	out = append(out, status...)
+	out = append(out, "\r\n"...)
 	for _, line := range lines[1:] {
 		name, _, ok := bytes.Cut(line, []byte(":"))
 		if !ok {

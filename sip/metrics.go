@@ -13,6 +13,7 @@ type metrics struct {
 	dropped      *prometheus.CounterVec
 	ended        *prometheus.CounterVec
 	requests     *prometheus.CounterVec
+	refused      *prometheus.CounterVec
 	activeCalls  prometheus.Gauge
 	setupLatency prometheus.Histogram
 	storeErrors  *prometheus.CounterVec
@@ -37,6 +38,10 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 			Namespace: ns, Subsystem: sub, Name: "requests_total",
 			Help: "SIP requests handled, by method.",
 		}, []string{"method"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "requests_refused_total",
+			Help: "Requests other than initial INVITEs answered with a refusal, by method and reason.",
+		}, []string{"method", "reason"}),
 		activeCalls: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: ns, Subsystem: sub, Name: "active_calls",
 			Help: "Calls this edge carries (admitted and not yet ended).",
@@ -54,7 +59,7 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.invites, m.dropped, m.ended, m.requests, m.activeCalls, m.setupLatency, m.storeErrors} {
+	for _, c := range []prometheus.Collector{m.invites, m.dropped, m.ended, m.requests, m.refused, m.activeCalls, m.setupLatency, m.storeErrors} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register sip metrics: %w", err)
 		}
@@ -65,7 +70,8 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 // methodLabel bounds the method label.
 func methodLabel(m string) string {
 	switch m {
-	case "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "UPDATE", "REFER", "NOTIFY", "PRACK":
+	case "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "UPDATE", "REFER", "NOTIFY", "PRACK",
+		"REGISTER", "SUBSCRIBE", "MESSAGE", "PUBLISH":
 		return m
 	}
 	return "other"

@@ -118,6 +118,8 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 	s.sipSrv.OnBye(s.onBye)
 	s.sipSrv.OnCancel(s.onCancel)
 	s.sipSrv.OnOptions(s.onOptions)
+	s.sipSrv.OnInfo(s.onInfo)
+	s.sipSrv.OnNoRoute(s.onUnsupported)
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	return s, nil
 }

@@ -11,9 +11,11 @@ import (
 // packetFilter wraps the UDP socket sipgo reads, to act on each datagram
 // before it is parsed into a transaction: requests from unknown sources
 // are dropped when so configured, sources over their rate are dropped,
-// and requests sipgo's parser refuses get a stateless 400 (sipgo would
-// drop them silently and the sender would retransmit for 32 s).
-// Responses and keepalives pass untouched.
+// requests sipgo's parser refuses get a stateless 400 (or 416 for a
+// Request-URI scheme it cannot parse; sipgo would drop them silently and
+// the sender would retransmit for 32 s), and requests that fail screen
+// (RFC 3261 section 8.2) get its stateless answer. Responses and
+// keepalives pass untouched.
 type packetFilter struct {
 	net.PacketConn
 	s      *Server
@@ -24,34 +26,71 @@ type packetFilter struct {
 func (c *packetFilter) ReadFrom(b []byte) (int, net.Addr, error) {
 	for {
 		n, addr, err := c.PacketConn.ReadFrom(b)
-		if err != nil || c.pass(b[:n], addr) {
+		if err != nil {
 			return n, addr, err
+		}
+		if n, ok := c.pass(b, n, addr); ok {
+			return n, addr, nil
 		}
 	}
 }
 
-func (c *packetFilter) pass(data []byte, addr net.Addr) bool {
+// pass reports whether the datagram b[:n] goes on to sipgo, and its
+// length then: a request whose parameters screen normalised is rewritten
+// in b when it fits.
+func (c *packetFilter) pass(b []byte, n int, addr net.Addr) (int, bool) {
+	data := b[:n]
 	if len(bytes.Trim(data, "\r\n\x00")) == 0 || bytes.HasPrefix(data, []byte("SIP/")) {
-		return true
+		return n, true
 	}
 	ip := addrIP(addr)
 	if !c.s.admitSource(ip) {
-		return false
+		return 0, false
 	}
-	if _, err := c.parser.ParseSIP(data); err != nil {
+	msg, err := c.parser.ParseSIP(data)
+	if err != nil {
 		c.s.metrics.dropped.WithLabelValues(string(ReasonMalformed)).Inc()
-		if resp := badRequestFor(data); resp != nil {
+		if resp := rawRefusal(data); resp != nil {
 			// Best effort: a lost 400 is retransmitted for by the sender.
 			_, _ = c.PacketConn.WriteTo(resp, addr)
 		}
-		return false
+		return 0, false
 	}
-	return true
+	req, ok := msg.(*sip.Request)
+	if !ok {
+		return n, true
+	}
+	normalized := normalizeParams(req)
+	if rej := screen(req, data); rej != nil {
+		c.s.answerStateless(req, rej, func(out []byte) error {
+			_, err := c.PacketConn.WriteTo(out, replyAddr(req, addr))
+			return err
+		})
+		return 0, false
+	}
+	if normalized {
+		if out := req.String(); len(out) <= len(b) {
+			return copy(b, out), true
+		}
+	}
+	return n, true
+}
+
+// answerStateless answers a request the transport filters refused before
+// any transaction (RFC 3261 section 8.2.7: a retransmission gets the same
+// answer again, and the ACK of a refused INVITE matches nothing).
+func (s *Server) answerStateless(req *sip.Request, rej *Rejection, write func([]byte) error) {
+	s.countRefusal(req, rej)
+	code, _ := rej.Status()
+	if err := write([]byte(rej.responseTo(req).String())); err != nil {
+		s.log.Debug("answer refusal", "status", code, "reason", rej.Reason, "error", err)
+	}
+	s.log.Debug("refused", "method", req.Method, "status", code, "reason", rej.Reason, "detail", rej.Detail, "source", req.Source())
 }
 
 // listenerFilter wraps a TCP or TLS listener: connections from unknown
 // sources (when dropped) or from sources over their rate are closed at
-// once. sipgo closes a stream connection on a framing error.
+// once; the others are read through a streamFilter.
 type listenerFilter struct {
 	net.Listener
 	s *Server
@@ -65,7 +104,7 @@ func (l *listenerFilter) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		if l.s.admitSource(addrIP(conn.RemoteAddr())) {
-			return conn, nil
+			return newStreamFilter(conn, l.s), nil
 		}
 		_ = conn.Close() // refused: nothing to report to the peer
 	}
@@ -118,3 +157,15 @@ func ipOfSource(src string) netip.Addr {
 	}
 	return ap.Addr().Unmap()
 }
+
+// maxUDPMessage bounds what the edge sends in one UDP datagram.
+const maxUDPMessage = 65000
+
+// sipgo refuses to write a UDP message longer than UDPMTUSize-200 bytes
+// (1300 by default), as RFC 3261 section 18.1.1 asks a client to move such
+// a request to TCP; but a response must go back over the transport its
+// request came by, whatever its size (section 18.2.2), and a long request
+// gets a long answer (RFC 4475 longreq: a 1.5 KB 404 echoing its headers).
+// The limit is a variable of sipgo's, read by its transports: it is set
+// once, before any transport exists.
+func init() { sip.UDPMTUSize = maxUDPMessage + 200 }

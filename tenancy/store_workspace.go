@@ -167,7 +167,7 @@ func (s *Store) DeleteWorkspace(ctx context.Context, actor Principal, id string)
 			}
 		}
 	}
-	if err := s.rdb.Del(ctx, keyCfg(id), keyCalls(id), keyCallIdx(id), keyActive(id)).Err(); err != nil {
+	if err := s.rdb.Del(ctx, keyCfg(id), keyCalls(id), keyCallIdx(id), keyActive(id), keyOperators(id)).Err(); err != nil {
 		return unavailable("delete workspace", err)
 	}
 	for f := range all {
