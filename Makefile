@@ -4,12 +4,16 @@ BIN       := bin
 PKGS      := ./...
 TESTFLAGS ?= -race -count=1 -timeout 15m
 
-.PHONY: all build deps run test vet fuzz bench clean
+.PHONY: all build deps test-deps run test vet fuzz bench clean loadtest
 
 all: build
 
+# redis-server and SIPp for running; the tests also drive headless Chromium.
 deps:
 	@scripts/install-deps.sh
+
+test-deps:
+	@scripts/install-deps.sh chromium
 
 build:
 	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
@@ -20,7 +24,7 @@ run: deps build
 vet:
 	$(GO) vet $(PKGS)
 
-test: deps vet
+test: test-deps vet
 	$(GO) test $(TESTFLAGS) $(PKGS)
 
 # Short fuzzing of every parser of untrusted input (FUZZTIME each).
@@ -37,3 +41,29 @@ bench:
 
 clean:
 	rm -rf $(BIN) run
+
+# Load test with SIPp (not part of `make test`): see loadtest/README.md.
+# Results go to loadtest/results/<timestamp>/ and loadtest/results/latest.md.
+# Override any of these, e.g. `make loadtest LT_WORKSPACES=20 LT_RAMP_MAX=3000`,
+# or pass more driver flags in LT_FLAGS (`go run ./loadtest/driver -h`).
+LT_WORKSPACES   ?= 10
+LT_NUMBERS      ?= 20
+LT_RUNS         ?= ramp,concurrency,fairness,bench
+LT_RAMP_START   ?= 200
+LT_RAMP_STEP    ?= 100
+LT_RAMP_MAX     ?= 2000
+LT_RAMP_STEP_TIME ?= 10s
+LT_RAMP_HOLD_TIME ?= 30s
+LT_CONC_START   ?= 500
+LT_CONC_STEP    ?= 250
+LT_CONC_MAX     ?= 2000
+LT_CONC_PLATEAU ?= 45s
+LT_SERVICES     ?= 8
+LT_FLAGS        ?=
+loadtest: deps build
+	$(GO) run ./loadtest/driver -bin $(BIN) -out loadtest/results \
+	  -workspaces $(LT_WORKSPACES) -numbers $(LT_NUMBERS) -runs $(LT_RUNS) \
+	  -ramp-start $(LT_RAMP_START) -ramp-step $(LT_RAMP_STEP) -ramp-max $(LT_RAMP_MAX) \
+	  -ramp-step-time $(LT_RAMP_STEP_TIME) -ramp-hold-time $(LT_RAMP_HOLD_TIME) \
+	  -conc-start $(LT_CONC_START) -conc-step $(LT_CONC_STEP) -conc-max $(LT_CONC_MAX) \
+	  -conc-plateau $(LT_CONC_PLATEAU) -services $(LT_SERVICES) $(LT_FLAGS)

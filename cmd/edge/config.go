@@ -61,6 +61,12 @@ type config struct {
 	RateLimit    float64  `yaml:"rate_limit"`
 	RateBurst    int      `yaml:"rate_burst"`
 	TrustedCIDRs []string `yaml:"trusted_cidrs"`
+	// PProf serves net/http/pprof under /debug/pprof/ on HTTPAddr
+	// (EDGE_PPROF=1). Default false: profiling is for load tests.
+	PProf bool `yaml:"pprof"`
+	// Operators configures operator legs: the ICE port, its public
+	// addresses and the address other nodes forward to (operators.go).
+	Operators operatorSettings `yaml:",inline"`
 }
 
 func defaultConfig() config {
@@ -70,6 +76,7 @@ func defaultConfig() config {
 		RTPPorts: "10000-20000", NodeID: d.NodeID, LogLevel: "info",
 		NoAnswerTimeout: d.NoAnswerTimeout, MediaTimeout: 60 * time.Second, MaxDuration: d.MaxDuration,
 		DrainTimeout: d.DrainTimeout, RateLimit: d.RateLimit, RateBurst: d.RateBurst,
+		Operators: operatorSettings{ICEPort: media.DefaultICEPort},
 	}
 }
 
@@ -80,7 +87,7 @@ func loadConfig(args []string, lookup func(string) (string, bool), stderr io.Wri
 	fs.SetOutput(stderr)
 	file := fs.String("config", "", "YAML configuration file")
 	flags := map[string]*string{}
-	for _, f := range []struct{ name, env, help string }{
+	for _, f := range append([]struct{ name, env, help string }{
 		{"redis", "EDGE_REDIS_ADDR", "Redis host:port or redis:// URL"},
 		{"sip", "EDGE_SIP_ADDR", "SIP listen address (UDP and TCP)"},
 		{"sip-tls", "EDGE_SIP_TLS_ADDR", "SIP over TLS listen address"},
@@ -93,7 +100,8 @@ func loadConfig(args []string, lookup func(string) (string, bool), stderr io.Wri
 		{"log-level", "EDGE_LOG_LEVEL", "debug, info, warn or error"},
 		{"trusted-cidrs", "EDGE_TRUSTED_CIDRS", "comma-separated CIDRs exempt from rate limits"},
 		{"drop-unknown-sources", "EDGE_DROP_UNKNOWN_SOURCES", "true: drop requests from unknown sources"},
-	} {
+		{"pprof", "EDGE_PPROF", "1: serve /debug/pprof/ on the HTTP address"},
+	}, operatorFlags...) {
 		flags[f.env] = fs.String(f.name, "", f.help+" (env "+f.env+")")
 	}
 	if err := fs.Parse(args); err != nil {
@@ -157,6 +165,16 @@ func (c *config) set(env, v string) error {
 			return err
 		}
 		c.DropUnknownSources = b
+	case "EDGE_PPROF":
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return err
+		}
+		c.PProf = b
+	default:
+		if _, err := c.Operators.set(env, v); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -182,6 +200,12 @@ func (c *config) validate() error {
 	}
 	if _, err := c.publicIP(); err != nil {
 		return bad("public_ip", err)
+	}
+	if _, err := c.webrtcConfig(); err != nil {
+		return err
+	}
+	if _, err := c.advertiseAddr(); err != nil {
+		return err
 	}
 	return nil
 }

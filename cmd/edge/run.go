@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	httppprof "net/http/pprof"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -25,6 +26,13 @@ import (
 	"github.com/voiceedge/edge/sip"
 	"github.com/voiceedge/edge/tenancy"
 )
+
+// sipReadBuffer is the receive buffer asked for the SIP UDP socket. The
+// kernel's default (about 200 KiB) holds a fraction of a second of
+// requests at 1,000 calls/s, and the load tests showed it overflowing, and
+// trunks retransmitting, during pauses of a few hundred milliseconds
+// (loadtest/README.md).
+const sipReadBuffer = 8 << 20
 
 // run wires the edge and serves until term (SIGTERM: drain, then stop) or
 // intr (SIGINT: stop at once) ends.
@@ -65,10 +73,20 @@ func run(term, intr context.Context, cfg config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ops, err := newOperatorStack(cfg, scfg.NodeID, store, srv, reg, log)
+	if err != nil {
+		_ = srv.Close()
+		return err
+	}
+	defer ops.close()
 
 	pc, err := net.ListenPacket("udp", cfg.SIPAddr)
 	if err != nil {
 		return fmt.Errorf("listen udp %s: %w", cfg.SIPAddr, err)
+	}
+	if uc, ok := pc.(*net.UDPConn); ok {
+		// Best effort (Linux caps it at net.core.rmem_max): see sipReadBuffer.
+		_ = uc.SetReadBuffer(sipReadBuffer)
 	}
 	tcp, err := net.Listen("tcp", cfg.SIPAddr)
 	if err != nil {
@@ -94,26 +112,28 @@ func run(term, intr context.Context, cfg config, stderr io.Writer) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 6)
+	errc := make(chan error, 7)
 	spawn := func(f func() error) {
 		wg.Add(1)
 		go func() { defer wg.Done(); errc <- f() }()
 	}
 	spawn(func() error { return routes.Run(ctx) })
 	spawn(func() error { return srv.Run(ctx) })
+	spawn(func() error { return ops.handler.Run(ctx) })
 	spawn(func() error { return srv.ServeUDP(ctx, pc) })
 	spawn(func() error { return srv.ServeTCP(ctx, tcp) })
 	if tlsLn != nil {
 		spawn(func() error { return srv.ServeTLS(ctx, tlsLn) })
 	}
-	hs := &http.Server{Handler: httpHandler(reg, routes, srv), ReadHeaderTimeout: 5 * time.Second}
+	hs := &http.Server{Handler: withOperators(httpHandler(reg, routes, srv, cfg.PProf), ops.handler), ReadHeaderTimeout: 5 * time.Second}
 	spawn(func() error {
 		if err := hs.Serve(httpLn); !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
 		return nil
 	})
-	log.Info("edge started", "sip", cfg.SIPAddr, "http", cfg.HTTPAddr, "node_id", scfg.NodeID, "public_ip", scfg.PublicIP)
+	log.Info("edge started", "sip", cfg.SIPAddr, "http", cfg.HTTPAddr, "node_id", scfg.NodeID, "public_ip", scfg.PublicIP,
+		"ice", ops.engine.ICEAddr().String())
 
 	var runErr error
 	select {
@@ -165,9 +185,16 @@ type readiness struct {
 
 // httpHandler serves /metrics, /healthz (the process is up) and /readyz
 // (the routing map is loaded; degraded when Redis is lost and the last map
-// is served).
-func httpHandler(reg *prometheus.Registry, routes *routing.Map, srv *sip.Server) http.Handler {
+// is served), and /debug/pprof/ when pprof is set (EDGE_PPROF=1).
+func httpHandler(reg *prometheus.Registry, routes *routing.Map, srv *sip.Server, pprof bool) http.Handler {
 	mux := http.NewServeMux()
+	if pprof {
+		mux.HandleFunc("GET /debug/pprof/", httppprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", httppprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", httppprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", httppprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", httppprof.Trace)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

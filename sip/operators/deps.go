@@ -1,0 +1,52 @@
+package operators
+
+import (
+	"context"
+	"time"
+
+	"github.com/voiceedge/edge/media"
+	"github.com/voiceedge/edge/sip"
+	"github.com/voiceedge/edge/tenancy"
+)
+
+// Store is what the operator layer reads and writes in Redis:
+// *tenancy.Store. It reads keys, accounts, calls and the operator config
+// (every request and every recheck), and writes only call state: events,
+// the node registry and operator presence.
+type Store interface {
+	Authenticate(ctx context.Context, secret string) (tenancy.Principal, error)
+	GetAPIKey(ctx context.Context, ws, id string) (tenancy.APIKey, error)
+	GetAccount(ctx context.Context, ws, id string) (tenancy.Account, error)
+	Get(ctx context.Context, ws string, kind tenancy.Kind, id string) (tenancy.Item, error)
+
+	GetCall(ctx context.Context, ws, id string) (tenancy.CallRecord, error)
+	ListCalls(ctx context.Context, ws string, active bool, after string, limit int) ([]tenancy.CallRecord, string, error)
+
+	AppendEvent(ctx context.Context, ws string, e tenancy.Event) (string, error)
+	LastEventID(ctx context.Context, ws string) (string, error)
+	WaitEvents(ctx context.Context, ws, after string, wait time.Duration) ([]tenancy.Event, error)
+
+	RegisterNode(ctx context.Context, node, addr string, ttl time.Duration) error
+	UnregisterNode(ctx context.Context, node string) error
+	NodeHTTPAddr(ctx context.Context, node string) (string, error)
+
+	PutOperator(ctx context.Context, ws string, rec tenancy.OperatorRecord, lease time.Duration) error
+	RemoveOperator(ctx context.Context, ws, id string) error
+	ListOperators(ctx context.Context, ws string) ([]tenancy.OperatorRecord, error)
+}
+
+var _ Store = (*tenancy.Store)(nil)
+
+// Calls finds the live calls of this node: *sip.Server.
+type Calls interface {
+	Call(id string) (sip.CallHandle, bool)
+}
+
+var _ Calls = (*sip.Server)(nil)
+
+// Engine makes operators' WebRTC legs: *media.OperatorEngine.
+type Engine interface {
+	Join(ctx context.Context, sess *media.Session, accountID string, mode media.OperatorMode, offerSDP string) (*media.Operator, string, error)
+}
+
+var _ Engine = (*media.OperatorEngine)(nil)

@@ -1,0 +1,160 @@
+package operators
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Handler serves the operator API and the console on the edge's HTTP port
+// (design section 8). Create it with New, mount it for "/v1/" and
+// "/console/", run its background work (node registration, operator
+// rechecks) with Run, and stop it with Close.
+type Handler struct {
+	cfg     Config
+	store   Store
+	calls   Calls
+	engine  Engine
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	metrics *metrics
+
+	mux      *http.ServeMux
+	ops      *registry
+	limiter  *keyLimiter
+	forward  http.RoundTripper
+	streams  chan struct{}
+	bg       context.Context
+	bgCancel context.CancelFunc
+
+	closeOnce sync.Once
+}
+
+// Option configures a Handler.
+type Option func(*Handler)
+
+// WithLogger sets the logger. Default: slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(h *Handler) {
+		if l != nil {
+			h.log = l
+		}
+	}
+}
+
+// WithRegistry registers the handler's metrics into reg. Default: none.
+func WithRegistry(reg *prometheus.Registry) Option {
+	return func(h *Handler) { h.reg = reg }
+}
+
+// WithForwardTransport sets the transport of requests forwarded to other
+// nodes. Default: a transport with the handler's timeouts.
+func WithForwardTransport(rt http.RoundTripper) Option {
+	return func(h *Handler) {
+		if rt != nil {
+			h.forward = rt
+		}
+	}
+}
+
+// New returns a Handler that authenticates and reads calls through store,
+// finds this node's calls in calls and joins operators with engine.
+func New(cfg Config, store Store, calls Calls, engine Engine, opts ...Option) (*Handler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if store == nil || calls == nil || engine == nil {
+		return nil, fmt.Errorf("%w: store, calls and engine are required", ErrInvalidConfig)
+	}
+	h := &Handler{
+		cfg: cfg, store: store, calls: calls, engine: engine, log: slog.Default(),
+		limiter: newKeyLimiter(cfg.JoinRate, cfg.JoinBurst),
+		streams: make(chan struct{}, cfg.MaxStreams),
+	}
+	for _, o := range opts {
+		o(h)
+	}
+	met, err := newMetrics(h.reg)
+	if err != nil {
+		return nil, err
+	}
+	h.metrics = met
+	if h.forward == nil {
+		h.forward = &http.Transport{
+			Proxy:                 nil,
+			MaxIdleConnsPerHost:   8,
+			IdleConnTimeout:       60 * time.Second,
+			ResponseHeaderTimeout: cfg.ForwardTimeout,
+			TLSHandshakeTimeout:   5 * time.Second,
+		}
+	}
+	h.bg, h.bgCancel = context.WithCancel(context.Background())
+	h.ops = newRegistry(h)
+	mux, err := h.routes()
+	if err != nil {
+		return nil, err
+	}
+	h.mux = mux
+	return h, nil
+}
+
+// ServeHTTP serves the routes of the route table and the console.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// Run registers this node's HTTP address (Config.AdvertiseAddr) and
+// renews it, and checks every operator on this node again every
+// Config.RecheckInterval, until ctx ends. It then unregisters the node.
+func (h *Handler) Run(ctx context.Context) error {
+	recheck := time.NewTicker(h.cfg.RecheckInterval)
+	defer recheck.Stop()
+	renew := time.NewTicker(h.cfg.NodeTTL / 3)
+	defer renew.Stop()
+	h.registerNode()
+	for {
+		select {
+		case <-ctx.Done():
+			if h.cfg.AdvertiseAddr != "" {
+				sctx, cancel := context.WithTimeout(context.Background(), h.cfg.StoreTimeout)
+				_ = h.store.UnregisterNode(sctx, h.cfg.NodeID)
+				cancel()
+			}
+			return nil
+		case <-renew.C:
+			h.registerNode()
+		case <-recheck.C:
+			h.ops.recheck(ctx)
+		}
+	}
+}
+
+// registerNode writes this node's HTTP address with its lease.
+func (h *Handler) registerNode() {
+	if h.cfg.AdvertiseAddr == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(h.bg, h.cfg.StoreTimeout)
+	defer cancel()
+	if err := h.store.RegisterNode(ctx, h.cfg.NodeID, h.cfg.AdvertiseAddr, h.cfg.NodeTTL); err != nil {
+		h.log.Warn("register node", "error", err)
+	}
+}
+
+// Close takes every operator of this node off its call (operator.left
+// with reason "shutdown") and ends the event streams. It is idempotent.
+func (h *Handler) Close() error {
+	h.closeOnce.Do(func() {
+		h.ops.closeAll()
+		h.bgCancel()
+	})
+	return nil
+}
+
+// storeCtx bounds a store operation not tied to a request.
+func (h *Handler) storeCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(h.bg, h.cfg.StoreTimeout)
+}
