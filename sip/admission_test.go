@@ -90,7 +90,7 @@ func TestAdmissionRefusals(t *testing.T) {
 			if res.StatusCode != tc.want {
 				t.Fatalf("status %d, want %d:\n%s", res.StatusCode, tc.want, raw)
 			}
-			for _, leak := range []string{"ClinicB", wsB, "127.0.0.5", "127.0.0.2", "X-", "agent"} {
+			for _, leak := range []string{"ClinicB", wsB, "127.0.0.5", "127.0.0.2", "\nX-", "agent"} {
 				if strings.Contains(string(raw), leak) {
 					t.Errorf("answer leaks %q:\n%s", leak, raw)
 				}

@@ -92,7 +92,7 @@ func TestCallServiceFailures(t *testing.T) {
 			if tc.reason == ReasonNoAnswer && time.Since(start) < time.Second {
 				t.Errorf("480 after %v, before the no-answer timer", time.Since(start))
 			}
-			for _, leak := range []string{"127.0.0.2", "secret-agent", "X-"} {
+			for _, leak := range []string{"127.0.0.2", "secret-agent", "\nX-"} {
 				if strings.Contains(string(raw), leak) {
 					t.Errorf("answer leaks %q:\n%s", leak, raw)
 				}

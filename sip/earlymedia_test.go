@@ -111,7 +111,7 @@ func TestEarlyMediaRelayed(t *testing.T) {
 		t.Errorf("200 SDP %v (err %v), want the 183's %v", answer, err, edgeMedia)
 	}
 	for _, msg := range seen {
-		for _, leak := range []string{"127.0.0.2", "secret-agent", "agent-early", "X-", "SIPpTag01"} {
+		for _, leak := range []string{"127.0.0.2", "secret-agent", "agent-early", "\nX-", "SIPpTag01"} {
 			if strings.Contains(msg, leak) {
 				t.Errorf("trunk saw %q:\n%s", leak, msg)
 			}
