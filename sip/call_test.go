@@ -108,53 +108,42 @@ func TestCallServiceFailures(t *testing.T) {
 	}
 }
 
-func TestCallServiceHangsUp(t *testing.T) {
-	e := newTestEdge(t)
-	svc, target := startService(t, "uas_bye.xml", "-d", "500")
-	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: target})
-	uac := e.trunkCall(t, "uac_wait_bye.xml", "+15551230001")
-	if code, logs := uac.wait(t, 30*time.Second); code != 0 {
-		t.Fatalf("trunk sipp exit %d (no BYE from the edge?)\n%s", code, logs)
+// TestCallFlows runs whole calls between a SIPp trunk and a SIPp service
+// through the edge, one flow a case, and checks how each ends.
+func TestCallFlows(t *testing.T) {
+	tests := []struct {
+		name        string
+		service     []string // scenario and extra SIPp arguments
+		trunk       string
+		trunkHint   string // what a failing trunk scenario most likely means
+		serviceHint string
+		wantReason  Reason // "" when any reason will do
+	}{
+		{name: "service hangs up", service: []string{"uas_bye.xml", "-d", "500"}, trunk: "uac_wait_bye.xml",
+			trunkHint: " (no BYE from the edge?)", wantReason: ReasonServiceHangup},
+		{name: "cancelled by trunk", service: []string{"uas_noanswer.xml"}, trunk: "uac_cancel.xml",
+			serviceHint: " (B leg not cancelled?)", wantReason: ReasonCanceled},
+		{name: "hold and resume", service: []string{"uas_answer.xml"}, trunk: "uac_hold.xml"},
 	}
-	if code, logs := svc.wait(t, 10*time.Second); code != 0 {
-		t.Fatalf("service sipp exit %d\n%s", code, logs)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEdge(t)
+			svc, target := startService(t, tc.service[0], tc.service[1:]...)
+			ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: target})
+			uac := e.trunkCall(t, tc.trunk, "+15551230001")
+			if code, logs := uac.wait(t, 30*time.Second); code != 0 {
+				t.Fatalf("trunk sipp exit %d%s\n%s", code, tc.trunkHint, logs)
+			}
+			if code, logs := svc.wait(t, 10*time.Second); code != 0 {
+				t.Fatalf("service sipp exit %d%s\n%s", code, tc.serviceHint, logs)
+			}
+			ended := e.waitEnded(t, ws, 1)
+			if got := ended[0]["reason"]; tc.wantReason != "" && got != string(tc.wantReason) {
+				t.Errorf("reason = %v, want %s", got, tc.wantReason)
+			}
+			e.checkNoLeaks(t, ws)
+		})
 	}
-	if got := e.waitEnded(t, ws, 1)[0]["reason"]; got != string(ReasonServiceHangup) {
-		t.Errorf("reason = %v", got)
-	}
-	e.checkNoLeaks(t, ws)
-}
-
-func TestCallCancelledByTrunk(t *testing.T) {
-	e := newTestEdge(t)
-	svc, target := startService(t, "uas_noanswer.xml")
-	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: target})
-	uac := e.trunkCall(t, "uac_cancel.xml", "+15551230001")
-	if code, logs := uac.wait(t, 30*time.Second); code != 0 {
-		t.Fatalf("trunk sipp exit %d\n%s", code, logs)
-	}
-	if code, logs := svc.wait(t, 10*time.Second); code != 0 {
-		t.Fatalf("service sipp exit %d (B leg not cancelled?)\n%s", code, logs)
-	}
-	if got := e.waitEnded(t, ws, 1)[0]["reason"]; got != string(ReasonCanceled) {
-		t.Errorf("reason = %v", got)
-	}
-	e.checkNoLeaks(t, ws)
-}
-
-func TestCallHoldResume(t *testing.T) {
-	e := newTestEdge(t)
-	svc, target := startService(t, "uas_answer.xml")
-	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: target})
-	uac := e.trunkCall(t, "uac_hold.xml", "+15551230001")
-	if code, logs := uac.wait(t, 30*time.Second); code != 0 {
-		t.Fatalf("trunk sipp exit %d\n%s", code, logs)
-	}
-	if code, logs := svc.wait(t, 10*time.Second); code != 0 {
-		t.Fatalf("service sipp exit %d\n%s", code, logs)
-	}
-	e.waitEnded(t, ws, 1)
-	e.checkNoLeaks(t, ws)
 }
 
 func TestCallConcurrentLimit(t *testing.T) {
