@@ -13,7 +13,7 @@ deps:
 	@scripts/install-deps.sh
 
 test-deps:
-	@scripts/install-deps.sh chromium
+	@scripts/install-deps.sh chromium baresip kamailio
 
 build:
 	$(GO) build -trimpath -o $(BIN)/ ./cmd/...

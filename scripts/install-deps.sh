@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need on a fresh Debian machine,
 # with apt-get, only when missing: redis-server, sipp (package sip-tester).
+# Extra words name test-only tools: chromium (the console's browser test), baresip (a real
+# carrier/service UA with SRTP), kamailio (a real carrier SBC in front of the edge), sox.
 set -euo pipefail
 
 need=()
@@ -9,6 +11,9 @@ command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
 for extra in "$@"; do
   case "$extra" in
     chromium) command -v chromium >/dev/null 2>&1 || need+=(chromium) ;;
+    baresip) command -v baresip >/dev/null 2>&1 || need+=(baresip-core) ;;
+    kamailio) command -v kamailio >/dev/null 2>&1 || need+=(kamailio) ;;
+    sox) command -v sox >/dev/null 2>&1 || need+=(sox) ;;
     *) need+=("$extra") ;;
   esac
 done
