@@ -12,8 +12,13 @@
 # behind (only the processes it recorded in ./run/pids) and starts from a clean ./run.
 #
 # Environment: REDIS_PORT, EDGE_ADMIN_ADDR, EDGE_SIP_ADDR, EDGE_HTTP_ADDR, EDGE_RTP_PORTS,
-# EDGE_PUBLIC_IP, EDGE_NODE_ID, EDGE_AGENT_ADDR, NORTHSIDE_PROD_TRUNK_PASSWORD (generated when
-# unset), BIN_DIR (default bin), RUN_DIR (default run).
+# EDGE_PUBLIC_IP, EDGE_NODE_ID, EDGE_ICE_PORT, EDGE_AGENT_SIP_ADDR (where the reference agent
+# listens; the services of configs/ point at its default, 127.0.0.2:5070),
+# NORTHSIDE_PROD_TRUNK_PASSWORD (generated when unset), BIN_DIR (default bin), RUN_DIR (default run).
+#
+# Every program runs in a session of its own (setsid), so a Ctrl-C in the terminal reaches only
+# this script, which then stops them in order: the edge first (its calls end and their records
+# and events are written while Redis is still there), then the agent, edge-admin, Redis last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +32,7 @@ HTTP_ADDR=${EDGE_HTTP_ADDR:-127.0.0.1:8080}
 RTP_PORTS=${EDGE_RTP_PORTS:-10000-20000}
 PUBLIC_IP=${EDGE_PUBLIC_IP:-127.0.0.1}
 NODE_ID=${EDGE_NODE_ID:-edge-local-1}
-AGENT_ADDR=${EDGE_AGENT_ADDR:-127.0.0.2:5070}
+AGENT_ADDR=${EDGE_AGENT_SIP_ADDR:-127.0.0.2:5070}
 ADMIN="$BIN_DIR/edge-admin"
 
 log() { printf 'run: %s\n' "$*" >&2; }
@@ -70,11 +75,12 @@ echo "$$ run.sh" >"$RUN_DIR/pids/run.pid"
 # --- process bookkeeping ---------------------------------------------------------------------
 names=()
 pids=()
-# start NAME PROGRAM ARGS...: runs PROGRAM in the background, output to run/logs/NAME.log.
+# start NAME PROGRAM ARGS...: runs PROGRAM in the background in a session of its own (so the
+# terminal's Ctrl-C does not reach it before its turn), output to run/logs/NAME.log.
 start() {
   local name=$1
   shift
-  "$@" >"$RUN_DIR/logs/$name.log" 2>&1 &
+  setsid "$@" >"$RUN_DIR/logs/$name.log" 2>&1 </dev/null &
   local pid=$!
   echo "$pid $(basename "$1")" >"$RUN_DIR/pids/$name.pid"
   names+=("$name")
@@ -82,21 +88,32 @@ start() {
 }
 
 stopping=0
+# stop_one I SIGNAL SECONDS: signals process I and waits for it, then kills it.
+stop_one() {
+  local pid=${pids[$1]} i
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  log "stopping ${names[$1]} (pid $pid)"
+  kill "-$2" "$pid" 2>/dev/null || true
+  for ((i = 0; i < $3 * 10; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "${names[$1]} did not stop within $3s: killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+# stop_all stops the processes one at a time, newest first (edge, agent, edge-admin, Redis), so
+# that each one's last writes find the ones it writes to. The edge gets SIGINT: it ends its calls
+# at once and records them (SIGTERM would drain for as long as calls last).
 stop_all() {
   [ "$stopping" = 1 ] && return
   stopping=1
   local i pid
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    pid=${pids[$i]}
-    if kill -0 "$pid" 2>/dev/null; then
-      log "stopping ${names[$i]} (pid $pid)"
-      kill -TERM "$pid" 2>/dev/null || true
-    fi
-  done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    case "${names[$i]}" in
+      edge) stop_one "$i" INT 20 ;;
+      *) stop_one "$i" TERM 10 ;;
+    esac
   done
   # Only this run's pid files: a newer run may have started meanwhile.
   for i in "${!pids[@]}"; do
@@ -210,7 +227,7 @@ EDGE_ADMIN_KEY=$PROD_KEY "$ADMIN" apply -f configs/northside-production.yaml -w 
 running=("redis-server  127.0.0.1:$REDIS_PORT         logs: $RUN_DIR/logs/redis.log"
   "edge-admin    $ADMIN_URL   logs: $RUN_DIR/logs/edge-admin.log")
 if [ -x "$BIN_DIR/edge-agent" ]; then
-  EDGE_AGENT_ADDR=$AGENT_ADDR start edge-agent "$BIN_DIR/edge-agent"
+  EDGE_AGENT_SIP_ADDR=$AGENT_ADDR start edge-agent "$BIN_DIR/edge-agent"
   running+=("edge-agent    sip:$AGENT_ADDR       logs: $RUN_DIR/logs/edge-agent.log")
 else
   log "$BIN_DIR/edge-agent not built: calls will find no agent on $AGENT_ADDR (503)"
