@@ -104,6 +104,8 @@ type Service struct {
 type Trunk struct {
 	ID   string
 	Name string
+	// Workspace is the id of the workspace the trunk belongs to.
+	Workspace string
 	// Prefixes are the parsed, masked allowed CIDRs (IPv4-mapped IPv6
 	// prefixes as IPv4).
 	Prefixes []netip.Prefix

@@ -52,7 +52,7 @@ func compile(snap *tenancy.Snapshot, loaded uint64) (e *entry, skipped []string)
 	}
 	for _, id := range slices.Sorted(maps.Keys(snap.Trunks)) {
 		t := snap.Trunks[id]
-		tr := &Trunk{ID: t.ID, Name: t.Name, Username: t.Username, Password: t.Password}
+		tr := &Trunk{ID: t.ID, Name: t.Name, Workspace: w.ID, Username: t.Username, Password: t.Password}
 		for _, c := range t.AllowedCIDRs {
 			p, err := tenancy.ParseCIDR(c)
 			if err != nil {

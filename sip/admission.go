@@ -89,7 +89,7 @@ func (s *Server) checkDigest(req *sip.Request, t *routing.Trunk) *Rejection {
 	for _, h := range hdrs {
 		values = append(values, h.Value())
 	}
-	switch s.auth.verify(string(req.Method), values, t) {
+	switch s.auth.verify(digestRequest{method: string(req.Method), uri: req.Recipient, src: sourceIP(req)}, values, t) {
 	case authOK:
 		return nil
 	case authStale:

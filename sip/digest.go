@@ -7,44 +7,52 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
+	"net/netip"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 
 	"github.com/voiceedge/edge/routing"
 )
 
-// digestAuth challenges trunks that have credentials with RFC 2617 / RFC
-// 3261 section 22 digest authentication (407 and Proxy-Authenticate, as
-// the edge fronts the service like a proxy). Nonces are stateless: an
-// expiry time and random bytes signed with a per-process key, so any
-// retransmission or a second INVITE within NonceTTL can reuse one; an
-// accepted (nonce, cnonce, nc) is remembered until the nonce expires so a
-// captured INVITE cannot be replayed.
+// digestAuth challenges trunks that have credentials with digest
+// authentication (RFC 3261 section 22, RFC 7616, and SHA-256 beside MD5 as
+// RFC 8760 adds; 407 and Proxy-Authenticate, as the edge fronts the
+// service like a proxy). Nonces are stateless: an expiry time and random
+// bytes signed with a per-process key, so any retransmission or a second
+// INVITE within NonceTTL can reuse one; an accepted (nonce, cnonce, nc) is
+// remembered per trunk until the nonce expires so a captured INVITE cannot
+// be replayed (digest_replay.go).
 type digestAuth struct {
-	realm string
-	ttl   time.Duration
-	key   []byte
-	now   func() time.Time
-
-	mu   sync.Mutex
-	used map[string]time.Time // response digest -> nonce expiry
+	realm  string
+	ttl    time.Duration
+	key    []byte
+	now    func() time.Time
+	replay *replayGuard
 }
 
 const (
 	nonceRandLen = 8
 	nonceMACLen  = 16
-	maxUsed      = 200_000
 	// maxAuthHeader bounds the Proxy-Authorization value we parse.
 	maxAuthHeader = 2048
 )
 
+// digestAlgorithms are the algorithms challenged, in the order sent (RFC
+// 8760 section 2.4: one Proxy-Authenticate per algorithm). MD5 comes first
+// because many carrier UAs (and SIPp) read only the first challenge and
+// know only MD5; a UA that prefers SHA-256 answers the second one, and
+// either is verified.
+var digestAlgorithms = []string{"MD5", "SHA-256"}
+
 func newDigestAuth(realm string, ttl time.Duration) *digestAuth {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key) // crypto/rand never fails on supported platforms
-	return &digestAuth{realm: realm, ttl: ttl, key: key, now: time.Now, used: make(map[string]time.Time)}
+	return &digestAuth{realm: realm, ttl: ttl, key: key, now: time.Now,
+		replay: newReplayGuard(defaultReplayPerTrunk, defaultReplayPerSource, time.Now)}
 }
 
 // nonce returns a fresh signed nonce.
@@ -76,10 +84,23 @@ func (d *digestAuth) checkNonce(n string) (expiry time.Time, ours, stale bool) {
 	return expiry, true, !d.now().Before(expiry)
 }
 
-// challenge returns a Proxy-Authenticate value.
-func (d *digestAuth) challenge(stale bool) string {
-	c := digest.Challenge{Realm: d.realm, Nonce: d.nonce(), Algorithm: "MD5", QOP: []string{"auth"}, Stale: stale}
-	return c.String()
+// challenge returns the Proxy-Authenticate values: one per algorithm, all
+// with the same nonce.
+func (d *digestAuth) challenge(stale bool) []string {
+	n := d.nonce()
+	out := make([]string, 0, len(digestAlgorithms))
+	for _, alg := range digestAlgorithms {
+		c := digest.Challenge{Realm: d.realm, Nonce: n, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
+		out = append(out, c.String())
+	}
+	return out
+}
+
+// digestRequest is what of a request the credentials are checked against.
+type digestRequest struct {
+	method string
+	uri    sip.Uri // the Request-URI
+	src    netip.Addr
 }
 
 // authOutcome is the result of verify.
@@ -92,9 +113,11 @@ const (
 	authStale
 )
 
-// verify checks the Proxy-Authorization values of a request of method
-// against the trunk's credentials. Only credentials for our realm count.
-func (d *digestAuth) verify(method string, values []string, t *routing.Trunk) authOutcome {
+// verify checks the Proxy-Authorization values of a request against the
+// trunk's credentials. Only credentials for our realm count, and only for
+// the request's own Request-URI (RFC 7616 section 3.4.6: the digest-uri
+// names the resource the response is computed for).
+func (d *digestAuth) verify(r digestRequest, values []string, t *routing.Trunk) authOutcome {
 	outcome := authMissing
 	for _, v := range values {
 		if len(v) > maxAuthHeader || !digest.IsDigest(v) {
@@ -109,14 +132,14 @@ func (d *digestAuth) verify(method string, values []string, t *routing.Trunk) au
 		if !ours {
 			continue
 		}
-		if cred.Username != t.Username || cred.Userhash {
+		if cred.Username != t.Username || cred.Userhash || !sameResource(cred.URI, r.uri) {
 			continue
 		}
 		alg := strings.ToUpper(cred.Algorithm)
-		if alg != "" && alg != "MD5" {
+		if alg != "" && !slices.Contains(digestAlgorithms, alg) {
 			continue
 		}
-		chal := &digest.Challenge{Realm: d.realm, Nonce: cred.Nonce, Algorithm: cred.Algorithm, Opaque: cred.Opaque}
+		chal := &digest.Challenge{Realm: d.realm, Nonce: cred.Nonce, Algorithm: alg, Opaque: cred.Opaque}
 		if cred.QOP != "" {
 			if cred.QOP != "auth" || cred.Cnonce == "" || cred.Nc <= 0 {
 				continue
@@ -124,7 +147,7 @@ func (d *digestAuth) verify(method string, values []string, t *routing.Trunk) au
 			chal.QOP = []string{"auth"}
 		}
 		want, err := digest.Digest(chal, digest.Options{
-			Method: method, URI: cred.URI, Username: t.Username, Password: t.Password,
+			Method: r.method, URI: cred.URI, Username: t.Username, Password: t.Password,
 			Cnonce: cred.Cnonce, Count: cred.Nc,
 		})
 		if err != nil || subtle.ConstantTimeCompare([]byte(want.Response), []byte(strings.ToLower(cred.Response))) != 1 {
@@ -133,7 +156,7 @@ func (d *digestAuth) verify(method string, values []string, t *routing.Trunk) au
 		if stale {
 			return authStale
 		}
-		if !d.firstUse(cred.Response+"/"+cred.Nonce, expiry) {
+		if !d.replay.firstUse(replayTrunkKey(t.Workspace, t.ID), r.src, cred.Nonce, cred.Cnonce, cred.Nc, expiry) {
 			continue
 		}
 		return authOK
@@ -141,24 +164,16 @@ func (d *digestAuth) verify(method string, values []string, t *routing.Trunk) au
 	return outcome
 }
 
-// firstUse records a credential response and reports whether it is new.
-func (d *digestAuth) firstUse(key string, expiry time.Time) bool {
-	now := d.now()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, seen := d.used[key]; seen {
+// sameResource reports whether a digest-uri names the Request-URI: the
+// same scheme, host and port (parameters and header fields aside), and the
+// same user, or none: some UAs (SIPp among them) compute the digest over
+// the Request-URI's host alone, as for REGISTER. A response computed for
+// another number or another host is refused either way.
+func sameResource(digestURI string, ruri sip.Uri) bool {
+	var u sip.Uri
+	if err := sip.ParseUri(digestURI, &u); err != nil {
 		return false
 	}
-	if len(d.used) >= maxUsed {
-		for k, exp := range d.used {
-			if !now.Before(exp) {
-				delete(d.used, k)
-			}
-		}
-		if len(d.used) >= maxUsed {
-			return false
-		}
-	}
-	d.used[key] = expiry
-	return true
+	return strings.EqualFold(u.Scheme, ruri.Scheme) && (u.User == ruri.User || u.User == "") &&
+		strings.EqualFold(u.Host, ruri.Host) && u.Port == ruri.Port
 }

@@ -95,8 +95,9 @@ type Rejection struct {
 	RetryAfter int
 	Err        error
 
-	// authenticate is the Proxy-Authenticate value of a 407.
-	authenticate string
+	// authenticate are the Proxy-Authenticate values of a 407, one per
+	// digest algorithm.
+	authenticate []string
 	// headers are further headers the status requires: Unsupported of a
 	// 420, Accept of a 415, Allow of a 405 or 501.
 	headers []sip.Header
@@ -181,8 +182,8 @@ func (r *Rejection) responseTo(req *sip.Request) *sip.Response {
 	if r.RetryAfter > 0 {
 		res.AppendHeader(sip.NewHeader("Retry-After", itoa(r.RetryAfter)))
 	}
-	if r.authenticate != "" {
-		res.AppendHeader(sip.NewHeader("Proxy-Authenticate", r.authenticate))
+	for _, a := range r.authenticate {
+		res.AppendHeader(sip.NewHeader("Proxy-Authenticate", a))
 	}
 	for _, h := range r.headers {
 		res.AppendHeader(h)
