@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -32,11 +31,7 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt *route) e
 	if rt.access == public {
 		return rt.handle(w, rq)
 	}
-	ip := sourceIP(r)
-	if ok, wait := s.ipLimits.take(ip); !ok {
-		s.metrics.rateLimited.WithLabelValues("ip").Inc()
-		return limited(wait)
-	}
+	ip := s.clientIP(r)
 	p, err := s.authenticate(r, ip, r.Header.Get("Authorization"))
 	if err != nil {
 		return err
@@ -57,17 +52,25 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt *route) e
 }
 
 // authenticate resolves a bearer token header of the request to a
-// principal. An address that failed too often gets 429 before its token is
-// even looked at, so keys cannot be guessed at speed.
+// principal. Only requests that do not authenticate are counted against
+// their address: a valid key is limited per key alone, so behind an
+// ingress or a hospital NAT, where every tenant shares one address, no
+// client's bad keys or volume lock out another's valid key (issue 10). An
+// address past its budget of failures gets 429 for each further unknown
+// key, so keys still cannot be guessed at speed.
 func (s *Server) authenticate(r *http.Request, ip, header string) (tenancy.Principal, error) {
-	if empty, wait := s.authFailLimits.empty(ip); empty {
-		s.metrics.rateLimited.WithLabelValues("auth_failures").Inc()
+	p, err := s.principal(r, header)
+	if !errors.Is(err, tenancy.ErrUnauthenticated) {
+		return p, err
+	}
+	s.metrics.authFailed.Inc()
+	if ok, wait := s.ipLimits.take(ip); !ok {
+		s.metrics.rateLimited.WithLabelValues("ip").Inc()
 		return tenancy.Principal{}, limited(wait)
 	}
-	p, err := s.principal(r, header)
-	if errors.Is(err, tenancy.ErrUnauthenticated) {
-		s.metrics.authFailed.Inc()
-		s.authFailLimits.take(ip)
+	if ok, wait := s.authFailLimits.take(ip); !ok {
+		s.metrics.rateLimited.WithLabelValues("auth_failures").Inc()
+		return tenancy.Principal{}, limited(wait)
 	}
 	return p, err
 }
@@ -122,16 +125,6 @@ var actionText = map[tenancy.Action]string{
 	tenancy.ActionOwnKeys:   "manage API keys (member or above)",
 	tenancy.ActionConfigure: "change configuration (admin or above)",
 	tenancy.ActionManage:    "manage accounts, billing or the workspace (owner)",
-}
-
-// sourceIP is the TCP peer's address: the admin API is served directly, so
-// forwarding headers are not trusted.
-func sourceIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // statusWriter records the status written, for metrics; it passes Flush

@@ -3,6 +3,7 @@ package admin
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 )
 
@@ -20,8 +21,9 @@ type Config struct {
 	KeyRate float64
 	// KeyBurst is the bucket size of KeyRate. Default 40.
 	KeyBurst int
-	// IPRate is the sustained requests per second allowed from one source
-	// address (the TCP peer). Default 50; negative disables the limit.
+	// IPRate is the sustained unauthenticated requests per second allowed
+	// from one source address (see TrustedProxies); requests with a valid
+	// key are limited per key only. Default 50; negative disables the limit.
 	IPRate float64
 	// IPBurst is the bucket size of IPRate. Default 100.
 	IPBurst int
@@ -31,6 +33,10 @@ type Config struct {
 	AuthFailRate float64
 	// AuthFailBurst is the bucket size of AuthFailRate. Default 10.
 	AuthFailBurst int
+	// TrustedProxies are the peers (ingresses, load balancers) whose
+	// Forwarded / X-Forwarded-For headers name the client address counted
+	// by IPRate and AuthFailRate. Default none: the TCP peer counts.
+	TrustedProxies []netip.Prefix
 
 	// StreamKeepalive is how often an idle event stream (SSE) sends a
 	// comment line, so proxies keep it open. Default 15s.

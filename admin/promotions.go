@@ -42,7 +42,7 @@ func (s *Server) promote(w http.ResponseWriter, r *request) error {
 	case body.FromWorkspace == r.ws:
 		return invalid("from_workspace", "a workspace cannot be promoted into itself")
 	}
-	src, err := s.authenticate(r.Request, sourceIP(r.Request), r.Header.Get(SourceAuthorizationHeader))
+	src, err := s.authenticate(r.Request, s.clientIP(r.Request), r.Header.Get(SourceAuthorizationHeader))
 	if errors.Is(err, tenancy.ErrUnauthenticated) {
 		return fmt.Errorf("%w: send %s: Bearer <key of from_workspace>", tenancy.ErrUnauthenticated, SourceAuthorizationHeader)
 	}

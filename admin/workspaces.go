@@ -100,6 +100,11 @@ func (s *Server) patchWorkspace(w http.ResponseWriter, r *request) error {
 		if patch.Environment != nil && *patch.Environment != ws.Environment {
 			return invalid("environment", "cannot be changed; create a workspace of the other environment")
 		}
+		if patch.Status != nil && *patch.Status != ws.Status && !r.p.Platform {
+			// A suspension is the platform's decision (billing, abuse): no
+			// role of the workspace, the owner included, lifts or sets it.
+			return forbidden("status is set by the platform: only the platform token changes it")
+		}
 		set(&ws.Name, patch.Name)
 		set(&ws.Status, patch.Status)
 		if st := patch.Settings; st != nil {

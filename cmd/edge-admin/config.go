@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -26,6 +27,7 @@ const (
 	envBootstrapToken = "EDGE_ADMIN_BOOTSTRAP_TOKEN"
 	envRedisAddr      = "EDGE_REDIS_ADDR"
 	envLogLevel       = "EDGE_ADMIN_LOG_LEVEL"
+	envTrustedProxies = "EDGE_ADMIN_TRUSTED_PROXIES"
 )
 
 // serveConfig is the configuration of "edge-admin serve": flags >
@@ -50,6 +52,10 @@ type serveConfig struct {
 		AuthFailRate  float64 `yaml:"auth_fail_rate"`
 		AuthFailBurst int     `yaml:"auth_fail_burst"`
 	} `yaml:"rate_limits"`
+	// TrustedProxies are CIDRs of the proxies whose Forwarded /
+	// X-Forwarded-For name the client address for the per-address limits
+	// (comma-separated in the environment). Default none.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 	// MaxEventStreams bounds live event streams. Default 32.
 	MaxEventStreams int `yaml:"max_event_streams"`
 	// ShutdownTimeout bounds the graceful shutdown. Default 10s.
@@ -72,6 +78,7 @@ func loadServeConfig(args []string, lookup client.LookupEnv, stderr io.Writer) (
 	redisAddr := fs.String("redis", "", "Redis host:port or redis:// URL (env "+envRedisAddr+")")
 	token := fs.String("bootstrap-token", "", "platform token (env "+envBootstrapToken+"; prefer the environment)")
 	level := fs.String("log-level", "", "debug, info, warn or error (env "+envLogLevel+")")
+	proxies := fs.String("trusted-proxies", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is trusted (env "+envTrustedProxies+")")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return serveConfig{}, err
@@ -103,6 +110,12 @@ func loadServeConfig(args []string, lookup client.LookupEnv, stderr io.Writer) (
 		if o.flag != "" {
 			*o.to = o.flag
 		}
+	}
+	if v, ok := lookup(envTrustedProxies); ok && v != "" {
+		cfg.TrustedProxies = splitList(v)
+	}
+	if *proxies != "" {
+		cfg.TrustedProxies = splitList(*proxies)
 	}
 	return cfg, cfg.Validate()
 }
@@ -136,13 +149,45 @@ func (c serveConfig) Validate() error {
 	if c.ShutdownTimeout < 0 || c.MaxEventStreams < 0 {
 		return errors.New("config: shutdown_timeout and max_event_streams must not be negative")
 	}
+	if _, err := c.trustedProxies(); err != nil {
+		return err
+	}
 	return c.adminConfig().Validate()
+}
+
+// trustedProxies parses TrustedProxies.
+func (c serveConfig) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, fmt.Errorf("config: trusted_proxies %q: want a CIDR or an address", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // adminConfig is the admin server's part of the configuration.
 func (c serveConfig) adminConfig() admin.Config {
 	rl := c.RateLimits
+	proxies, _ := c.trustedProxies() // checked by Validate
 	return admin.Config{
+		TrustedProxies: proxies,
 		BootstrapToken: c.BootstrapToken,
 		KeyRate:        rl.KeyRate, KeyBurst: rl.KeyBurst,
 		IPRate: rl.IPRate, IPBurst: rl.IPBurst,
