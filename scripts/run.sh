@@ -11,7 +11,7 @@
 # test call, and stops everything on Ctrl-C. Running it again stops what an earlier run left
 # behind (only the processes it recorded in ./run/pids) and starts from a clean ./run.
 #
-# Environment: REDIS_PORT, EDGE_ADMIN_ADDR, EDGE_SIP_ADDR, EDGE_HTTP_ADDR, EDGE_RTP_PORTS,
+# Environment: REDIS_PORT, EDGE_ADMIN_ADDR, EDGE_SIP_ADDR, EDGE_HTTP_ADDR, EDGE_METRICS_ADDR, EDGE_RTP_PORTS,
 # EDGE_PUBLIC_IP, EDGE_NODE_ID, EDGE_ICE_PORT, EDGE_AGENT_SIP_ADDR (where the reference agent
 # listens; the services of configs/ point at its default, 127.0.0.2:5070),
 # NORTHSIDE_PROD_TRUNK_PASSWORD (generated when unset), BIN_DIR (default bin), RUN_DIR (default run).
@@ -29,6 +29,7 @@ ADMIN_ADDR=${EDGE_ADMIN_ADDR:-127.0.0.1:8081}
 ADMIN_URL="http://$ADMIN_ADDR"
 SIP_ADDR=${EDGE_SIP_ADDR:-127.0.0.1:5060}
 HTTP_ADDR=${EDGE_HTTP_ADDR:-127.0.0.1:8080}
+METRICS_ADDR=${EDGE_METRICS_ADDR:-127.0.0.1:9090}
 RTP_PORTS=${EDGE_RTP_PORTS:-10000-20000}
 PUBLIC_IP=${EDGE_PUBLIC_IP:-127.0.0.1}
 NODE_ID=${EDGE_NODE_ID:-edge-local-1}
@@ -233,12 +234,12 @@ else
   log "$BIN_DIR/edge-agent not built: calls will find no agent on $AGENT_ADDR (503)"
 fi
 if [ -x "$BIN_DIR/edge" ]; then
-  EDGE_REDIS_ADDR=127.0.0.1:$REDIS_PORT EDGE_SIP_ADDR=$SIP_ADDR EDGE_HTTP_ADDR=$HTTP_ADDR \
+  EDGE_REDIS_ADDR=127.0.0.1:$REDIS_PORT EDGE_SIP_ADDR=$SIP_ADDR EDGE_HTTP_ADDR=$HTTP_ADDR EDGE_METRICS_ADDR=$METRICS_ADDR \
     EDGE_RTP_PORTS=$RTP_PORTS EDGE_PUBLIC_IP=$PUBLIC_IP EDGE_NODE_ID=$NODE_ID \
     start edge "$BIN_DIR/edge"
   edge_pid=${pids[-1]}
   if wait_http edge "$edge_pid" "http://$HTTP_ADDR/readyz" 15; then
-    running+=("edge          sip:$SIP_ADDR, http://$HTTP_ADDR (console: /console/)   logs: $RUN_DIR/logs/edge.log")
+    running+=("edge          sip:$SIP_ADDR, http://$HTTP_ADDR (console: /console/), metrics http://$METRICS_ADDR/metrics   logs: $RUN_DIR/logs/edge.log")
   else
     die "edge did not become ready"
   fi

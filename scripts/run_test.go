@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,6 +95,29 @@ func TestRunScriptAsANewcomer(t *testing.T) {
 		})
 	}
 
+	// The public address serves no internals; the metrics address does.
+	for _, c := range []struct {
+		url  string
+		want int
+	}{
+		{"http://" + st.env["EDGE_HTTP_ADDR"] + "/metrics", 404},
+		{"http://" + st.env["EDGE_METRICS_ADDR"] + "/metrics", 200},
+		{"http://" + st.env["EDGE_HTTP_ADDR"] + "/readyz", 200},
+	} {
+		res, err := http.Get(c.url)
+		if err != nil {
+			t.Fatalf("GET %s: %v", c.url, err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != c.want {
+			t.Errorf("GET %s = %d, want %d", c.url, res.StatusCode, c.want)
+		}
+		if strings.HasSuffix(c.url, "/readyz") && strings.TrimSpace(string(body)) != `{"ready":true}` {
+			t.Errorf("public /readyz = %s, want only {\"ready\":true}", body)
+		}
+	}
+
 	// A call still up when Ctrl-C comes must end with its record written:
 	// the edge stops before Redis does.
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + st.env["REDIS_PORT"]})
@@ -171,13 +195,14 @@ func startRunScript(t *testing.T) *runStack {
 		runDir: filepath.Join(tmp, "run"), binDir: binDir, out: make(chan string, 256),
 		errLog: &logBuffer{}, done: make(chan error, 1),
 		env: map[string]string{
-			"BIN_DIR":         binDir,
-			"REDIS_PORT":      fmt.Sprint(freeTCPPort(t)),
-			"EDGE_ADMIN_ADDR": fmt.Sprintf("127.0.0.1:%d", freeTCPPort(t)),
-			"EDGE_SIP_ADDR":   fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t)),
-			"EDGE_HTTP_ADDR":  fmt.Sprintf("127.0.0.1:%d", freeTCPPort(t)),
-			"EDGE_ICE_PORT":   fmt.Sprint(freeUDPPort(t)),
-			"EDGE_RTP_PORTS":  fmt.Sprintf("%d-%d", rtp&^1, rtp&^1+200),
+			"BIN_DIR":           binDir,
+			"REDIS_PORT":        fmt.Sprint(freeTCPPort(t)),
+			"EDGE_ADMIN_ADDR":   fmt.Sprintf("127.0.0.1:%d", freeTCPPort(t)),
+			"EDGE_SIP_ADDR":     fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t)),
+			"EDGE_HTTP_ADDR":    fmt.Sprintf("127.0.0.1:%d", freeTCPPort(t)),
+			"EDGE_METRICS_ADDR": fmt.Sprintf("127.0.0.1:%d", freeTCPPort(t)),
+			"EDGE_ICE_PORT":     fmt.Sprint(freeUDPPort(t)),
+			"EDGE_RTP_PORTS":    fmt.Sprintf("%d-%d", rtp&^1, rtp&^1+200),
 		},
 	}
 	st.env["RUN_DIR"] = st.runDir

@@ -36,9 +36,15 @@ type config struct {
 	SIPTLSAddr string `yaml:"sip_tls_addr"`
 	TLSCert    string `yaml:"tls_cert"` // EDGE_TLS_CERT, PEM file
 	TLSKey     string `yaml:"tls_key"`  // EDGE_TLS_KEY, PEM file
-	// HTTPAddr serves /metrics, /healthz and /readyz (EDGE_HTTP_ADDR).
+	// HTTPAddr is the public HTTP address: the operator API and console,
+	// /healthz and a bare /readyz (EDGE_HTTP_ADDR).
 	// Default 127.0.0.1:8080.
 	HTTPAddr string `yaml:"http_addr"`
+	// MetricsAddr is the internal listener of /metrics, the detailed
+	// /readyz and pprof (EDGE_METRICS_ADDR). Default 127.0.0.1:9090; never
+	// the public address, whose routing counters and readiness detail would
+	// tell outsiders which numbers exist.
+	MetricsAddr string `yaml:"metrics_addr"`
 	// RTPPorts is the RTP port range (EDGE_RTP_PORTS). Default 10000-20000.
 	RTPPorts string `yaml:"rtp_ports"`
 	// PublicIP is written into SDP and Contact (EDGE_PUBLIC_IP). Default:
@@ -61,7 +67,7 @@ type config struct {
 	RateLimit    float64  `yaml:"rate_limit"`
 	RateBurst    int      `yaml:"rate_burst"`
 	TrustedCIDRs []string `yaml:"trusted_cidrs"`
-	// PProf serves net/http/pprof under /debug/pprof/ on HTTPAddr
+	// PProf serves net/http/pprof under /debug/pprof/ on MetricsAddr
 	// (EDGE_PPROF=1). Default false: profiling is for load tests.
 	PProf bool `yaml:"pprof"`
 	// Operators configures operator legs: the ICE port, its public
@@ -72,7 +78,7 @@ type config struct {
 func defaultConfig() config {
 	d := sip.DefaultConfig()
 	return config{
-		RedisAddr: "127.0.0.1:6379", SIPAddr: "127.0.0.1:5060", HTTPAddr: "127.0.0.1:8080",
+		RedisAddr: "127.0.0.1:6379", SIPAddr: "127.0.0.1:5060", HTTPAddr: "127.0.0.1:8080", MetricsAddr: "127.0.0.1:9090",
 		RTPPorts: "10000-20000", NodeID: d.NodeID, LogLevel: "info",
 		NoAnswerTimeout: d.NoAnswerTimeout, MediaTimeout: 60 * time.Second, MaxDuration: d.MaxDuration,
 		DrainTimeout: d.DrainTimeout, RateLimit: d.RateLimit, RateBurst: d.RateBurst,
@@ -93,14 +99,15 @@ func loadConfig(args []string, lookup func(string) (string, bool), stderr io.Wri
 		{"sip-tls", "EDGE_SIP_TLS_ADDR", "SIP over TLS listen address"},
 		{"tls-cert", "EDGE_TLS_CERT", "TLS certificate (PEM)"},
 		{"tls-key", "EDGE_TLS_KEY", "TLS key (PEM)"},
-		{"http", "EDGE_HTTP_ADDR", "HTTP address of /metrics, /healthz, /readyz"},
+		{"http", "EDGE_HTTP_ADDR", "public HTTP address: operator API, console, /healthz, /readyz"},
+		{"metrics", "EDGE_METRICS_ADDR", "internal HTTP address of /metrics, /readyz detail and pprof"},
 		{"rtp-ports", "EDGE_RTP_PORTS", "RTP port range min-max"},
 		{"public-ip", "EDGE_PUBLIC_IP", "address written in SDP and Contact"},
 		{"node-id", "EDGE_NODE_ID", "this node's id"},
 		{"log-level", "EDGE_LOG_LEVEL", "debug, info, warn or error"},
 		{"trusted-cidrs", "EDGE_TRUSTED_CIDRS", "comma-separated CIDRs exempt from rate limits"},
 		{"drop-unknown-sources", "EDGE_DROP_UNKNOWN_SOURCES", "true: drop requests from unknown sources"},
-		{"pprof", "EDGE_PPROF", "1: serve /debug/pprof/ on the HTTP address"},
+		{"pprof", "EDGE_PPROF", "1: serve /debug/pprof/ on the metrics address"},
 	}, operatorFlags...) {
 		flags[f.env] = fs.String(f.name, "", f.help+" (env "+f.env+")")
 	}
@@ -149,6 +156,8 @@ func (c *config) set(env, v string) error {
 		c.TLSKey = v
 	case "EDGE_HTTP_ADDR":
 		c.HTTPAddr = v
+	case "EDGE_METRICS_ADDR":
+		c.MetricsAddr = v
 	case "EDGE_RTP_PORTS":
 		c.RTPPorts = v
 	case "EDGE_PUBLIC_IP":
@@ -188,6 +197,12 @@ func (c *config) validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		return bad("http_addr", err)
+	}
+	if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+		return bad("metrics_addr", err)
+	}
+	if c.MetricsAddr == c.HTTPAddr {
+		return bad("metrics_addr", errors.New("must not be the public HTTP address"))
 	}
 	if _, _, err := media.ParsePortRange(c.RTPPorts); err != nil {
 		return bad("rtp_ports", err)

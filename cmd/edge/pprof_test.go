@@ -40,12 +40,39 @@ func TestPProfOnlyWhenAsked(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h := httpHandler(prometheus.NewRegistry(), nil, nil, c.PProf)
+			h := internalHandler(prometheus.NewRegistry(), nil, nil, c.PProf)
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/debug/pprof/", nil))
 			if rec.Code != tc.status {
 				t.Fatalf("GET /debug/pprof/ = %d, want %d", rec.Code, tc.status)
 			}
 		})
+	}
+}
+
+// TestPublicAddressServesNoInternals: /metrics (whose routing counters tell
+// which numbers exist) and pprof live on the internal listener only.
+func TestPublicAddressServesNoInternals(t *testing.T) {
+	pub := publicHandler(nil, nil)
+	internal := internalHandler(prometheus.NewRegistry(), nil, nil, true)
+	for _, tc := range []struct {
+		path           string
+		public, intern int
+	}{
+		{"/metrics", http.StatusNotFound, http.StatusOK},
+		{"/debug/pprof/", http.StatusNotFound, http.StatusOK},
+		{"/healthz", http.StatusOK, http.StatusOK},
+	} {
+		for _, h := range []struct {
+			name string
+			h    http.Handler
+			want int
+		}{{"public", pub, tc.public}, {"internal", internal, tc.intern}} {
+			rec := httptest.NewRecorder()
+			h.h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tc.path, nil))
+			if rec.Code != h.want {
+				t.Errorf("%s GET %s = %d, want %d", h.name, tc.path, rec.Code, h.want)
+			}
+		}
 	}
 }

@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	httppprof "net/http/pprof"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -18,7 +16,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/voiceedge/edge/media"
@@ -99,12 +96,20 @@ func run(term, intr context.Context, cfg config, stderr io.Writer) error {
 		tcp.Close()
 		return fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
 	}
+	metricsLn, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		pc.Close()
+		tcp.Close()
+		httpLn.Close()
+		return fmt.Errorf("listen metrics %s: %w", cfg.MetricsAddr, err)
+	}
 	var tlsLn net.Listener
 	if cfg.TLSCert != "" {
 		if tlsLn, err = listenTLS(cfg); err != nil {
 			pc.Close()
 			tcp.Close()
 			httpLn.Close()
+			metricsLn.Close()
 			return err
 		}
 	}
@@ -125,14 +130,20 @@ func run(term, intr context.Context, cfg config, stderr io.Writer) error {
 	if tlsLn != nil {
 		spawn(func() error { return srv.ServeTLS(ctx, tlsLn) })
 	}
-	hs := &http.Server{Handler: withOperators(httpHandler(reg, routes, srv, cfg.PProf), ops.handler), ReadHeaderTimeout: 5 * time.Second}
-	spawn(func() error {
-		if err := hs.Serve(httpLn); !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	})
-	log.Info("edge started", "sip", cfg.SIPAddr, "http", cfg.HTTPAddr, "node_id", scfg.NodeID, "public_ip", scfg.PublicIP,
+	hs := &http.Server{Handler: withOperators(publicHandler(routes, srv), ops.handler), ReadHeaderTimeout: 5 * time.Second}
+	ms := &http.Server{Handler: internalHandler(reg, routes, srv, cfg.PProf), ReadHeaderTimeout: 5 * time.Second}
+	for _, h := range []struct {
+		srv *http.Server
+		ln  net.Listener
+	}{{hs, httpLn}, {ms, metricsLn}} {
+		spawn(func() error {
+			if err := h.srv.Serve(h.ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	}
+	log.Info("edge started", "sip", cfg.SIPAddr, "http", cfg.HTTPAddr, "metrics", cfg.MetricsAddr, "node_id", scfg.NodeID, "public_ip", scfg.PublicIP,
 		"ice", ops.engine.ICEAddr().String())
 
 	var runErr error
@@ -151,6 +162,7 @@ func run(term, intr context.Context, cfg config, stderr io.Writer) error {
 	_ = srv.Close()
 	sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
 	_ = hs.Shutdown(sctx)
+	_ = ms.Shutdown(sctx)
 	scancel()
 	cancel()
 	wg.Wait()
@@ -173,41 +185,4 @@ func listenTLS(cfg config) (net.Listener, error) {
 		return nil, fmt.Errorf("listen tls %s: %w", addr, err)
 	}
 	return tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), nil
-}
-
-// readiness is the /readyz body.
-type readiness struct {
-	Ready       bool           `json:"ready"`
-	Degraded    bool           `json:"degraded"`
-	ActiveCalls int            `json:"active_calls"`
-	Routing     routing.Status `json:"routing"`
-}
-
-// httpHandler serves /metrics, /healthz (the process is up) and /readyz
-// (the routing map is loaded; degraded when Redis is lost and the last map
-// is served), and /debug/pprof/ when pprof is set (EDGE_PPROF=1).
-func httpHandler(reg *prometheus.Registry, routes *routing.Map, srv *sip.Server, pprof bool) http.Handler {
-	mux := http.NewServeMux()
-	if pprof {
-		mux.HandleFunc("GET /debug/pprof/", httppprof.Index)
-		mux.HandleFunc("GET /debug/pprof/cmdline", httppprof.Cmdline)
-		mux.HandleFunc("GET /debug/pprof/profile", httppprof.Profile)
-		mux.HandleFunc("GET /debug/pprof/symbol", httppprof.Symbol)
-		mux.HandleFunc("GET /debug/pprof/trace", httppprof.Trace)
-	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		st := routes.Status()
-		body := readiness{Ready: st.Ready && !srv.Draining(), Degraded: st.Degraded, ActiveCalls: srv.ActiveCalls(), Routing: st}
-		w.Header().Set("Content-Type", "application/json")
-		if !body.Ready {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-		_ = json.NewEncoder(w).Encode(body)
-	})
-	return mux
 }

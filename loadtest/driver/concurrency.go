@@ -22,7 +22,7 @@ func (r *runner) concurrency(ctx context.Context) ([]*step, int, error) {
 		specs := r.split(fmt.Sprintf("conc-%d", n), "uac_load_rtp.xml", r.csvAll, float64(r.o.ConcRate), n, n+10, hold, open+hold+30*time.Second)
 		var prof <-chan struct{}
 		if r.o.Profile {
-			prof = profileLater(r.s.httpURL, filepath.Join(r.out, "profiles"), fmt.Sprintf("conc-%d", n), open+r.o.ConcPlateau/4, int(max(r.o.ConcPlateau.Seconds()/4, 1)))
+			prof = profileLater(r.s.metricsURL, filepath.Join(r.out, "profiles"), fmt.Sprintf("conc-%d", n), open+r.o.ConcPlateau/4, int(max(r.o.ConcPlateau.Seconds()/4, 1)))
 		}
 		// Memory per call: the live heap after a forced GC, with every
 		// call up (after the CPU profile, which it would disturb).

@@ -63,7 +63,7 @@ func (sm *sampler) sample() {
 	if err != nil {
 		return
 	}
-	m, err := scrape(sm.s.httpURL + "/metrics")
+	m, err := scrape(sm.s.metricsURL + "/metrics")
 	if err != nil {
 		return
 	}
@@ -114,10 +114,10 @@ type gcSnapshot struct {
 }
 
 func snapshotAfterGC(s *stack) (gcSnapshot, error) {
-	if err := fetch(s.httpURL+"/debug/pprof/heap?gc=1", os.DevNull, 30*time.Second); err != nil {
+	if err := fetch(s.metricsURL+"/debug/pprof/heap?gc=1", os.DevNull, 30*time.Second); err != nil {
 		return gcSnapshot{}, err
 	}
-	m, err := scrape(s.httpURL + "/metrics")
+	m, err := scrape(s.metricsURL + "/metrics")
 	if err != nil {
 		return gcSnapshot{}, err
 	}
@@ -129,11 +129,11 @@ func snapshotAfterGC(s *stack) (gcSnapshot, error) {
 // measureIdle takes the edge's footprint with no call, after a GC.
 func measureIdle(s *stack) idle {
 	if g, err := snapshotAfterGC(s); err == nil {
-		m, _ := scrape(s.httpURL + "/metrics")
+		m, _ := scrape(s.metricsURL + "/metrics")
 		return idle{RSSBytes: g.RSSBytes, HeapBytes: g.HeapBytes, StackBytes: g.StackBytes, NextGC: m.sum("go_memstats_next_gc_bytes"), Goroutines: g.Goroutines}
 	}
 	ps, _ := sampleProc(s.edge.pid())
-	m, _ := scrape(s.httpURL + "/metrics")
+	m, _ := scrape(s.metricsURL + "/metrics")
 	return idle{RSSBytes: ps.rssBytes, HeapBytes: m.sum("go_memstats_heap_inuse_bytes"),
 		StackBytes: m.sum("go_memstats_stack_inuse_bytes"), NextGC: m.sum("go_memstats_next_gc_bytes"), Goroutines: m.sum("go_goroutines")}
 }
@@ -141,7 +141,7 @@ func measureIdle(s *stack) idle {
 // waitDrained waits (bounded) until the edge carries no call.
 func waitDrained(ctx context.Context, s *stack, d time.Duration) {
 	_ = waitUntil(ctx, s.edge, d, "edge drained", func() bool {
-		m, err := scrape(s.httpURL + "/metrics")
+		m, err := scrape(s.metricsURL + "/metrics")
 		return err == nil && m.sum("edge_sip_active_calls") == 0
 	})
 }

@@ -42,7 +42,7 @@ func (r *runner) ramp(ctx context.Context) ([]*step, int, error) {
 		specs := r.split(fmt.Sprintf("hold-%d", best), "uac_load.xml", r.csvAll, float64(best), calls, limit, hold, r.o.RampHoldTime+hold+30*time.Second)
 		var prof <-chan struct{}
 		if r.o.Profile {
-			prof = profileLater(r.s.httpURL, filepath.Join(r.out, "profiles"), fmt.Sprintf("hold-%dcps", best), r.o.RampHoldTime/4, int(r.o.RampHoldTime.Seconds()/2))
+			prof = profileLater(r.s.metricsURL, filepath.Join(r.out, "profiles"), fmt.Sprintf("hold-%dcps", best), r.o.RampHoldTime/4, int(r.o.RampHoldTime.Seconds()/2))
 		}
 		st, err := r.drive(ctx, "ramp-hold", fmt.Sprintf("%d cps held %s", best, r.o.RampHoldTime), specs)
 		if prof != nil {

@@ -94,7 +94,7 @@ func runLoad(ctx context.Context, o options, scratch, outDir string, rep *report
 	if err := s.startEdge(ctx, flooder); err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "edge: sip %s, http %s (pprof: %s/debug/pprof/)\n", s.sipAddr, s.httpURL, s.httpURL)
+	fmt.Fprintf(log, "edge: sip %s, http %s, metrics %s (pprof: %s/debug/pprof/)\n", s.sipAddr, s.httpURL, s.metricsURL, s.metricsURL)
 	r := &runner{o: o, s: s, wss: wss, dir: scratch, out: outDir, log: log, flooder: flooder}
 	if err := r.writeCSVs(); err != nil {
 		return err

@@ -65,7 +65,7 @@ func (r *runner) drive(ctx context.Context, run, label string, specs []uacSpec) 
 	if err := r.s.checkAlive(); err != nil {
 		return nil, err
 	}
-	before, err := scrape(r.s.httpURL + "/metrics")
+	before, err := scrape(r.s.metricsURL + "/metrics")
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func (r *runner) drive(ctx context.Context, run, label string, specs []uacSpec) 
 			return nil, err
 		}
 	}
-	after, err := scrape(r.s.httpURL + "/metrics")
+	after, err := scrape(r.s.metricsURL + "/metrics")
 	if err != nil {
 		return nil, err
 	}

@@ -33,6 +33,8 @@ type stack struct {
 	token     string // platform (bootstrap) token
 	sipAddr   netip.AddrPort
 	httpURL   string
+	// metricsURL is the edge's internal listener: /metrics and pprof.
+	metricsURL string
 }
 
 // service is one SIPp UAS.
@@ -213,7 +215,7 @@ func (s *stack) startService(ctx context.Context, i int) error {
 }
 
 // startEdge starts bin/edge, trusting the load generators' and services'
-// addresses (no per-source rate limit), with pprof on its HTTP address.
+// addresses (no per-source rate limit), with pprof on its metrics address.
 func (s *stack) startEdge(ctx context.Context, flooder netip.Addr) error {
 	ip := netip.MustParseAddr(s.o.IP)
 	sport, err := freeSIPPort(ip)
@@ -224,15 +226,21 @@ func (s *stack) startEdge(ctx context.Context, flooder netip.Addr) error {
 	if err != nil {
 		return err
 	}
+	mport, err := freePort("tcp", ip)
+	if err != nil {
+		return err
+	}
 	s.sipAddr = netip.AddrPortFrom(ip, uint16(sport))
 	httpAddr := netip.AddrPortFrom(ip, uint16(hport)).String()
+	metricsAddr := netip.AddrPortFrom(ip, uint16(mport)).String()
 	s.httpURL = "http://" + httpAddr
+	s.metricsURL = "http://" + metricsAddr
 	var trusted []string
 	for _, a := range append(append([]netip.Addr{}, s.o.UACIPs...), flooder, s.o.ServiceIP) {
 		trusted = append(trusted, netip.PrefixFrom(a, a.BitLen()).String())
 	}
 	env := []string{
-		"EDGE_REDIS_ADDR=" + s.redisAddr, "EDGE_SIP_ADDR=" + s.sipAddr.String(), "EDGE_HTTP_ADDR=" + httpAddr,
+		"EDGE_REDIS_ADDR=" + s.redisAddr, "EDGE_SIP_ADDR=" + s.sipAddr.String(), "EDGE_HTTP_ADDR=" + httpAddr, "EDGE_METRICS_ADDR=" + metricsAddr,
 		"EDGE_RTP_PORTS=" + s.o.RTPPorts, "EDGE_PUBLIC_IP=" + ip.String(), "EDGE_NODE_ID=loadtest-edge",
 		"EDGE_TRUSTED_CIDRS=" + strings.Join(trusted, ","), "EDGE_LOG_LEVEL=warn", "EDGE_PPROF=1",
 	}
