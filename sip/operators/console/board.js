@@ -130,6 +130,7 @@ function fetchCaller(callId) {
     callers.set(callId, v);
     const tr = tbody().querySelector('tr[data-call-id="' + CSS.escape(callId) + '"]');
     if (tr) tr.firstChild.replaceChildren(callerCell(callById(callId) || { id: callId, from: v.number }));
+    emit("rows");
     if (state.selected === callId) renderCaller();
     return v;
   }).catch((e) => { callers.delete(callId); say("Could not read the caller of " + callId + ": " + e.message, true); });

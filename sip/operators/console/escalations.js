@@ -77,6 +77,19 @@ export function joinFirstWaiting() {
   if (w.length > 0 && !state.current) emit("join", { callId: w[0].call_id, mode: requestedMode(w[0]) });
 }
 
+// markRows highlights the board's rows of calls waiting for a human.
+function markRows(w) {
+  const ids = new Set(w.map((ev) => ev.call_id));
+  for (const tr of document.querySelectorAll("#calls tbody tr")) {
+    const on = ids.has(tr.dataset.callId);
+    tr.classList.toggle("escalated", on);
+    const cell = tr.querySelector(".caller");
+    const badge = cell && cell.querySelector(".needs-human");
+    if (on && cell && !badge) cell.appendChild(el("span", "badge needs-human", "needs a human"));
+    if (!on && badge) badge.remove();
+  }
+}
+
 function render() {
   const list = document.getElementById("escalations");
   list.replaceChildren();
@@ -94,7 +107,8 @@ function render() {
       el("strong", "", c ? (c.from || "unknown caller") : ev.call_id),
       el("span", "muted-text", c ? " → " + (c.service_name || c.service_id) : ""));
     const reason = el("p", "reason", data.reason || "no reason given");
-    const meta = el("p", "muted-text", "asked by " + (data.source === "service" ? "the agent" : data.source || "unknown") +
+    const source = { service: "the agent", api: "the API" }[data.source] || data.source || "unknown";
+    const meta = el("p", "muted-text", "asked by " + source +
       " · wants " + mode + (answeredBy ? " · answered by " + answeredBy : " · waiting"));
     li.append(head, reason, meta);
     if (!answeredBy) {
@@ -116,6 +130,7 @@ function render() {
   document.getElementById("esc-alert-text").textContent =
     w.length === 1 ? "1 caller is waiting for a human" : w.length + " callers are waiting for a human";
   document.body.classList.toggle("escalating", w.length > 0);
+  markRows(w);
   const fresh = w.filter((ev) => !beeped.has(ev.id));
   if (fresh.length > 0) {
     for (const ev of fresh) beeped.add(ev.id);
@@ -126,4 +141,5 @@ function render() {
 }
 
 on("calls", render);
+on("rows", () => markRows(waiting()));
 on("session", render);

@@ -52,9 +52,11 @@ function render(lv) {
     seen.add("op:" + o.operator_id);
     show(meterRow("op:" + o.operator_id, label), o.dbfs);
   }
-  for (const row of [...document.getElementById("meters").children]) {
+  const list = document.getElementById("meters");
+  for (const row of [...list.children]) {
     if (!seen.has(row.dataset.party)) row.remove();
   }
+  list.appendChild(meterRow("browser", "You hear (browser)")); // last
 }
 
 // startMeters follows the levels of the session s until stopMeters.
