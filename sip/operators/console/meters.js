@@ -37,7 +37,7 @@ function show(row, dbfs) {
   const fill = row.querySelector(".fill");
   fill.style.width = ((v - FLOOR) / -FLOOR * 100).toFixed(1) + "%";
   fill.classList.toggle("hot", dbfs > -6);
-  row.querySelector(".db").textContent = dbfs <= -89 ? "silent" : dbfs.toFixed(0) + " dBFS";
+  row.querySelector(".db").textContent = dbfs <= -89 ? "silent" : (Math.round(dbfs) || 0) + " dBFS";
 }
 
 function render(lv) {

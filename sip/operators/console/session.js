@@ -113,6 +113,11 @@ async function patch(body) {
     });
     const op = await res.json();
     if (state.current) state.current.mode = op.mode;
+    // Show the change on the board now; the refresh that follows confirms it.
+    for (const c of state.calls) {
+      for (const o of c.operators || []) if (o.id === op.id) Object.assign(o, { mode: op.mode, muted: op.muted });
+    }
+    emit("session");
     showMode(op.mode);
     sessionSay("Mode " + op.mode + (op.muted ? ", muted" : "") + ".");
     emit("changed");
