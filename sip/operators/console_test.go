@@ -302,7 +302,7 @@ func TestConsoleSupervisor(t *testing.T) {
 		pa.screenshot(t, "05-joined-meters.png")
 	})
 
-	t.Run("keyboard: modes, mute, leave", func(t *testing.T) {
+	t.Run("keyboard: modes, mute, leave, join", func(t *testing.T) {
 		op := e.h.ops.all()[0]
 		pa.press(t, "b", "KeyB", 66)
 		waitFor(t, 5*time.Second, "barge at the edge", func() bool { return op.op.Mode() == "barge" })
@@ -316,6 +316,23 @@ func TestConsoleSupervisor(t *testing.T) {
 		pa.press(t, "Escape", "Escape", 27)
 		waitEvent(t, e.store, a.id, tenancy.EventOperatorLeft, map[string]any{"operator_id": op.op.ID(), "reason": "left"}, 5*time.Second)
 		pa.waitEval(t, 5*time.Second, "the session panel hidden", `document.getElementById("session").hidden`)
+		// J joins the oldest waiting escalation in the mode it asks.
+		res := do(t, http.MethodPost, e.baseURL+"/v1/calls/"+a2+"/escalations", a.keys["member"], "application/json",
+			[]byte(`{"reason":"Caller wants to speak to a nurse","mode":"listen"}`))
+		if res.status != http.StatusAccepted {
+			t.Fatalf("%d %s", res.status, res.body)
+		}
+		pa.waitEval(t, 10*time.Second, "the second escalation waiting", fmt.Sprintf(`!!document.querySelector('#escalations li.waiting[data-call-id=%q]')`, a2))
+		pa.press(t, "j", "KeyJ", 74)
+		waitFor(t, 15*time.Second, "an operator on the escalated call", func() bool {
+			ops := e.h.ops.all()
+			return len(ops) == 1 && ops[0].callID == a2 && ops[0].op.Mode() == "listen"
+		})
+		pa.waitEval(t, 15*time.Second, "the session panel of the second call", fmt.Sprintf(`!document.getElementById("session").hidden && document.getElementById("session-call").textContent === %q`, a2))
+		pa.press(t, "Escape", "Escape", 27)
+		pa.waitEval(t, 5*time.Second, "the session panel hidden again", `document.getElementById("session").hidden`)
+		waitFor(t, 5*time.Second, "no operator left", func() bool { return len(e.h.ops.all()) == 0 })
+
 		var stored string
 		pa.eval(t, `sessionStorage.getItem("edge.operator.apiKey")`, &stored)
 		if stored != a.keys["member"] {
