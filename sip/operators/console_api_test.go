@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/voiceedge/edge/tenancy"
+	"github.com/voiceedge/edge/tenancy/tenancytest"
 )
 
 // TestConsoleAPICaller: the caller route reads the projection of the
@@ -148,39 +149,10 @@ func TestConsoleAPILevels(t *testing.T) {
 			}
 		})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	req.Header.Set("Authorization", "Bearer "+e.a.keys["member"])
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream" {
-		t.Fatalf("%d %s", res.StatusCode, res.Header.Get("Content-Type"))
-	}
-	sc := bufio.NewScanner(res.Body)
-	var ev levelsEvent
-	heard := false
-	for i := 0; i < 200 && sc.Scan(); i++ {
-		line, ok := strings.CutPrefix(sc.Text(), "data: ")
-		if !ok {
-			continue
-		}
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			t.Fatalf("%s: %v", line, err)
-		}
-		// The pion operator says a 700 Hz tone at about -27 dBFS; the
-		// call's legs are silent.
-		if len(ev.Operators) == 1 && ev.Operators[0].DBFS > -35 {
-			heard = true
-			break
-		}
-	}
-	if !heard {
-		t.Fatalf("no level of the operator: %+v", ev)
-	}
+	sc := openLevels(t, url, e.a.keys["member"])
+	// The pion operator says a 700 Hz tone at about -27 dBFS; the call's
+	// legs are silent.
+	ev := nextLevels(t, sc, func(ev levelsEvent) bool { return len(ev.Operators) == 1 && ev.Operators[0].DBFS > -35 })
 	if ev.OperatorID != lastSegment(loc) || ev.Caller > -80 || ev.Agent > -80 || ev.Operators[0].Mode != "listen" {
 		t.Fatalf("%+v", ev)
 	}
@@ -196,6 +168,68 @@ func TestConsoleAPILevels(t *testing.T) {
 	}
 	if !closed {
 		t.Fatal("the stream did not end when the operator left")
+	}
+}
+
+// openLevels opens a levels stream and returns its lines.
+func openLevels(t *testing.T, url, key string) *bufio.Scanner {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { res.Body.Close() })
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("%d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	return bufio.NewScanner(res.Body)
+}
+
+// nextLevels reads levels events until one satisfies ok (at most 100).
+func nextLevels(t *testing.T, sc *bufio.Scanner, ok func(levelsEvent) bool) levelsEvent {
+	t.Helper()
+	var ev levelsEvent
+	for n := 0; n < 100 && sc.Scan(); {
+		line, found := strings.CutPrefix(sc.Text(), "data: ")
+		if !found {
+			continue
+		}
+		n++
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		if ok(ev) {
+			return ev
+		}
+	}
+	t.Fatalf("no such levels event; last %+v", ev)
+	return ev
+}
+
+// TestConsoleAPILevelsForwarded: the levels stream of an operator on a
+// call of another node is relayed as it streams.
+func TestConsoleAPILevelsForwarded(t *testing.T) {
+	r := tenancytest.StartRedis(t)
+	a := newTestNode(t, r, nodeOptions{id: "node-a"})
+	b := newTestNode(t, r, nodeOptions{id: "node-b"})
+	ws := newTestWorkspace(t, a.store, "Alpha")
+	call := a.addCall(t, ws.id, a.id)
+	op := newPionOperator(t, true)
+	res := do(t, http.MethodPost, b.baseURL+"/v1/calls/"+call+"/operators?mode=whisper", ws.keys["member"], "application/sdp", op.offer(t))
+	if res.status != http.StatusCreated {
+		t.Fatalf("join: %d %s", res.status, res.body)
+	}
+	op.accept(t, res.body)
+	loc := res.header.Get("Location")
+	sc := openLevels(t, b.baseURL+loc+"/levels", ws.keys["member"])
+	first := nextLevels(t, sc, func(ev levelsEvent) bool { return len(ev.Operators) == 1 && ev.Operators[0].DBFS > -35 })
+	second := nextLevels(t, sc, func(levelsEvent) bool { return true })
+	if first.Operators[0].Mode != "whisper" || first.OperatorID != lastSegment(loc) || second.Time == first.Time {
+		t.Fatalf("%+v then %+v", first, second)
 	}
 }
 

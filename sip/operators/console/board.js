@@ -13,6 +13,7 @@ export async function loadCalls() {
     const body = await getJSON("/v1/calls");
     state.calls = body.items || [];
     state.callsLoaded = true;
+    for (const id of callers.keys()) if (!callById(id)) callers.delete(id); // ended calls
     renderBoard();
     emit("calls");
   } catch (e) {
