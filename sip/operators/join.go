@@ -102,9 +102,9 @@ type operatorView struct {
 	ID          string `json:"id"`
 	CallID      string `json:"call_id"`
 	AccountID   string `json:"account_id"`
-	AccountName string `json:"account_name,omitempty"`
 	Mode        string `json:"mode"`
 	Muted       bool   `json:"muted"`
+	AccountName string `json:"account_name,omitempty"`
 	State       string `json:"state,omitempty"`
 	JoinedAt    string `json:"joined_at,omitempty"`
 }
