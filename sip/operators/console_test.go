@@ -266,13 +266,22 @@ func TestConsoleSupervisor(t *testing.T) {
 		if len(ops) != 1 || ops[0].op.Mode() != "whisper" || ops[0].callID != a1 {
 			t.Fatalf("edge side: %d operators", len(ops))
 		}
+		// Another operator (the admin, from a pion client) listens in too.
+		other := newPionOperator(t, true)
+		res := do(t, http.MethodPost, e.baseURL+"/v1/calls/"+a1+"/operators?mode=listen", a.keys["admin"], "application/sdp", other.offer(t))
+		if res.status != http.StatusCreated {
+			t.Fatalf("second operator: %d %s", res.status, res.body)
+		}
+		other.accept(t, res.body)
+		otherLoc := res.header.Get("Location")
+		t.Cleanup(func() { do(t, http.MethodDelete, e.baseURL+otherLoc, a.keys["admin"], "", nil) })
 		pa.waitEval(t, 5*time.Second, "the escalation answered, the alert gone",
 			fmt.Sprintf(`document.getElementById("esc-alert").hidden && !!document.querySelector('#escalations li.answered[data-call-id=%q]')`, a1))
 		// The meters: the caller's tone and the agent's echo as the edge
 		// measures them, and what the browser hears, sampled over a second.
 		pa.waitEval(t, 10*time.Second, "meters of the caller, the agent, you and the browser", `["caller", "agent", "browser"].every((p) => {
 			const r = document.querySelector('#meters [data-party="' + p + '"]'); return r && Number(r.dataset.dbfs) > -45; })
-			&& [...document.querySelectorAll('#meters [data-party^="op:"]')].length === 1`)
+			&& [...document.querySelectorAll('#meters [data-party^="op:"]')].length === 2`)
 		samples := map[string]map[string]bool{}
 		for range 10 {
 			var lv map[string]string
@@ -295,11 +304,16 @@ func TestConsoleSupervisor(t *testing.T) {
 		if moving < 2 {
 			t.Fatalf("the meters do not move: %v", samples)
 		}
-		if s := text(t, pa, "#meters"); !strings.Contains(s, "Caller") || !strings.Contains(s, "Agent") || !strings.Contains(s, "You (whisper)") {
+		if s := text(t, pa, "#meters"); !strings.Contains(s, "Caller") || !strings.Contains(s, "Agent") || !strings.Contains(s, "You (whisper)") || !strings.Contains(s, "admin (listen)") {
 			t.Fatalf("meters %q", s)
 		}
-		pa.waitEval(t, 5*time.Second, "you on the board", fmt.Sprintf(`%s.querySelector(".chip.mode-whisper") !== null`, row(a1)))
+		pa.waitEval(t, 5*time.Second, "you and the admin on the board", fmt.Sprintf(`%s.querySelector(".chip.mode-whisper") !== null && %s.textContent.includes("admin · listen")`, row(a1), row(a1)))
 		pa.screenshot(t, "05-joined-meters.png")
+		if r := do(t, http.MethodDelete, e.baseURL+otherLoc, a.keys["admin"], "", nil); r.status != http.StatusNoContent {
+			t.Fatalf("the admin leaves: %d %s", r.status, r.body)
+		}
+		waitFor(t, 5*time.Second, "the admin gone", func() bool { return len(e.h.ops.all()) == 1 })
+		pa.waitEval(t, 5*time.Second, "the admin's meter gone", `document.querySelectorAll('#meters [data-party^="op:"]').length === 1`)
 	})
 
 	t.Run("keyboard: modes, mute, leave, join", func(t *testing.T) {

@@ -11,7 +11,9 @@ const callers = new Map(); // call id -> caller view, or a Promise while loading
 export async function loadCalls() {
   try {
     const body = await getJSON("/v1/calls");
-    state.calls = body.items || [];
+    // Oldest first, in a stable order: rows do not move between refreshes.
+    state.calls = (body.items || []).sort((x, y) =>
+      (Date.parse(x.started_at) - Date.parse(y.started_at)) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
     state.callsLoaded = true;
     for (const id of callers.keys()) if (!callById(id)) callers.delete(id); // ended calls
     renderBoard();
