@@ -308,10 +308,21 @@ func artifactsDir(t *testing.T) string {
 // screenshot saves a PNG of the whole page as name in artifactsDir.
 func (p *page) screenshot(t *testing.T, name string) {
 	t.Helper()
+	p.capture(t, name, map[string]any{"format": "png", "captureBeyondViewport": true})
+}
+
+// screenshotTop saves a PNG of the top height pixels of the page.
+func (p *page) screenshotTop(t *testing.T, name string, height int) {
+	t.Helper()
+	p.capture(t, name, map[string]any{"format": "png", "clip": map[string]any{"x": 0, "y": 0, "width": 1440, "height": height, "scale": 1}})
+}
+
+func (p *page) capture(t *testing.T, name string, params map[string]any) {
+	t.Helper()
 	var r struct {
 		Data string `json:"data"`
 	}
-	p.c.call(t, p.session, "Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": true}, &r)
+	p.c.call(t, p.session, "Page.captureScreenshot", params, &r)
 	b, err := base64.StdEncoding.DecodeString(r.Data)
 	if err != nil || len(b) < 8 || string(b[1:4]) != "PNG" {
 		t.Fatalf("screenshot %s: not a PNG (%v)", name, err)

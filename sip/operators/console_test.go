@@ -210,7 +210,7 @@ func TestConsoleSupervisor(t *testing.T) {
 			got.Name != "North Clinic" || !strings.HasPrefix(got.Title, "PRODUCTION") || got.Color != "rgb(179, 0, 27)" {
 			t.Fatalf("%+v", got)
 		}
-		pa.screenshot(t, "02-production-banner.png")
+		pa.screenshotTop(t, "02-production-banner.png", 200)
 	})
 
 	t.Run("another workspace's console sees only its own", func(t *testing.T) {
