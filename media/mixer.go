@@ -71,6 +71,7 @@ type mixer struct {
 	metrics *operatorMetrics
 	log     *slog.Logger
 	in      [2]*inputRing // what each leg says, pushed by the relay
+	levels  [2]levelMeter // what each leg says, metered per frame (levels.go)
 
 	mu      sync.Mutex
 	parties []*mixParty
@@ -212,13 +213,15 @@ func (m *mixer) update() {
 	}
 }
 
-// pop takes this frame's audio from every party.
+// pop takes this frame's audio from every party and meters it.
 func (m *mixer) pop(now time.Duration) {
 	for l := range m.in {
 		m.legSrc[l], m.legHas[l] = m.in[l].pop(m.legPCM[l][:], now)
+		m.levels[l].update(m.legPCM[l][:], m.legHas[l])
 	}
 	for _, p := range m.parties {
 		_, p.has = p.op.in.pop(p.pcm[:], now)
+		p.op.level.update(p.pcm[:], p.has)
 	}
 	for l := range m.legSum {
 		var a, b int32

@@ -77,7 +77,8 @@ type Operator struct {
 
 	pc    *webrtc.PeerConnection
 	track *webrtc.TrackLocalStaticRTP
-	in    inputRing // the operator's voice, for the mixer
+	in    inputRing  // the operator's voice, for the mixer
+	level levelMeter // its level, metered by the mixer (levels.go)
 
 	mode      atomic.Pointer[OperatorMode]
 	muted     atomic.Bool

@@ -136,7 +136,8 @@ func newOperatorStack(cfg config, nodeID string, store *tenancy.Store, srv *sip.
 	}
 	ocfg := operators.DefaultConfig()
 	ocfg.NodeID, ocfg.AdvertiseAddr = nodeID, adv
-	h, err := operators.New(ocfg, store, srv, eng, operators.WithLogger(log.With("component", "operators")), operators.WithRegistry(reg))
+	h, err := operators.New(ocfg, store, srv, eng, operators.WithLogger(log.With("component", "operators")), operators.WithRegistry(reg),
+		operators.WithCallers(redisCallers{rdb: store.Client()}))
 	if err != nil {
 		_ = eng.Close()
 		return nil, err

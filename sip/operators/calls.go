@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/voiceedge/edge/tenancy"
 )
@@ -18,7 +19,9 @@ const (
 // operators on it (from every node's presence records).
 type callView struct {
 	tenancy.CallRecord
-	Operators []operatorView `json:"operators"`
+	// ServiceName is the name of the call's service ("" when it is gone).
+	ServiceName string         `json:"service_name"`
+	Operators   []operatorView `json:"operators"`
 }
 
 // listPage is the shape of every list.
@@ -50,9 +53,10 @@ func (h *Handler) listCalls(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
+	names := h.namer(r)
 	items := make([]callView, 0, len(recs))
 	for _, rec := range recs {
-		items = append(items, callView{CallRecord: rec, Operators: orEmpty(byCall[rec.ID])})
+		items = append(items, callView{CallRecord: rec, ServiceName: names.service(rec.ServiceID), Operators: orEmpty(byCall[rec.ID])})
 	}
 	writeJSON(w, http.StatusOK, listPage[callView]{Items: items, NextCursor: next})
 	return nil
@@ -65,7 +69,7 @@ func (h *Handler) getCall(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, callView{CallRecord: r.call, Operators: orEmpty(byCall[r.call.ID])})
+	writeJSON(w, http.StatusOK, callView{CallRecord: r.call, ServiceName: h.namer(r).service(r.call.ServiceID), Operators: orEmpty(byCall[r.call.ID])})
 	return nil
 }
 
@@ -77,9 +81,11 @@ func (h *Handler) operatorsByCall(r *request) (map[string][]operatorView, error)
 		return nil, err
 	}
 	sort.Slice(recs, func(i, j int) bool { return recs[i].JoinedAt.Before(recs[j].JoinedAt) })
+	names := h.namer(r)
 	out := map[string][]operatorView{}
 	for _, o := range recs {
-		out[o.CallID] = append(out[o.CallID], operatorView{ID: o.ID, CallID: o.CallID, AccountID: o.AccountID, Mode: o.Mode, Muted: o.Muted})
+		out[o.CallID] = append(out[o.CallID], operatorView{ID: o.ID, CallID: o.CallID, AccountID: o.AccountID,
+			AccountName: names.account(o.AccountID), Mode: o.Mode, Muted: o.Muted, JoinedAt: o.JoinedAt.UTC().Format(time.RFC3339)})
 	}
 	return out, nil
 }
@@ -89,4 +95,46 @@ func orEmpty(v []operatorView) []operatorView {
 		return []operatorView{}
 	}
 	return v
+}
+
+// namer looks up the names of a workspace's accounts and services for one
+// request, each at most once. A name that cannot be read is "" (the id is
+// shown instead).
+type namer struct {
+	r        *request
+	h        *Handler
+	accounts map[string]string
+	services map[string]string
+}
+
+func (h *Handler) namer(r *request) *namer {
+	return &namer{r: r, h: h, accounts: map[string]string{}, services: map[string]string{}}
+}
+
+func (n *namer) account(id string) string {
+	if name, ok := n.accounts[id]; ok {
+		return name
+	}
+	a, err := n.h.store.GetAccount(n.r.Context(), n.r.p.WorkspaceID, id)
+	n.accounts[id] = a.Name
+	if err != nil {
+		n.accounts[id] = ""
+	}
+	return n.accounts[id]
+}
+
+func (n *namer) service(id string) string {
+	if name, ok := n.services[id]; ok {
+		return name
+	}
+	n.services[id] = ""
+	if id == "" {
+		return ""
+	}
+	if it, err := n.h.store.Get(n.r.Context(), n.r.p.WorkspaceID, tenancy.KindService, id); err == nil {
+		if s, ok := it.(*tenancy.Service); ok {
+			n.services[id] = s.Name
+		}
+	}
+	return n.services[id]
 }

@@ -3,8 +3,8 @@ package operators
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -20,8 +20,6 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
-
-	"github.com/voiceedge/edge/tenancy"
 )
 
 // chromiumPath is where scripts/install-deps.sh chromium installs it.
@@ -130,6 +128,7 @@ func (c *cdp) call(t *testing.T, session, method string, params any, out any) {
 type page struct {
 	c       *cdp
 	session string
+	target  string
 }
 
 // eval runs expression in the page (awaiting a promise) and decodes its
@@ -235,8 +234,8 @@ func startChromium(t *testing.T) *cdp {
 	return dialCDP(t, url)
 }
 
-// openPage opens a tab with a hook that records every RTCPeerConnection
-// the page makes (window.__pcs), then navigates it to url.
+// openPage opens a tab of 1440x1000 with hooks that record what the page
+// does, then navigates it to url.
 func (c *cdp) openPage(t *testing.T, url string) *page {
 	t.Helper()
 	var target struct {
@@ -247,14 +246,25 @@ func (c *cdp) openPage(t *testing.T, url string) *page {
 		SessionID string `json:"sessionId"`
 	}
 	c.call(t, "", "Target.attachToTarget", map[string]any{"targetId": target.TargetID, "flatten": true}, &att)
-	p := &page{c: c, session: att.SessionID}
+	p := &page{c: c, session: att.SessionID, target: target.TargetID}
 	c.call(t, p.session, "Page.enable", map[string]any{}, nil)
 	c.call(t, p.session, "Runtime.enable", map[string]any{}, nil)
+	c.call(t, p.session, "Emulation.setDeviceMetricsOverride", map[string]any{
+		"width": 1440, "height": 1000, "deviceScaleFactor": 1, "mobile": false}, nil)
+	// Hooks recording what the page does: every RTCPeerConnection
+	// (window.__pcs) and every tone it starts (window.__tones: frequency
+	// and the state of its AudioContext).
 	c.call(t, p.session, "Page.addScriptToEvaluateOnNewDocument", map[string]any{"source": `
 		window.__pcs = [];
 		const Orig = window.RTCPeerConnection;
 		window.RTCPeerConnection = class extends Orig {
 			constructor(...args) { super(...args); window.__pcs.push(this); }
+		};
+		window.__tones = [];
+		const start = OscillatorNode.prototype.start;
+		OscillatorNode.prototype.start = function (...args) {
+			window.__tones.push({freq: this.frequency.value, state: this.context.state});
+			return start.apply(this, args);
 		};`}, nil)
 	c.call(t, p.session, "Page.navigate", map[string]any{"url": url}, nil)
 	p.waitEval(t, 15*time.Second, "the console to load", `document.readyState === "complete" && !!document.getElementById("api-key")`)
@@ -280,64 +290,63 @@ const statsJS = `(async () => {
 	return {in: i, out: o, state: pc.connectionState};
 })()`
 
-// TestConsoleInChromium drives the operator console in real headless
-// Chromium: paste a key, see the live call, join it over WebRTC, and check
-// with getStats() that audio flows both ways; then leave.
-func TestConsoleInChromium(t *testing.T) {
-	e := newTestEdge(t)
-	_, target := startService(t, "testdata/uas_escalate.xml")
-	wsp := e.addWorkspace(t, "Clinic", "+15551230001", target)
-	e.trunkCall(t, "+15551230001", 40000)
-	call := e.waitCall(t, wsp.keys["member"])
-
-	browser := startChromium(t)
-	pg := browser.openPage(t, e.baseURL+"/console/")
-	key, _ := json.Marshal(wsp.keys["member"])
-	pg.eval(t, fmt.Sprintf(`document.getElementById("api-key").value = %s; document.getElementById("key-form").requestSubmit(); true`, key), nil)
-	pg.waitEval(t, 10*time.Second, "the call in the list", fmt.Sprintf(`!!document.querySelector('button.join[data-call-id=%q]')`, call))
-	pg.waitEval(t, 10*time.Second, "the service's escalation", fmt.Sprintf(`!!document.querySelector('#escalations li[data-call-id=%q]')`, call))
-
-	var stored string
-	pg.eval(t, `sessionStorage.getItem("edge.operator.apiKey")`, &stored)
-	if stored != wsp.keys["member"] {
-		t.Fatalf("the key is not kept in sessionStorage")
+// artifactsDir is where the console tests keep their screenshots:
+// $EDGE_TEST_ARTIFACTS, else edge-console-screenshots in the system's
+// temporary directory. They are kept after the test, to be looked at.
+func artifactsDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("EDGE_TEST_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "edge-console-screenshots")
 	}
-
-	pg.eval(t, fmt.Sprintf(`document.getElementById("mode-%s").value = "whisper"; document.querySelector('button.join[data-call-id=%q]').click(); true`, call, call), nil)
-	pg.waitEval(t, 15*time.Second, "the session panel", `!document.getElementById("session").hidden`)
-
-	var st rtpStats
-	deadline := time.Now().Add(20 * time.Second)
-	for st.In == 0 || st.Out == 0 || st.State != "connected" {
-		if time.Now().After(deadline) {
-			t.Fatalf("audio does not flow both ways: %+v", st)
-		}
-		time.Sleep(200 * time.Millisecond)
-		pg.eval(t, statsJS, &st)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	time.Sleep(time.Second)
-	pg.eval(t, statsJS, &st)
-	t.Logf("browser stats: %+v", st)
-	if st.In < 10 || st.Out < 10 {
-		t.Fatalf("too few packets: %+v", st)
-	}
-	ops := e.h.ops.all()
-	if len(ops) != 1 || ops[0].op.Mode() != "whisper" || ops[0].op.Stats().PacketsReceived == 0 {
-		t.Fatalf("edge side: %d operators", len(ops))
-	}
-	opID := ops[0].op.ID()
-	waitEvent(t, e.store, wsp.id, tenancy.EventOperatorJoined, map[string]any{"operator_id": opID, "mode": "whisper"}, 3*time.Second)
+	return dir
+}
 
-	t.Run("switch mode and mute from the console", func(t *testing.T) {
-		pg.eval(t, `document.getElementById("session-mode").value = "listen"; document.getElementById("switch-mode").click(); document.getElementById("mute").click(); true`, nil)
-		waitFor(t, 5*time.Second, "listen and muted at the edge", func() bool {
-			return ops[0].op.Mode() == "listen" && ops[0].op.Muted()
-		})
-		pg.waitEval(t, 5*time.Second, "the mute button pressed", `document.getElementById("mute").getAttribute("aria-pressed") === "true"`)
-	})
-	t.Run("leave from the console", func(t *testing.T) {
-		pg.eval(t, `document.getElementById("leave").click(); true`, nil)
-		waitEvent(t, e.store, wsp.id, tenancy.EventOperatorLeft, map[string]any{"operator_id": opID, "reason": "left"}, 5*time.Second)
-		pg.waitEval(t, 5*time.Second, "the session panel hidden", `document.getElementById("session").hidden`)
-	})
+// screenshot saves a PNG of the whole page as name in artifactsDir.
+func (p *page) screenshot(t *testing.T, name string) {
+	t.Helper()
+	p.capture(t, name, map[string]any{"format": "png", "captureBeyondViewport": true})
+}
+
+// screenshotTop saves a PNG of the top height pixels of the page.
+func (p *page) screenshotTop(t *testing.T, name string, height int) {
+	t.Helper()
+	p.capture(t, name, map[string]any{"format": "png", "clip": map[string]any{"x": 0, "y": 0, "width": 1440, "height": height, "scale": 1}})
+}
+
+func (p *page) capture(t *testing.T, name string, params map[string]any) {
+	t.Helper()
+	var r struct {
+		Data string `json:"data"`
+	}
+	p.c.call(t, p.session, "Page.captureScreenshot", params, &r)
+	b, err := base64.StdEncoding.DecodeString(r.Data)
+	if err != nil || len(b) < 8 || string(b[1:4]) != "PNG" {
+		t.Fatalf("screenshot %s: not a PNG (%v)", name, err)
+	}
+	path := filepath.Join(artifactsDir(t), name)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+// press types one key into the page as a user would (keydown, keyup).
+func (p *page) press(t *testing.T, key, code string, keyCode int) {
+	t.Helper()
+	down := map[string]any{"type": "keyDown", "key": key, "code": code, "windowsVirtualKeyCode": keyCode}
+	if len(key) == 1 {
+		down["text"] = key
+	}
+	p.c.call(t, p.session, "Input.dispatchKeyEvent", down, nil)
+	p.c.call(t, p.session, "Input.dispatchKeyEvent", map[string]any{"type": "keyUp", "key": key, "code": code, "windowsVirtualKeyCode": keyCode}, nil)
+}
+
+// close closes the tab.
+func (p *page) close(t *testing.T) {
+	t.Helper()
+	p.c.call(t, "", "Target.closeTarget", map[string]any{"targetId": p.target}, nil)
 }

@@ -15,6 +15,7 @@ import (
 // the node registry and operator presence.
 type Store interface {
 	Authenticate(ctx context.Context, secret string) (tenancy.Principal, error)
+	GetWorkspace(ctx context.Context, id string) (tenancy.Workspace, error)
 	GetAPIKey(ctx context.Context, ws, id string) (tenancy.APIKey, error)
 	GetAccount(ctx context.Context, ws, id string) (tenancy.Account, error)
 	Get(ctx context.Context, ws string, kind tenancy.Kind, id string) (tenancy.Item, error)
@@ -50,3 +51,12 @@ type Engine interface {
 }
 
 var _ Engine = (*media.OperatorEngine)(nil)
+
+// Callers reads the world model's projection of a caller (design section
+// 12): the entity that the control plane keeps per workspace and caller
+// number. cmd/edge implements it over Redis. A caller without an entity
+// is ok=false with a nil error (the caller's first call); a store that
+// cannot be read is an error wrapping tenancy.ErrUnavailable.
+type Callers interface {
+	Caller(ctx context.Context, ws, number string) (c CallerEntity, ok bool, err error)
+}

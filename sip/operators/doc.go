@@ -15,8 +15,11 @@
 //	DELETE /v1/calls/{call_id}/operators/{operator_id}   -> 204
 //	GET    /v1/calls                   the key's workspace's active calls, each with its operators
 //	GET    /v1/calls/{call_id}         one call with its operators
-//	POST   /v1/calls/{call_id}/escalations   {"reason": "..."} -> 202, call.escalation_requested
+//	GET    /v1/calls/{call_id}/operators/{operator_id}/levels   Server-Sent Events of the call's audio levels
+//	GET    /v1/calls/{call_id}/caller  the world model's projection of the call's caller
+//	POST   /v1/calls/{call_id}/escalations   {"reason": "...", "mode": "..."} -> 202, call.escalation_requested
 //	GET    /v1/events/stream           Server-Sent Events of the workspace's call and operator events
+//	GET    /v1/workspace               the key's workspace: id, name, environment, and the key's account
 //	GET    /console/                   the operator console
 //
 // Errors are {"error": {"code", "message", "field"}} as in the admin API,
@@ -64,6 +67,32 @@
 // at every recheck), so any node lists the operators of any call.
 //
 // # Console and its live updates
+//
+// The console is what a supervisor works in: the workspace's name and
+// environment always in the header (a production workspace under a red
+// PRODUCTION banner, and in the page title); a live board of the calls
+// (caller, number, service, state, a ticking duration, who is on each and
+// in which mode); the escalation queue with a pulsing alert and a beep
+// made with WebAudio (no sound file), repeated while a caller waits, and
+// a one-click join in the mode the escalation asks (listen when none);
+// the caller's projection beside the selected call (GET .../caller:
+// previous calls, talk time, escalations; a caller without an entity is a
+// first call); and, while joined, mode buttons, mute, leave and level
+// meters. Keyboard: J joins the oldest waiting escalation; on a call L, W
+// and B switch to listen, whisper and barge, M mutes, Esc leaves.
+//
+// Audio levels are measured where the audio is: the edge's mixer meters
+// each party as it receives it (caller, agent, each operator: RMS in dBFS
+// of every 20 ms frame with a short hold, media.Session.Levels, no
+// allocation per frame), and the levels route streams them every 100 ms
+// to the operator's own console (Server-Sent Events over fetch, like the
+// event stream; they never go through Redis). The browser adds one meter
+// of its own, the mix it receives, from WebRTC getStats() audioLevel.
+//
+// The caller projections are the control plane's (design section 12):
+// the edge reads them, through the Callers interface that cmd/edge
+// implements over Redis (hash {ws:<id>}:entities:callers, field the
+// caller's E.164 number), and never writes them.
 //
 // The console (console/, embedded with go:embed) is plain HTML, CSS and
 // JavaScript under a strict Content-Security-Policy, with nothing from

@@ -51,6 +51,9 @@ var (
 	ErrNodeUnreachable = errors.New("the edge node holding the call cannot be reached")
 	// ErrStreamsFull: too many event streams are open (503).
 	ErrStreamsFull = errors.New("too many event streams open, try again later")
+	// ErrNoProjections: this edge reads no caller projections
+	// (WithCallers was not given) (503).
+	ErrNoProjections = errors.New("caller projections are not available on this edge")
 	// ErrClosed: the handler is closed (503).
 	ErrClosed = errors.New("operators: closed")
 )
@@ -92,6 +95,7 @@ var errorTable = []struct {
 	{ErrNodeUnreachable, http.StatusBadGateway, CodeBadGateway},
 	{ErrStreamsFull, http.StatusServiceUnavailable, CodeUnavailable},
 	{ErrClosed, http.StatusServiceUnavailable, CodeUnavailable},
+	{ErrNoProjections, http.StatusServiceUnavailable, CodeUnavailable},
 	{tenancy.ErrUnauthenticated, http.StatusUnauthorized, CodeUnauthenticated},
 	{tenancy.ErrForbidden, http.StatusForbidden, CodeForbidden},
 	{tenancy.ErrNotFound, http.StatusNotFound, CodeNotFound},

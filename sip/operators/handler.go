@@ -20,6 +20,7 @@ type Handler struct {
 	store   Store
 	calls   Calls
 	engine  Engine
+	callers Callers
 	log     *slog.Logger
 	reg     *prometheus.Registry
 	metrics *metrics
@@ -50,6 +51,13 @@ func WithLogger(l *slog.Logger) Option {
 // WithRegistry registers the handler's metrics into reg. Default: none.
 func WithRegistry(reg *prometheus.Registry) Option {
 	return func(h *Handler) { h.reg = reg }
+}
+
+// WithCallers sets where the caller projections of GET
+// /v1/calls/{call_id}/caller are read. Default: none, and that route
+// answers 503.
+func WithCallers(c Callers) Option {
+	return func(h *Handler) { h.callers = c }
 }
 
 // WithForwardTransport sets the transport of requests forwarded to other

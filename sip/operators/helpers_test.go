@@ -146,7 +146,7 @@ func newTestNode(t *testing.T, r *tenancytest.Redis, opts nodeOptions) *testNode
 	if opts.calls != nil {
 		calls = opts.calls
 	}
-	h, err := New(cfg, n.store, calls, eng, WithLogger(testLogger()), WithRegistry(n.reg))
+	h, err := New(cfg, n.store, calls, eng, WithLogger(testLogger()), WithRegistry(n.reg), WithCallers(redisCallers{rdb: n.store.Client()}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,9 +236,10 @@ var roles = []string{"owner", "admin", "member", "viewer", "outsider"}
 func newTestWorkspace(t *testing.T, s *tenancy.Store, name string) *testWorkspace {
 	t.Helper()
 	ctx := context.Background()
+	domain := strings.ReplaceAll(strings.ToLower(name), " ", "-") + ".example"
 	w, owner, err := s.CreateWorkspace(ctx, tenancy.PlatformPrincipal, tenancy.NewWorkspace{
 		Name: name, Environment: tenancy.EnvStaging,
-		Owner: tenancy.Account{Name: "Owner", Email: "owner@" + strings.ToLower(name) + ".example"},
+		Owner: tenancy.Account{Name: "Owner", Email: "owner@" + domain},
 	})
 	if err != nil {
 		t.Fatalf("create workspace: %v", err)
@@ -250,7 +251,7 @@ func newTestWorkspace(t *testing.T, s *tenancy.Store, name string) *testWorkspac
 		if r == "outsider" {
 			role = tenancy.RoleMember
 		}
-		c, err := s.CreateAccount(ctx, tenancy.PlatformPrincipal, w.ID, tenancy.Account{Name: r, Email: r + "@" + strings.ToLower(name) + ".example", Role: role})
+		c, err := s.CreateAccount(ctx, tenancy.PlatformPrincipal, w.ID, tenancy.Account{Name: r, Email: r + "@" + domain, Role: role})
 		if err != nil {
 			t.Fatalf("create account %s: %v", r, err)
 		}

@@ -99,12 +99,14 @@ func readOffer(w http.ResponseWriter, r *http.Request) (string, error) {
 
 // operatorView is an operator as the API shows it.
 type operatorView struct {
-	ID        string `json:"id"`
-	CallID    string `json:"call_id"`
-	AccountID string `json:"account_id"`
-	Mode      string `json:"mode"`
-	Muted     bool   `json:"muted"`
-	State     string `json:"state,omitempty"`
+	ID          string `json:"id"`
+	CallID      string `json:"call_id"`
+	AccountID   string `json:"account_id"`
+	Mode        string `json:"mode"`
+	Muted       bool   `json:"muted"`
+	AccountName string `json:"account_name,omitempty"`
+	State       string `json:"state,omitempty"`
+	JoinedAt    string `json:"joined_at,omitempty"`
 }
 
 // updateRequest is the body of PATCH: either field or both.

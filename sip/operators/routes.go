@@ -44,8 +44,14 @@ func routeTable() []route {
 			action: tenancy.ActionRead, call: true, serve: (*Handler).getCall},
 		{name: "escalate", method: http.MethodPost, pattern: "/v1/calls/{call_id}/escalations",
 			action: tenancy.ActionOperate, call: true, serve: (*Handler).escalate},
+		{name: "levels", method: http.MethodGet, pattern: "/v1/calls/{call_id}/operators/{operator_id}/levels",
+			action: tenancy.ActionOperate, call: true, forward: true, serve: (*Handler).streamLevels},
+		{name: "get_caller", method: http.MethodGet, pattern: "/v1/calls/{call_id}/caller",
+			action: tenancy.ActionRead, call: true, serve: (*Handler).getCaller},
 		{name: "event_stream", method: http.MethodGet, pattern: "/v1/events/stream",
 			action: tenancy.ActionRead, serve: (*Handler).streamEvents},
+		{name: "get_workspace", method: http.MethodGet, pattern: "/v1/workspace",
+			action: tenancy.ActionRead, serve: (*Handler).getWorkspace},
 	}
 }
 
