@@ -2,6 +2,8 @@ package tenancy
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +16,10 @@ import (
 // edge writes (design section 3):
 //
 //	edge:node:<id>:http   string  the node's HTTP address, with a TTL the node renews
+//	edge:node-secret      string  the secret nodes sign forwarded requests with
 //	{ws:<id>}:operators   hash    operator id -> OperatorRecord JSON (with its lease)
+const keyNodeSecret = "edge:node-secret"
+
 func keyNodeHTTP(node string) string { return "edge:node:" + node + ":http" }
 func keyOperators(ws string) string  { return wsTag(ws) + ":operators" }
 func validNodeID(node string) bool   { return node != "" && len(node) <= 128 }
@@ -128,4 +133,26 @@ func (s *Store) ListOperators(ctx context.Context, ws string) ([]OperatorRecord,
 		_ = s.rdb.HDel(ctx, keyOperators(ws), expired...).Err()
 	}
 	return out, nil
+}
+
+// NodeSecret returns the secret the edge nodes sharing this Redis sign the
+// requests they forward each other with, creating it (32 random bytes) on
+// first use: the first node to start sets it, every other reads it.
+func (s *Store) NodeSecret(ctx context.Context) ([]byte, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	fresh := hex.EncodeToString(b[:])
+	if err := s.rdb.SetNX(ctx, keyNodeSecret, fresh, 0).Err(); err != nil {
+		return nil, unavailable("node secret", err)
+	}
+	v, err := s.rdb.Get(ctx, keyNodeSecret).Result()
+	if err != nil {
+		return nil, unavailable("node secret", err)
+	}
+	if len(v) < 32 {
+		return nil, invalid("node secret", "the stored secret is shorter than 32 bytes")
+	}
+	return []byte(v), nil
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -8,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -36,6 +39,10 @@ type operatorSettings struct {
 	// this node (EDGE_HTTP_ADVERTISE_ADDR). Default: EDGE_HTTP_ADDR, with
 	// the public IP in place of a wildcard host.
 	HTTPAdvertiseAddr string `yaml:"http_advertise_addr"`
+	// NodeSecret signs the operator requests nodes forward each other
+	// (EDGE_NODE_SECRET, at least 32 characters, the same on every node).
+	// Default: a secret the nodes keep in Redis.
+	NodeSecret string `yaml:"node_secret"`
 }
 
 // operatorFlags are the flags and environment variables of operatorSettings.
@@ -44,6 +51,7 @@ var operatorFlags = []struct{ name, env, help string }{
 	{"ice-addr", "EDGE_ICE_ADDR", "address the ICE port binds (default: every interface)"},
 	{"ice-public-ips", "EDGE_ICE_PUBLIC_IPS", "comma-separated addresses announced in ICE candidates (1:1 NAT)"},
 	{"http-advertise", "EDGE_HTTP_ADVERTISE_ADDR", "host:port other edge nodes reach this node's HTTP at"},
+	{"node-secret", "EDGE_NODE_SECRET", "secret (32+ characters, the same on every node) signing forwarded operator requests"},
 }
 
 // set applies one environment variable or flag of operatorSettings; it
@@ -67,6 +75,11 @@ func (o *operatorSettings) set(env, v string) (bool, error) {
 		}
 	case "EDGE_HTTP_ADVERTISE_ADDR":
 		o.HTTPAdvertiseAddr = v
+	case "EDGE_NODE_SECRET":
+		if len(v) < 32 {
+			return true, errors.New("must be at least 32 characters")
+		}
+		o.NodeSecret = v
 	default:
 		return false, nil
 	}
@@ -136,6 +149,10 @@ func newOperatorStack(cfg config, nodeID string, store *tenancy.Store, srv *sip.
 	}
 	ocfg := operators.DefaultConfig()
 	ocfg.NodeID, ocfg.AdvertiseAddr = nodeID, adv
+	if ocfg.ForwardSecret, err = forwardSecret(cfg, store); err != nil {
+		_ = eng.Close()
+		return nil, err
+	}
 	h, err := operators.New(ocfg, store, srv, eng, operators.WithLogger(log.With("component", "operators")), operators.WithRegistry(reg),
 		operators.WithCallers(redisCallers{rdb: store.Client()}))
 	if err != nil {
@@ -143,6 +160,17 @@ func newOperatorStack(cfg config, nodeID string, store *tenancy.Store, srv *sip.
 		return nil, err
 	}
 	return &operatorStack{engine: eng, handler: h}, nil
+}
+
+// forwardSecret is the secret nodes sign forwarded operator requests with:
+// EDGE_NODE_SECRET when set, else the one the nodes keep in Redis.
+func forwardSecret(cfg config, store *tenancy.Store) ([]byte, error) {
+	if cfg.Operators.NodeSecret != "" {
+		return []byte(cfg.Operators.NodeSecret), nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return store.NodeSecret(ctx)
 }
 
 // close takes the operators off their calls and releases the ICE port.

@@ -34,6 +34,12 @@ type Config struct {
 	// burst 5.
 	JoinRate  float64
 	JoinBurst int
+	// ForwardSecret signs and checks the forward tokens with which nodes
+	// hand each other operators' requests (forward_token.go); every node of
+	// a deployment has the same one, at least 32 bytes (EDGE_NODE_SECRET,
+	// else one kept in Redis). Empty: this node neither forwards nor
+	// accepts forwarded requests (a single node).
+	ForwardSecret []byte
 	// ForwardTimeout bounds a request forwarded to the node holding a
 	// call. Default 20s.
 	ForwardTimeout time.Duration
@@ -76,6 +82,8 @@ func (c Config) Validate() error {
 		return bad("NodeID", "must be 1-128 characters")
 	case len(c.AdvertiseAddr) > 256:
 		return bad("AdvertiseAddr", "must be at most 256 characters")
+	case len(c.ForwardSecret) > 0 && len(c.ForwardSecret) < 32:
+		return bad("ForwardSecret", "must be at least 32 bytes")
 	case c.NodeTTL < time.Second:
 		return bad("NodeTTL", "must be at least 1s")
 	case c.RecheckInterval <= 0:

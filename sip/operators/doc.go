@@ -60,8 +60,12 @@
 // record names another node is authenticated and checked against the
 // key's workspace here, then reverse-proxied to the holding node, which
 // checks it all again and answers; its response (status, SDP answer,
-// Location) is relayed as it is. Forwarded requests carry
-// X-Edge-Forwarded-By and are never forwarded twice. A call whose node is
+// Location) is relayed as it is. The bearer key is not forwarded: the
+// request carries instead a forward token (forward_token.go), signed with
+// the secret the nodes share, naming the key, bound to the method and
+// path, valid 30 s and accepted once; the holding node resolves the key's
+// role itself. Forwarded requests carry X-Edge-Forwarded-By and are never
+// forwarded twice. A call whose node is
 // no longer registered is 409; a node that does not answer 502. Who is on
 // a call is kept in Redis (tenancy.Store.PutOperator, with a lease renewed
 // at every recheck), so any node lists the operators of any call.

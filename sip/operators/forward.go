@@ -20,7 +20,7 @@ const ForwardedHeader = "X-Edge-Forwarded-By"
 // whose HTTP address is in the node registry, and relays its response as
 // it is (status, SDP answer, Location). The request was authenticated and
 // found to be of the key's workspace here; the holding node checks it all
-// again. A call whose node is not registered any more (it died) is 409,
+// again, from a forward token that names the key (never the key itself). A call whose node is not registered any more (it died) is 409,
 // not active; a node that does not answer is 502.
 func (h *Handler) forwardToNode(w http.ResponseWriter, r *request) error {
 	node := r.call.NodeID
@@ -40,11 +40,23 @@ func (h *Handler) forwardToNode(w http.ResponseWriter, r *request) error {
 		h.metrics.forwarded.WithLabelValues("error").Inc()
 		return ErrNodeUnreachable
 	}
+	if h.signer == nil {
+		h.metrics.forwarded.WithLabelValues("error").Inc()
+		return ErrNodeUnreachable
+	}
+	token, err := h.signer.sign(r.p, r.Request, h.cfg.NodeID)
+	if err != nil {
+		return err
+	}
 	var failed error
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(&url.URL{Scheme: "http", Host: addr})
 			pr.Out.Host = addr
+			// The bearer key stays here; the token proves what this node
+			// checked (forward_token.go).
+			pr.Out.Header.Del("Authorization")
+			pr.Out.Header.Set(ForwardTokenHeader, token)
 			pr.Out.Header.Set(ForwardedHeader, h.cfg.NodeID)
 		},
 		Transport:     h.forward,

@@ -29,6 +29,7 @@ type Handler struct {
 	ops      *registry
 	limiter  *keyLimiter
 	forward  http.RoundTripper
+	signer   *forwardSigner // nil: no forwarding (Config.ForwardSecret)
 	streams  chan struct{}
 	bg       context.Context
 	bgCancel context.CancelFunc
@@ -100,6 +101,9 @@ func New(cfg Config, store Store, calls Calls, engine Engine, opts ...Option) (*
 			ResponseHeaderTimeout: cfg.ForwardTimeout,
 			TLSHandshakeTimeout:   5 * time.Second,
 		}
+	}
+	if len(cfg.ForwardSecret) > 0 {
+		h.signer = newForwardSigner(cfg.ForwardSecret)
 	}
 	h.bg, h.bgCancel = context.WithCancel(context.Background())
 	h.ops = newRegistry(h)

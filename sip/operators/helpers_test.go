@@ -113,9 +113,10 @@ type testNode struct {
 }
 
 type nodeOptions struct {
-	id    string
-	calls Calls
-	cfg   func(*Config)
+	id        string
+	calls     Calls
+	cfg       func(*Config)
+	transport http.RoundTripper // of requests forwarded to other nodes
 }
 
 // newTestNode starts a node on r's Redis, registered in the node
@@ -135,6 +136,7 @@ func newTestNode(t *testing.T, r *tenancytest.Redis, opts nodeOptions) *testNode
 	cfg := DefaultConfig()
 	cfg.NodeID = opts.id
 	cfg.AdvertiseAddr = ln.Addr().String()
+	cfg.ForwardSecret = testForwardSecret
 	cfg.RecheckInterval = 200 * time.Millisecond
 	cfg.OperatorLease = 5 * time.Second
 	cfg.StreamReauth = 300 * time.Millisecond
@@ -146,7 +148,8 @@ func newTestNode(t *testing.T, r *tenancytest.Redis, opts nodeOptions) *testNode
 	if opts.calls != nil {
 		calls = opts.calls
 	}
-	h, err := New(cfg, n.store, calls, eng, WithLogger(testLogger()), WithRegistry(n.reg), WithCallers(redisCallers{rdb: n.store.Client()}))
+	h, err := New(cfg, n.store, calls, eng, WithLogger(testLogger()), WithRegistry(n.reg), WithCallers(redisCallers{rdb: n.store.Client()}),
+		WithForwardTransport(opts.transport))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,3 +365,6 @@ func waitEvent(t *testing.T, s *tenancy.Store, ws, typ string, want map[string]a
 	})
 	return found
 }
+
+// testForwardSecret is the secret every test node shares.
+var testForwardSecret = []byte("test-forward-secret-0123456789abcdef")

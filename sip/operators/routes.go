@@ -151,8 +151,12 @@ func actionVerb(a tenancy.Action) string {
 }
 
 // authenticate resolves the bearer API key to its principal, with its
-// account's role now (design section 4).
+// account's role now (design section 4); a request forwarded by another
+// node carries a forward token instead (forward_token.go).
 func (h *Handler) authenticate(r *http.Request) (tenancy.Principal, error) {
+	if token := r.Header.Get(ForwardTokenHeader); token != "" {
+		return h.forwardedPrincipal(r.Context(), r, token)
+	}
 	scheme, secret, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
 		return tenancy.Principal{}, tenancy.ErrUnauthenticated
