@@ -65,6 +65,12 @@ func (s *Server) hangup(w http.ResponseWriter, r *request) error {
 	if len(body.Reason) > 200 || !utf8.ValidString(body.Reason) {
 		return invalid("reason", "at most 200 bytes of UTF-8")
 	}
+	// Per workspace: a flood of hangups would fill the node's control
+	// stream (shared by every tenant on that node) and trim the others'.
+	if ok, wait := s.hangupLimits.take(r.ws); !ok {
+		s.metrics.rateLimited.WithLabelValues("hangup").Inc()
+		return limited(wait)
+	}
 	id := r.PathValue("id")
 	if err := s.store.RequestHangup(r.Context(), r.ws, id, body.Reason); err != nil {
 		return err

@@ -59,3 +59,26 @@ func TestCalls(t *testing.T) {
 		t.Fatalf("first page %+v", page)
 	}
 }
+
+// TestHangupsLimitedPerWorkspace: one workspace's flood of hangups is
+// refused (429) before it reaches the node's control stream, and another
+// workspace's hangup still goes through.
+func TestHangupsLimitedPerWorkspace(t *testing.T) {
+	env := newTestEnv(t, func(c *Config) { c.HangupRate, c.HangupBurst = 0.01, 3 })
+	a := env.newWorkspace(t, tenancy.EnvDevelopment)
+	b := env.newWorkspace(t, tenancy.EnvDevelopment)
+	env.admitCall(t, a.id, "call-a")
+	env.admitCall(t, b.id, "call-b")
+	for i := 0; i < 3; i++ {
+		env.must(t, 202, "POST", a.path("/calls/call-a/hangup"), a.keys["member"], nil)
+	}
+	r := env.must(t, 429, "POST", a.path("/calls/call-a/hangup"), a.keys["owner"], nil)
+	if r.header.Get("Retry-After") == "" {
+		t.Fatalf("429 without Retry-After")
+	}
+	env.must(t, 202, "POST", b.path("/calls/call-b/hangup"), b.keys["member"], nil)
+	ctl, err := env.store.ReadControl(context.Background(), "node-1", "0", 10*time.Millisecond)
+	if err != nil || len(ctl) != 4 {
+		t.Fatalf("control stream holds %d requests (%v), want A's 3 and B's 1", len(ctl), err)
+	}
+}

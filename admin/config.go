@@ -33,6 +33,12 @@ type Config struct {
 	AuthFailRate float64
 	// AuthFailBurst is the bucket size of AuthFailRate. Default 10.
 	AuthFailBurst int
+	// HangupRate is the sustained hangup requests per second allowed per
+	// workspace (they go through the holding node's control stream, which
+	// every tenant on that node shares). Default 5; negative disables.
+	HangupRate float64
+	// HangupBurst is the bucket size of HangupRate. Default 50.
+	HangupBurst int
 	// TrustedProxies are the peers (ingresses, load balancers) whose
 	// Forwarded / X-Forwarded-For headers name the client address counted
 	// by IPRate and AuthFailRate. Default none: the TCP peer counts.
@@ -96,6 +102,8 @@ func (c Config) withDefaults() Config {
 	setI(&c.IPBurst, 100)
 	setF(&c.AuthFailRate, 0.2)
 	setI(&c.AuthFailBurst, 10)
+	setF(&c.HangupRate, 5)
+	setI(&c.HangupBurst, 50)
 	setD(&c.StreamKeepalive, 15*time.Second)
 	setD(&c.StreamWait, time.Second)
 	setD(&c.StreamReauth, 5*time.Second)
@@ -116,7 +124,7 @@ func (c Config) Validate() error {
 	if len(c.BootstrapToken) < 16 {
 		return errors.New("admin config: BootstrapToken (EDGE_ADMIN_BOOTSTRAP_TOKEN) must be at least 16 characters")
 	}
-	for name, v := range map[string]int{"KeyBurst": c.KeyBurst, "IPBurst": c.IPBurst, "AuthFailBurst": c.AuthFailBurst, "MaxStreams": c.MaxStreams, "DefaultPageSize": c.DefaultPageSize, "MaxPageSize": c.MaxPageSize} {
+	for name, v := range map[string]int{"KeyBurst": c.KeyBurst, "IPBurst": c.IPBurst, "AuthFailBurst": c.AuthFailBurst, "HangupBurst": c.HangupBurst, "MaxStreams": c.MaxStreams, "DefaultPageSize": c.DefaultPageSize, "MaxPageSize": c.MaxPageSize} {
 		if v < 0 {
 			return fmt.Errorf("admin config: %s must not be negative", name)
 		}

@@ -25,6 +25,7 @@ type Server struct {
 	metrics *metrics
 
 	keyLimits, ipLimits, authFailLimits *buckets
+	hangupLimits                        *buckets      // per workspace
 	streams                             chan struct{} // semaphore of live event streams
 
 	routes  []route
@@ -59,6 +60,7 @@ func New(cfg Config, store *tenancy.Store, reg *prometheus.Registry, log *slog.L
 		keyLimits:      newBuckets(cfg.KeyRate, cfg.KeyBurst),
 		ipLimits:       newBuckets(cfg.IPRate, cfg.IPBurst),
 		authFailLimits: newBuckets(cfg.AuthFailRate, cfg.AuthFailBurst),
+		hangupLimits:   newBuckets(cfg.HangupRate, cfg.HangupBurst),
 		streams:        make(chan struct{}, cfg.MaxStreams),
 		mux:            http.NewServeMux(),
 	}

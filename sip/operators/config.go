@@ -34,6 +34,21 @@ type Config struct {
 	// burst 5.
 	JoinRate  float64
 	JoinBurst int
+	// MaxOperatorsPerCall caps the operators on one call at once (409
+	// beyond). Default 4.
+	MaxOperatorsPerCall int
+	// EscalationRate is the sustained escalations per second allowed per
+	// workspace; EscalationBurst the bucket size. Over it: 429, so that one
+	// workspace's flood neither pushes its own audit trail out of its event
+	// stream nor costs the other tenants' Redis. Defaults 1/s, burst 10.
+	EscalationRate  float64
+	EscalationBurst int
+	// AuthFailRate is the sustained failed authentications per second
+	// allowed from one client address; AuthFailBurst the bucket size. Past
+	// it unknown keys from that address get 429; a valid key never does.
+	// Defaults 0.2/s, burst 10.
+	AuthFailRate  float64
+	AuthFailBurst int
 	// ForwardSecret signs and checks the forward tokens with which nodes
 	// hand each other operators' requests (forward_token.go); every node of
 	// a deployment has the same one, at least 32 bytes (EDGE_NODE_SECRET,
@@ -60,17 +75,22 @@ type Config struct {
 // DefaultConfig returns the defaults, the one place they are set.
 func DefaultConfig() Config {
 	return Config{
-		NodeTTL:         15 * time.Second,
-		RecheckInterval: 2 * time.Second,
-		OperatorLease:   15 * time.Second,
-		JoinTimeout:     10 * time.Second,
-		JoinRate:        0.5,
-		JoinBurst:       5,
-		ForwardTimeout:  20 * time.Second,
-		StreamKeepalive: 15 * time.Second,
-		StreamReauth:    5 * time.Second,
-		MaxStreams:      64,
-		StoreTimeout:    3 * time.Second,
+		NodeTTL:             15 * time.Second,
+		RecheckInterval:     2 * time.Second,
+		OperatorLease:       15 * time.Second,
+		JoinTimeout:         10 * time.Second,
+		JoinRate:            0.5,
+		JoinBurst:           5,
+		MaxOperatorsPerCall: 4,
+		EscalationRate:      1,
+		EscalationBurst:     10,
+		AuthFailRate:        0.2,
+		AuthFailBurst:       10,
+		ForwardTimeout:      20 * time.Second,
+		StreamKeepalive:     15 * time.Second,
+		StreamReauth:        5 * time.Second,
+		MaxStreams:          64,
+		StoreTimeout:        3 * time.Second,
 	}
 }
 
@@ -94,6 +114,12 @@ func (c Config) Validate() error {
 		return bad("JoinTimeout", "must be positive")
 	case c.JoinRate <= 0 || c.JoinBurst < 1:
 		return bad("JoinRate", "must be positive, with JoinBurst >= 1")
+	case c.MaxOperatorsPerCall < 1:
+		return bad("MaxOperatorsPerCall", "must be at least 1")
+	case c.EscalationRate <= 0 || c.EscalationBurst < 1:
+		return bad("EscalationRate", "must be positive, with EscalationBurst >= 1")
+	case c.AuthFailRate <= 0 || c.AuthFailBurst < 1:
+		return bad("AuthFailRate", "must be positive, with AuthFailBurst >= 1")
 	case c.ForwardTimeout <= 0:
 		return bad("ForwardTimeout", "must be positive")
 	case c.StreamKeepalive <= 0 || c.StreamReauth <= 0:

@@ -39,8 +39,12 @@ var (
 	ErrTooLarge = errors.New("request body too large")
 	// ErrUnsupportedMedia: a body of the wrong Content-Type (415).
 	ErrUnsupportedMedia = errors.New("unsupported content type")
-	// ErrRateLimited: too many join attempts with one key (429).
-	ErrRateLimited = errors.New("too many join attempts with this key, try again later")
+	// ErrRateLimited: too many join attempts with one key, escalations of
+	// one workspace, or failed authentications from one address (429).
+	ErrRateLimited = errors.New("too many requests, try again later")
+	// ErrTooManyOperators: the call has Config.MaxOperatorsPerCall
+	// operators already (409).
+	ErrTooManyOperators = errors.New("the call has as many operators as it may have")
 	// ErrMethodNotAllowed: the path exists but not with this method (405).
 	ErrMethodNotAllowed = errors.New("method not allowed")
 	// ErrCallNotActive: the call exists but has ended, or its node is gone
@@ -91,6 +95,7 @@ var errorTable = []struct {
 	{ErrRateLimited, http.StatusTooManyRequests, CodeRateLimited},
 	{ErrMethodNotAllowed, http.StatusMethodNotAllowed, CodeMethodNotAllowed},
 	{ErrCallNotActive, http.StatusConflict, CodeConflict},
+	{ErrTooManyOperators, http.StatusConflict, CodeConflict},
 	{media.ErrClosed, http.StatusConflict, CodeConflict},
 	{ErrNodeUnreachable, http.StatusBadGateway, CodeBadGateway},
 	{ErrStreamsFull, http.StatusServiceUnavailable, CodeUnavailable},

@@ -27,7 +27,9 @@ type Handler struct {
 
 	mux      *http.ServeMux
 	ops      *registry
-	limiter  *keyLimiter
+	limiter  *keyLimiter // join attempts, per key
+	escLimit *keyLimiter // escalations, per workspace
+	authFail *keyLimiter // failed authentications, per client address
 	forward  http.RoundTripper
 	signer   *forwardSigner // nil: no forwarding (Config.ForwardSecret)
 	streams  chan struct{}
@@ -82,7 +84,9 @@ func New(cfg Config, store Store, calls Calls, engine Engine, opts ...Option) (*
 	}
 	h := &Handler{
 		cfg: cfg, store: store, calls: calls, engine: engine, log: slog.Default(),
-		limiter: newKeyLimiter(cfg.JoinRate, cfg.JoinBurst),
+		limiter:  newKeyLimiter(cfg.JoinRate, cfg.JoinBurst),
+		escLimit: newKeyLimiter(cfg.EscalationRate, cfg.EscalationBurst),
+		authFail: newKeyLimiter(cfg.AuthFailRate, cfg.AuthFailBurst),
 		streams: make(chan struct{}, cfg.MaxStreams),
 	}
 	for _, o := range opts {

@@ -40,6 +40,11 @@ func (h *Handler) join(w http.ResponseWriter, r *request) error {
 	if !ok || call.WorkspaceID != r.p.WorkspaceID || call.Session == nil || r.call.State == tenancy.CallEnded {
 		return ErrCallNotActive
 	}
+	release, ok := h.ops.reserve(r.call.ID, h.cfg.MaxOperatorsPerCall)
+	if !ok {
+		return fmt.Errorf("%w: %d on call %s", ErrTooManyOperators, h.cfg.MaxOperatorsPerCall, r.call.ID)
+	}
+	defer release()
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.JoinTimeout)
 	defer cancel()
 	op, answer, err := h.engine.Join(ctx, call.Session, r.p.AccountID, mode, offer)

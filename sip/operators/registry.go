@@ -16,10 +16,11 @@ import (
 // (workspace, account, key) so that each is checked again every
 // RecheckInterval, and a watcher per operator that records its leaving.
 type registry struct {
-	h  *Handler
-	mu sync.Mutex
-	m  map[string]*entry // by operator id
-	wg sync.WaitGroup    // one per watcher
+	h       *Handler
+	mu      sync.Mutex
+	m       map[string]*entry // by operator id
+	joining map[string]int    // call id -> joins under way (reserve)
+	wg      sync.WaitGroup    // one per watcher
 }
 
 // entry is one operator of this node.
@@ -36,7 +37,33 @@ type entry struct {
 }
 
 func newRegistry(h *Handler) *registry {
-	return &registry{h: h, m: map[string]*entry{}}
+	return &registry{h: h, m: map[string]*entry{}, joining: map[string]int{}}
+}
+
+// reserve holds one of the max operator places of a call for a join under
+// way, counting the operators on it and the other joins under way, so that
+// concurrent joins can't together pass the cap. release gives the place
+// back once the join has failed or its operator is added.
+func (g *registry) reserve(callID string, max int) (release func(), ok bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := g.joining[callID]
+	for _, e := range g.m {
+		if e.callID == callID {
+			n++
+		}
+	}
+	if n >= max {
+		return nil, false
+	}
+	g.joining[callID]++
+	return func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if g.joining[callID]--; g.joining[callID] <= 0 {
+			delete(g.joining, callID)
+		}
+	}, true
 }
 
 // add records a new operator, writes its presence and operator.joined, and

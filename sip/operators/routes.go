@@ -1,7 +1,9 @@
 package operators
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"io/fs"
 	"net/http"
 	"strconv"
@@ -26,6 +28,9 @@ type route struct {
 	forward bool
 	// limited: each attempt takes a token of the key's join bucket.
 	limited bool
+	// perWorkspace: each attempt takes a token of the workspace's
+	// escalation bucket.
+	perWorkspace bool
 	serve   func(h *Handler, w http.ResponseWriter, r *request) error
 }
 
@@ -43,7 +48,7 @@ func routeTable() []route {
 		{name: "get_call", method: http.MethodGet, pattern: "/v1/calls/{call_id}",
 			action: tenancy.ActionRead, call: true, serve: (*Handler).getCall},
 		{name: "escalate", method: http.MethodPost, pattern: "/v1/calls/{call_id}/escalations",
-			action: tenancy.ActionOperate, call: true, serve: (*Handler).escalate},
+			action: tenancy.ActionOperate, call: true, perWorkspace: true, serve: (*Handler).escalate},
 		{name: "levels", method: http.MethodGet, pattern: "/v1/calls/{call_id}/operators/{operator_id}/levels",
 			action: tenancy.ActionOperate, call: true, forward: true, serve: (*Handler).streamLevels},
 		{name: "get_caller", method: http.MethodGet, pattern: "/v1/calls/{call_id}/caller",
@@ -117,6 +122,13 @@ func (h *Handler) serveRoute(rt route, w http.ResponseWriter, r *http.Request) e
 		return &retryError{err: ErrClosed, retryAfter: 5}
 	}
 	p, err := h.authenticate(r)
+	if errors.Is(err, tenancy.ErrUnauthenticated) {
+		// Counted per client address, and only for requests that fail: a
+		// valid key is never refused for another client's failures.
+		if ok, after := h.authFail.allow(clientAddr(r)); !ok {
+			return &retryError{err: ErrRateLimited, retryAfter: max(after, 1)}
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -133,6 +145,11 @@ func (h *Handler) serveRoute(rt route, w http.ResponseWriter, r *http.Request) e
 	}
 	if rt.limited {
 		if ok, after := h.limiter.allow(p.KeyID); !ok {
+			return &retryError{err: ErrRateLimited, retryAfter: max(after, 1)}
+		}
+	}
+	if rt.perWorkspace {
+		if ok, after := h.escLimit.allow(p.WorkspaceID); !ok {
 			return &retryError{err: ErrRateLimited, retryAfter: max(after, 1)}
 		}
 	}
@@ -169,6 +186,16 @@ func (h *Handler) authenticate(r *http.Request) (tenancy.Principal, error) {
 		return tenancy.Principal{}, tenancy.ErrUnauthenticated
 	}
 	return p, nil
+}
+
+// clientAddr is the TCP peer's address: the edge's HTTP is served
+// directly, so forwarding headers are not trusted.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // statusWriter records the status of a response, for metrics, and passes
