@@ -87,7 +87,7 @@ func New(cfg Config, store Store, calls Calls, engine Engine, opts ...Option) (*
 		limiter:  newKeyLimiter(cfg.JoinRate, cfg.JoinBurst),
 		escLimit: newKeyLimiter(cfg.EscalationRate, cfg.EscalationBurst),
 		authFail: newKeyLimiter(cfg.AuthFailRate, cfg.AuthFailBurst),
-		streams: make(chan struct{}, cfg.MaxStreams),
+		streams:  make(chan struct{}, cfg.MaxStreams),
 	}
 	for _, o := range opts {
 		o(h)

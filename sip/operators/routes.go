@@ -3,8 +3,8 @@ package operators
 import (
 	"errors"
 	"fmt"
-	"net"
 	"io/fs"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,7 +31,7 @@ type route struct {
 	// perWorkspace: each attempt takes a token of the workspace's
 	// escalation bucket.
 	perWorkspace bool
-	serve   func(h *Handler, w http.ResponseWriter, r *request) error
+	serve        func(h *Handler, w http.ResponseWriter, r *request) error
 }
 
 // routeTable is THE list of the operator API's routes.
