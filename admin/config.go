@@ -57,6 +57,11 @@ type Config struct {
 	// Redis connection while it waits; size the Redis pool above it).
 	// Default 32.
 	MaxStreams int
+	// MaxStreamsPerWorkspace and MaxStreamsPerKey bound them per workspace
+	// and per key, so that one tenant's streams never take every slot.
+	// Defaults 8 and 4.
+	MaxStreamsPerWorkspace int
+	MaxStreamsPerKey       int
 
 	// DefaultPageSize is the page size of lists without ?limit. Default 100.
 	DefaultPageSize int
@@ -108,6 +113,8 @@ func (c Config) withDefaults() Config {
 	setD(&c.StreamWait, time.Second)
 	setD(&c.StreamReauth, 5*time.Second)
 	setI(&c.MaxStreams, 32)
+	setI(&c.MaxStreamsPerWorkspace, 8)
+	setI(&c.MaxStreamsPerKey, 4)
 	setI(&c.DefaultPageSize, 100)
 	setI(&c.MaxPageSize, 1000)
 	setD(&c.ReadHeaderTimeout, 5*time.Second)
@@ -124,7 +131,7 @@ func (c Config) Validate() error {
 	if len(c.BootstrapToken) < 16 {
 		return errors.New("admin config: BootstrapToken (EDGE_ADMIN_BOOTSTRAP_TOKEN) must be at least 16 characters")
 	}
-	for name, v := range map[string]int{"KeyBurst": c.KeyBurst, "IPBurst": c.IPBurst, "AuthFailBurst": c.AuthFailBurst, "HangupBurst": c.HangupBurst, "MaxStreams": c.MaxStreams, "DefaultPageSize": c.DefaultPageSize, "MaxPageSize": c.MaxPageSize} {
+	for name, v := range map[string]int{"KeyBurst": c.KeyBurst, "IPBurst": c.IPBurst, "AuthFailBurst": c.AuthFailBurst, "HangupBurst": c.HangupBurst, "MaxStreams": c.MaxStreams, "MaxStreamsPerWorkspace": c.MaxStreamsPerWorkspace, "MaxStreamsPerKey": c.MaxStreamsPerKey, "DefaultPageSize": c.DefaultPageSize, "MaxPageSize": c.MaxPageSize} {
 		if v < 0 {
 			return fmt.Errorf("admin config: %s must not be negative", name)
 		}

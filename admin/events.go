@@ -62,12 +62,15 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *request) error {
 		}
 		after = last
 	}
-	select {
-	case s.streams <- struct{}{}:
-		defer func() { <-s.streams }()
-	default:
+	key := r.p.KeyID
+	if r.p.Platform {
+		key = "platform"
+	}
+	release, ok := s.streams.Acquire(r.ws, key)
+	if !ok {
 		return &retryError{err: ErrStreamsFull, retryAfter: 5}
 	}
+	defer release()
 	s.metrics.streams.Inc()
 	defer s.metrics.streams.Dec()
 

@@ -143,9 +143,9 @@ func TestEventStream(t *testing.T) {
 	t.Run("the stream ends when the client goes", func(t *testing.T) {
 		s.close()
 		deadline := time.Now().Add(5 * time.Second)
-		for len(env.srv.streams) > 0 {
+		for env.srv.streams.Open() > 0 {
 			if time.Now().After(deadline) {
-				t.Fatalf("%d streams still open on the server", len(env.srv.streams))
+				t.Fatalf("%d streams still open on the server", env.srv.streams.Open())
 			}
 			time.Sleep(20 * time.Millisecond)
 		}

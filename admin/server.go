@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/voiceedge/edge/internal/httpapi"
 	"github.com/voiceedge/edge/tenancy"
 )
 
@@ -25,8 +26,8 @@ type Server struct {
 	metrics *metrics
 
 	keyLimits, ipLimits, authFailLimits *buckets
-	hangupLimits                        *buckets      // per workspace
-	streams                             chan struct{} // semaphore of live event streams
+	hangupLimits                        *buckets             // per workspace
+	streams                             *httpapi.StreamSlots // live event streams
 
 	routes  []route
 	mux     *http.ServeMux
@@ -61,7 +62,7 @@ func New(cfg Config, store *tenancy.Store, reg *prometheus.Registry, log *slog.L
 		ipLimits:       newBuckets(cfg.IPRate, cfg.IPBurst),
 		authFailLimits: newBuckets(cfg.AuthFailRate, cfg.AuthFailBurst),
 		hangupLimits:   newBuckets(cfg.HangupRate, cfg.HangupBurst),
-		streams:        make(chan struct{}, cfg.MaxStreams),
+		streams:        httpapi.NewStreamSlots(cfg.MaxStreams, cfg.MaxStreamsPerWorkspace, cfg.MaxStreamsPerKey),
 		mux:            http.NewServeMux(),
 	}
 	s.promh = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})

@@ -134,7 +134,7 @@ type operatorStack struct {
 
 // newOperatorStack binds the ICE port and builds the operator API over the
 // SIP server's calls.
-func newOperatorStack(cfg config, nodeID string, store *tenancy.Store, srv *sip.Server, reg *prometheus.Registry, log *slog.Logger) (*operatorStack, error) {
+func newOperatorStack(cfg config, nodeID string, store, streams *tenancy.Store, srv *sip.Server, reg *prometheus.Registry, log *slog.Logger) (*operatorStack, error) {
 	wcfg, err := cfg.webrtcConfig()
 	if err != nil {
 		return nil, err
@@ -154,7 +154,7 @@ func newOperatorStack(cfg config, nodeID string, store *tenancy.Store, srv *sip.
 		return nil, err
 	}
 	h, err := operators.New(ocfg, store, srv, eng, operators.WithLogger(log.With("component", "operators")), operators.WithRegistry(reg),
-		operators.WithCallers(redisCallers{rdb: store.Client()}))
+		operators.WithCallers(redisCallers{rdb: store.Client()}), operators.WithStreamStore(streams))
 	if err != nil {
 		_ = eng.Close()
 		return nil, err

@@ -21,6 +21,7 @@ import (
 	"github.com/voiceedge/edge/media"
 	"github.com/voiceedge/edge/routing"
 	"github.com/voiceedge/edge/sip"
+	"github.com/voiceedge/edge/sip/operators"
 	"github.com/voiceedge/edge/tenancy"
 )
 
@@ -47,6 +48,13 @@ func run(term, intr context.Context, cfg config, stderr io.Writer) error {
 	rdb := redis.NewUniversalClient(ropts)
 	defer rdb.Close()
 	store := tenancy.NewStore(rdb)
+	// Event streams wait in Redis (XREAD BLOCK, a second at a time): they
+	// get a pool of their own, so that no number of them ever holds a
+	// connection that call admission needs.
+	sopts := *ropts
+	sopts.PoolSize = operators.DefaultConfig().MaxStreams + 4
+	streamRDB := redis.NewUniversalClient(&sopts)
+	defer streamRDB.Close()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -70,7 +78,7 @@ func run(term, intr context.Context, cfg config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ops, err := newOperatorStack(cfg, scfg.NodeID, store, srv, reg, log)
+	ops, err := newOperatorStack(cfg, scfg.NodeID, store, tenancy.NewStore(streamRDB), srv, reg, log)
 	if err != nil {
 		_ = srv.Close()
 		return err

@@ -64,9 +64,13 @@ type Config struct {
 	// StreamReauth is how often a live event stream checks its key again;
 	// the stream ends when the key stops working. Default 5s.
 	StreamReauth time.Duration
-	// MaxStreams caps the event streams open at once on this node (503
-	// with Retry-After beyond). Default 64.
+	// MaxStreams caps the event and level streams open at once on this
+	// node (503 with Retry-After beyond). Default 64.
 	MaxStreams int
+	// MaxStreamsPerWorkspace and MaxStreamsPerKey cap them per workspace
+	// and per API key, so no tenant takes every slot. Defaults 16 and 4.
+	MaxStreamsPerWorkspace int
+	MaxStreamsPerKey       int
 	// StoreTimeout bounds each Redis operation not tied to a request.
 	// Default 3s.
 	StoreTimeout time.Duration
@@ -75,22 +79,24 @@ type Config struct {
 // DefaultConfig returns the defaults, the one place they are set.
 func DefaultConfig() Config {
 	return Config{
-		NodeTTL:             15 * time.Second,
-		RecheckInterval:     2 * time.Second,
-		OperatorLease:       15 * time.Second,
-		JoinTimeout:         10 * time.Second,
-		JoinRate:            0.5,
-		JoinBurst:           5,
-		MaxOperatorsPerCall: 4,
-		EscalationRate:      1,
-		EscalationBurst:     10,
-		AuthFailRate:        0.2,
-		AuthFailBurst:       10,
-		ForwardTimeout:      20 * time.Second,
-		StreamKeepalive:     15 * time.Second,
-		StreamReauth:        5 * time.Second,
-		MaxStreams:          64,
-		StoreTimeout:        3 * time.Second,
+		NodeTTL:                15 * time.Second,
+		RecheckInterval:        2 * time.Second,
+		OperatorLease:          15 * time.Second,
+		JoinTimeout:            10 * time.Second,
+		JoinRate:               0.5,
+		JoinBurst:              5,
+		MaxOperatorsPerCall:    4,
+		EscalationRate:         1,
+		EscalationBurst:        10,
+		AuthFailRate:           0.2,
+		AuthFailBurst:          10,
+		ForwardTimeout:         20 * time.Second,
+		StreamKeepalive:        15 * time.Second,
+		StreamReauth:           5 * time.Second,
+		MaxStreams:             64,
+		MaxStreamsPerWorkspace: 16,
+		MaxStreamsPerKey:       4,
+		StoreTimeout:           3 * time.Second,
 	}
 }
 
@@ -124,8 +130,8 @@ func (c Config) Validate() error {
 		return bad("ForwardTimeout", "must be positive")
 	case c.StreamKeepalive <= 0 || c.StreamReauth <= 0:
 		return bad("StreamKeepalive", "and StreamReauth must be positive")
-	case c.MaxStreams < 1:
-		return bad("MaxStreams", "must be at least 1")
+	case c.MaxStreams < 1 || c.MaxStreamsPerWorkspace < 1 || c.MaxStreamsPerKey < 1:
+		return bad("MaxStreams", "and MaxStreamsPerWorkspace and MaxStreamsPerKey must be at least 1")
 	case c.StoreTimeout <= 0:
 		return bad("StoreTimeout", "must be positive")
 	}

@@ -38,6 +38,15 @@ type Store interface {
 
 var _ Store = (*tenancy.Store)(nil)
 
+// StreamStore is where event streams wait for events: *tenancy.Store, best
+// on a Redis client of its own (WithStreamStore).
+type StreamStore interface {
+	LastEventID(ctx context.Context, ws string) (string, error)
+	WaitEvents(ctx context.Context, ws, after string, wait time.Duration) ([]tenancy.Event, error)
+}
+
+var _ StreamStore = (*tenancy.Store)(nil)
+
 // Calls finds the live calls of this node: *sip.Server.
 type Calls interface {
 	Call(id string) (sip.CallHandle, bool)

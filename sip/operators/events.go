@@ -60,23 +60,20 @@ func (h *Handler) streamEvents(w http.ResponseWriter, r *request) error {
 	stop := context.AfterFunc(h.bg, cancel)
 	defer stop()
 	if after == "" {
-		last, err := h.store.LastEventID(ctx, r.p.WorkspaceID)
+		last, err := h.streamStore.LastEventID(ctx, r.p.WorkspaceID)
 		if err != nil {
 			return err
 		}
 		after = last
 	}
-	select {
-	case h.streams <- struct{}{}:
-		defer func() { <-h.streams }()
-	default:
-		return &retryError{err: ErrStreamsFull, retryAfter: 5}
+	release, err := h.openStream(r)
+	if err != nil {
+		return err
 	}
-	h.metrics.streams.Inc()
-	defer h.metrics.streams.Dec()
+	defer release()
 
 	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{})
+	armWrite(rc)
 	hd := w.Header()
 	hd.Set("Content-Type", "text/event-stream")
 	hd.Set("Cache-Control", "no-store")
@@ -90,7 +87,8 @@ func (h *Handler) streamEvents(w http.ResponseWriter, r *request) error {
 
 	lastWrite, lastAuth := time.Now(), time.Now()
 	for ctx.Err() == nil {
-		evs, err := h.store.WaitEvents(ctx, r.p.WorkspaceID, after, streamWait)
+		evs, err := h.streamStore.WaitEvents(ctx, r.p.WorkspaceID, after, streamWait)
+		armWrite(rc)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -128,6 +126,7 @@ func (h *Handler) streamEvents(w http.ResponseWriter, r *request) error {
 		if time.Since(lastAuth) >= h.cfg.StreamReauth {
 			lastAuth = time.Now()
 			if !h.stillAllowed(ctx, r.p, tenancy.ActionRead) {
+				armWrite(rc)
 				_, _ = fmt.Fprint(w, "event: stream.closed\ndata: {\"reason\":\"the API key no longer works\"}\n\n")
 				_ = rc.Flush()
 				return nil

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/voiceedge/edge/internal/httpapi"
 )
 
 // Handler serves the operator API and the console on the edge's HTTP port
@@ -25,16 +27,17 @@ type Handler struct {
 	reg     *prometheus.Registry
 	metrics *metrics
 
-	mux      *http.ServeMux
-	ops      *registry
-	limiter  *keyLimiter // join attempts, per key
-	escLimit *keyLimiter // escalations, per workspace
-	authFail *keyLimiter // failed authentications, per client address
-	forward  http.RoundTripper
-	signer   *forwardSigner // nil: no forwarding (Config.ForwardSecret)
-	streams  chan struct{}
-	bg       context.Context
-	bgCancel context.CancelFunc
+	mux         *http.ServeMux
+	ops         *registry
+	limiter     *keyLimiter // join attempts, per key
+	escLimit    *keyLimiter // escalations, per workspace
+	authFail    *keyLimiter // failed authentications, per client address
+	forward     http.RoundTripper
+	signer      *forwardSigner // nil: no forwarding (Config.ForwardSecret)
+	slots       *httpapi.StreamSlots
+	streamStore StreamStore // where event streams block (WithStreamStore)
+	bg          context.Context
+	bgCancel    context.CancelFunc
 
 	closeOnce sync.Once
 }
@@ -63,6 +66,18 @@ func WithCallers(c Callers) Option {
 	return func(h *Handler) { h.callers = c }
 }
 
+// WithStreamStore sets where event streams wait for events: a store on a
+// Redis pool of its own, so that streams blocked in XREAD never hold the
+// connections that call admission and the other requests need. Default:
+// the handler's Store.
+func WithStreamStore(s StreamStore) Option {
+	return func(h *Handler) {
+		if s != nil {
+			h.streamStore = s
+		}
+	}
+}
+
 // WithForwardTransport sets the transport of requests forwarded to other
 // nodes. Default: a transport with the handler's timeouts.
 func WithForwardTransport(rt http.RoundTripper) Option {
@@ -87,8 +102,9 @@ func New(cfg Config, store Store, calls Calls, engine Engine, opts ...Option) (*
 		limiter:  newKeyLimiter(cfg.JoinRate, cfg.JoinBurst),
 		escLimit: newKeyLimiter(cfg.EscalationRate, cfg.EscalationBurst),
 		authFail: newKeyLimiter(cfg.AuthFailRate, cfg.AuthFailBurst),
-		streams:  make(chan struct{}, cfg.MaxStreams),
+		slots:    httpapi.NewStreamSlots(cfg.MaxStreams, cfg.MaxStreamsPerWorkspace, cfg.MaxStreamsPerKey),
 	}
+	h.streamStore = store
 	for _, o := range opts {
 		o(h)
 	}

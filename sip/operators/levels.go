@@ -42,21 +42,18 @@ func (h *Handler) streamLevels(w http.ResponseWriter, r *request) error {
 	if !ok || call.Session == nil || call.WorkspaceID != r.p.WorkspaceID {
 		return ErrCallNotActive
 	}
-	select {
-	case h.streams <- struct{}{}:
-		defer func() { <-h.streams }()
-	default:
-		return &retryError{err: ErrStreamsFull, retryAfter: 5}
+	release, err := h.openStream(r)
+	if err != nil {
+		return err
 	}
-	h.metrics.streams.Inc()
-	defer h.metrics.streams.Dec()
+	defer release()
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	stop := context.AfterFunc(h.bg, cancel)
 	defer stop()
 
 	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{})
+	armWrite(rc)
 	hd := w.Header()
 	hd.Set("Content-Type", "text/event-stream")
 	hd.Set("Cache-Control", "no-store")
@@ -76,6 +73,7 @@ func (h *Handler) streamLevels(w http.ResponseWriter, r *request) error {
 		case <-ctx.Done():
 			return nil
 		case <-e.op.Done():
+			armWrite(rc)
 			_, _ = fmt.Fprint(w, "event: levels.closed\ndata: {\"reason\":\"the operator left the call\"}\n\n")
 			_ = rc.Flush()
 			return nil
@@ -86,6 +84,7 @@ func (h *Handler) streamLevels(w http.ResponseWriter, r *request) error {
 				return nil
 			}
 			buf = append(append(append(buf[:0], "event: levels\ndata: "...), b...), "\n\n"...)
+			armWrite(rc)
 			if _, err := w.Write(buf); err != nil {
 				return nil
 			}

@@ -8,11 +8,12 @@ import (
 
 // metrics of the operator layer: namespace edge, subsystem operators.
 type metrics struct {
-	requests  *prometheus.CounterVec // route, status
-	left      *prometheus.CounterVec // reason
-	forwarded *prometheus.CounterVec // result
-	active    prometheus.Gauge
-	streams   prometheus.Gauge
+	requests       *prometheus.CounterVec // route, status
+	left           *prometheus.CounterVec // reason
+	forwarded      *prometheus.CounterVec // result
+	active         prometheus.Gauge
+	streams        prometheus.Gauge
+	streamsRefused prometheus.Counter
 }
 
 // Bounded label values of left_total.
@@ -50,11 +51,15 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 			Namespace: "edge", Subsystem: "operators", Name: "event_streams",
 			Help: "Open event streams (the console's live updates).",
 		}),
+		streamsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "edge", Subsystem: "operators", Name: "event_streams_refused_total",
+			Help: "Streams refused because this node, the workspace or the key had its streams open already.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.left, m.forwarded, m.active, m.streams} {
+	for _, c := range []prometheus.Collector{m.requests, m.left, m.forwarded, m.active, m.streams, m.streamsRefused} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register operators metrics: %w", err)
 		}
