@@ -32,6 +32,7 @@ func wantAccess() map[string]string {
 		"GET /readyz":                                "public",
 		"GET /metrics":                               "public",
 		"GET /v1/openapi.json":                       "public",
+		"GET /v1/regulation-templates":               "public",
 		"POST /v1/workspaces":                        "platform",
 		"GET /v1/workspaces/{ws}":                    "viewer+platform",
 		"PATCH /v1/workspaces/{ws}":                  "owner+platform",
@@ -142,7 +143,9 @@ func itemBody(kind, id string) map[string]any {
 	case "trunks":
 		return map[string]any{"id": id, "name": "Carrier", "allowed_cidrs": []string{"203.0.113.0/24"}, "username": "carrier", "password": "secret-password-1"}
 	case "safety-policies":
-		return map[string]any{"id": id, "name": "No diagnoses", "blocked_topics": []string{"diagnosis"}, "escalate_on": []string{"emergency"}, "action": "escalate"}
+		return map[string]any{"id": id, "name": "No diagnoses", "regulation_templates": []string{"emergency-988-routing"},
+			"monitor_concepts": []map[string]string{{"concept": "diagnosis_request", "severity": "medium"}},
+			"escalation_rules": []map[string]string{{"concept": "medical_emergency", "action": "escalate", "mode": "barge"}}}
 	case "data-sources":
 		return map[string]any{"id": id, "kind": "fhir", "base_url": "https://ehr.example.org/fhir", "credentials": map[string]string{"token": "s3cret"}}
 	}

@@ -77,6 +77,8 @@ func (s *Server) routeTable() []route {
 		{method: "GET", path: "/readyz", access: public, tag: "ops", summary: "Readiness probe: 200 when Redis answers, else 503", response: "Status", status: 200, handle: s.ready},
 		{method: "GET", path: "/metrics", access: public, tag: "ops", summary: "Prometheus metrics", status: 200, handle: s.metricsHandler},
 		{method: "GET", path: "/v1/openapi.json", access: public, tag: "ops", summary: "This OpenAPI document", status: 200, handle: s.openAPIDoc},
+		{method: "GET", path: "/v1/regulation-templates", access: public, tag: "safety-policies", summary: "The regulation templates the platform ships, every version, for safety policies to reference",
+			response: "RegulationTemplate", list: true, status: 200, handle: s.regulationTemplates},
 
 		{method: "POST", path: "/v1/workspaces", access: platformOnly, tag: "workspaces", summary: "Create a workspace with its owner and the owner's first API key (platform token)", request: "NewWorkspace", response: "CreatedWorkspace", status: 201, handle: s.createWorkspace},
 		{method: "GET", path: ws, access: inWorkspace, action: tenancy.ActionRead, platformToo: true, tag: "workspaces", summary: "Get the workspace", response: "Workspace", status: 200, handle: s.getWorkspace},

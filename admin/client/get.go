@@ -49,7 +49,7 @@ var resources = []resource{
 	{name: "operator-config", aliases: []string{"operators"}, segment: "operator-config", single: true, columns: []column{
 		{"OPERATORS", "operators"}, {"MODES", "modes"}, {"ESCALATION", "escalation"}}},
 	{name: "safety-policies", aliases: []string{"safety-policy", "policies"}, segment: "safety-policies", items: true, columns: []column{
-		{"ID", "id"}, {"NAME", "name"}, {"ACTION", "action"}, {"BLOCKED_TOPICS", "blocked_topics"}, {"ESCALATE_ON", "escalate_on"}}},
+		{"ID", "id"}, {"NAME", "name"}, {"TEMPLATES", "regulation_templates"}, {"CONCEPTS", "monitor_concepts"}, {"RULES", "escalation_rules"}}},
 	{name: "data-sources", aliases: []string{"data-source"}, segment: "data-sources", items: true, columns: []column{
 		{"ID", "id"}, {"KIND", "kind"}, {"BASE_URL", "base_url"}, {"CREDENTIALS", "credentials"}}},
 	{name: "accounts", aliases: []string{"account"}, segment: "accounts", items: true, columns: []column{
