@@ -64,4 +64,3 @@ func (d DataSource) Redacted() DataSource {
 	}
 	return d
 }
-

@@ -76,12 +76,12 @@ var EscalationActions = []string{ActionEscalate, ActionTransfer, ActionEndCall}
 // EscalationConditions are the conditions a rule can name instead of a
 // concept; the agent (or the edge) decides when one holds.
 var EscalationConditions = []string{
-	"caller_requests_human",    // the caller asks for a person
-	"identity_not_verified",    // identity verification failed or was refused
+	"caller_requests_human",     // the caller asks for a person
+	"identity_not_verified",     // identity verification failed or was refused
 	"repeated_misunderstanding", // the agent failed to understand the caller several times
-	"agent_low_confidence",     // the agent is not confident in its answer
-	"after_hours",              // the call arrives outside the clinic's opening hours
-	"call_duration_exceeded",   // the call is longer than the service's agent_config allows
+	"agent_low_confidence",      // the agent is not confident in its answer
+	"after_hours",               // the call arrives outside the clinic's opening hours
+	"call_duration_exceeded",    // the call is longer than the service's agent_config allows
 }
 
 // Bounds of a safety policy.
