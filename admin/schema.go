@@ -57,8 +57,11 @@ var writeOnly = map[string]bool{"password": true, "credentials": true}
 
 var (
 	timeType = reflect.TypeFor[time.Time]()
-	rawType  = reflect.TypeFor[json.RawMessage]()
-	enums    = map[reflect.Type][]string{
+	// agentDataSourceType returns the credentials a data source releases
+	// to agents: not write-only there.
+	agentDataSourceType = reflect.TypeFor[tenancy.AgentDataSource]()
+	rawType             = reflect.TypeFor[json.RawMessage]()
+	enums               = map[reflect.Type][]string{
 		reflect.TypeFor[tenancy.Role]():        {"owner", "admin", "member", "viewer"},
 		reflect.TypeFor[tenancy.Environment](): {"production", "staging", "development"},
 		reflect.TypeFor[tenancy.Status]():      {"active", "suspended"},
@@ -131,7 +134,7 @@ func structFields(t reflect.Type, props map[string]any) {
 			name = f.Name
 		}
 		s := jsonSchema(f.Type)
-		if writeOnly[name] {
+		if writeOnly[name] && t != agentDataSourceType {
 			s["writeOnly"] = true
 		}
 		props[name] = s
