@@ -60,11 +60,11 @@ func ValidateEventType(typ string) error {
 	return nil
 }
 
-// ValidateEventData checks a domain event's data: absent, or a JSON object
+// ValidateEventData checks a domain event's data: absent (or null), or a JSON object
 // of at most MaxEventDataBytes (else a *ValidationError matching
 // ErrTooLarge) nested at most MaxEventDataDepth deep.
 func ValidateEventData(data json.RawMessage) error {
-	if len(data) == 0 {
+	if len(data) == 0 || string(data) == "null" {
 		return nil
 	}
 	if len(data) > MaxEventDataBytes {

@@ -37,7 +37,7 @@ func (s *Store) AppendDomainEvent(ctx context.Context, ws string, e Event) (Even
 	if err := ValidateEventData(e.Data); err != nil {
 		return Event{}, err
 	}
-	if len(e.Data) == 0 {
+	if len(e.Data) == 0 || string(e.Data) == "null" {
 		e.Data = json.RawMessage("{}")
 	}
 	if _, err := s.GetWorkspace(ctx, ws); err != nil {
