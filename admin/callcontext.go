@@ -11,6 +11,7 @@ import (
 // of another workspace to name.
 
 func (s *Server) callContext(w http.ResponseWriter, r *request) error {
+	s.project(r.Context(), r.p.WorkspaceID) // the caller's entity, current
 	cc, err := s.store.CallContext(r.Context(), r.p.WorkspaceID, r.p.CallID, r.p.ServiceID)
 	if err != nil {
 		return err

@@ -49,6 +49,7 @@ func TestCallContext(t *testing.T) {
 	env.must(t, 201, "POST", a.path("/data-sources"), owner, map[string]any{"id": "ehr", "kind": "fhir", "base_url": "https://ehr.example.org", "agent_access": true, "credentials": map[string]string{"token": "released-secret"}})
 	env.must(t, 201, "POST", a.path("/data-sources"), owner, map[string]any{"id": "billing", "kind": "rest", "base_url": "https://billing.example.org", "credentials": map[string]string{"token": "withheld-secret"}})
 	tokA := env.issueToken(t, a.id, "call_a")
+	env.callEvent(t, a.id, "call_a", tenancy.EventCallStarted, map[string]any{"from": "+15557770000", "to": "+15550000001", "service_id": "svc-main"})
 	env.issueToken(t, b.id, "call_b")
 
 	t.Run("context", func(t *testing.T) {
@@ -58,7 +59,7 @@ func TestCallContext(t *testing.T) {
 		if cc.CallID != "call_a" || cc.WorkspaceID != a.id || cc.Environment != tenancy.EnvDevelopment || cc.Service == nil ||
 			!strings.Contains(string(cc.Service.ContextGraph), "greet") || !strings.Contains(string(cc.Service.AgentConfig), "en-US") ||
 			cc.VoiceSettings.TTSVoice != "alloy" || len(cc.SafetyPolicies) != 1 || len(cc.RegulationTemplates) != 1 ||
-			len(cc.OperatorConfig.Modes) != 1 || len(cc.DataSources) != 2 {
+			len(cc.OperatorConfig.Modes) != 1 || len(cc.DataSources) != 2 || !strings.Contains(string(cc.Caller), `"call_a"`) {
 			t.Fatalf("context %s", res.body)
 		}
 		for _, d := range cc.DataSources {

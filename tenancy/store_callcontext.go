@@ -3,6 +3,7 @@ package tenancy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 )
@@ -25,6 +26,10 @@ type CallContext struct {
 	RegulationTemplates []RegulationTemplate `json:"regulation_templates"`
 	OperatorConfig      OperatorConfig       `json:"operator_config"`
 	DataSources         []AgentDataSource    `json:"data_sources"`
+	// Caller is the world model's entity of the caller (a CallerEntity,
+	// with this call among its recent calls once projected); null for an
+	// anonymous or not yet projected caller.
+	Caller json.RawMessage `json:"caller"`
 }
 
 // AgentDataSource is a data source as an agent sees it: the credentials
@@ -116,6 +121,16 @@ func (s *Store) CallContext(ctx context.Context, ws, callID, serviceID string) (
 		}
 	}
 	sort.Slice(cc.RegulationTemplates, func(i, j int) bool { return cc.RegulationTemplates[i].Ref < cc.RegulationTemplates[j].Ref })
+	cc.Caller = json.RawMessage("null")
+	if n, ok := NormalizeNumber(rec.From); ok && n == rec.From {
+		caller, err := s.Entity(ctx, ws, EntityCallers, n)
+		switch {
+		case err == nil:
+			cc.Caller = caller
+		case !errors.Is(err, ErrNotFound):
+			return nil, err
+		}
+	}
 	return cc, nil
 }
 
