@@ -37,8 +37,11 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt *route) e
 		return err
 	}
 	key := p.KeyID
-	if p.Platform {
+	switch {
+	case p.Platform:
 		key = "platform"
+	case p.Agent:
+		key = "call:" + p.CallID
 	}
 	if ok, wait := s.keyLimits.take(key); !ok {
 		s.metrics.rateLimited.WithLabelValues("key").Inc()
@@ -86,6 +89,13 @@ func (s *Server) principal(r *http.Request, header string) (tenancy.Principal, e
 	if subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.BootstrapToken)) == 1 {
 		return tenancy.PlatformPrincipal, nil
 	}
+	if tenancy.IsCallToken(token) {
+		p, err := s.store.AuthenticateCallToken(r.Context(), token)
+		if errors.Is(err, tenancy.ErrUnauthenticated) {
+			return p, fmt.Errorf("%w: unknown, expired or ended call token", tenancy.ErrUnauthenticated)
+		}
+		return p, err
+	}
 	p, err := s.store.Authenticate(r.Context(), token)
 	if errors.Is(err, tenancy.ErrUnauthenticated) {
 		return p, fmt.Errorf("%w: unknown or revoked key", tenancy.ErrUnauthenticated)
@@ -93,16 +103,30 @@ func (s *Server) principal(r *http.Request, header string) (tenancy.Principal, e
 	return p, err
 }
 
-// authorize decides whether p may call rt on workspace ws. A key of another
-// workspace gets ErrNotFound, exactly like a workspace that does not exist,
-// and that is decided before the role so that nothing leaks.
+// authorize decides whether p may call rt on workspace ws. A key (or call
+// token) of another workspace gets ErrNotFound, exactly like a workspace
+// that does not exist, and that is decided before the role so that nothing
+// leaks.
 func authorize(rt *route, p tenancy.Principal, ws string) error {
 	switch rt.access {
 	case platformOnly:
 		if !p.Platform {
 			return forbidden("only the platform token may do this")
 		}
+	case callScoped:
+		if !p.Agent {
+			return forbidden("this route takes the call token of a call (X-Edge-Call-Token), not an API key")
+		}
 	case inWorkspace:
+		if p.Agent {
+			// A call token sees its call and nothing else: routes of
+			// other workspaces, and of its own that are not open to
+			// agents, do not exist for it.
+			if p.WorkspaceID != ws || !rt.agentToo {
+				return tenancy.ErrNotFound
+			}
+			return nil
+		}
 		if p.Platform {
 			if !rt.platformToo {
 				return forbidden("the platform token may only get, change and delete workspaces")
@@ -120,11 +144,12 @@ func authorize(rt *route, p tenancy.Principal, ws string) error {
 }
 
 var actionText = map[tenancy.Action]string{
-	tenancy.ActionRead:      "read this workspace",
-	tenancy.ActionOperate:   "operate calls (member or above)",
-	tenancy.ActionOwnKeys:   "manage API keys (member or above)",
-	tenancy.ActionConfigure: "change configuration (admin or above)",
-	tenancy.ActionManage:    "manage accounts, billing or the workspace (owner)",
+	tenancy.ActionRead:       "read this workspace",
+	tenancy.ActionOperate:    "operate calls (member or above)",
+	tenancy.ActionOwnKeys:    "manage API keys (member or above)",
+	tenancy.ActionPostEvents: "post events (member or above)",
+	tenancy.ActionConfigure:  "change configuration (admin or above)",
+	tenancy.ActionManage:     "manage accounts, billing or the workspace (owner)",
 }
 
 // statusWriter records the status written, for metrics; it passes Flush

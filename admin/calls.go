@@ -90,5 +90,8 @@ func actorData(p tenancy.Principal) map[string]any {
 	if p.Platform {
 		return map[string]any{"platform": true}
 	}
+	if p.Agent {
+		return map[string]any{"agent": true, "call_id": p.CallID, "service_id": p.ServiceID}
+	}
 	return map[string]any{"account_id": p.AccountID, "key_id": p.KeyID, "role": p.Role}
 }

@@ -63,6 +63,15 @@ type Config struct {
 	MaxStreamsPerWorkspace int
 	MaxStreamsPerKey       int
 
+	// ProjectionInterval is how often Serve's follower applies the events
+	// edges appended to every workspace's projections. Default 1s;
+	// negative disables the follower (the API still projects on its own
+	// writes and reads).
+	ProjectionInterval time.Duration
+	// RetentionInterval is how often the follower trims workspaces' events
+	// to their settings.event_retention_days. Default 1h.
+	RetentionInterval time.Duration
+
 	// DefaultPageSize is the page size of lists without ?limit. Default 100.
 	DefaultPageSize int
 	// MaxPageSize is the largest ?limit accepted. Default 1000.
@@ -115,6 +124,8 @@ func (c Config) withDefaults() Config {
 	setI(&c.MaxStreams, 32)
 	setI(&c.MaxStreamsPerWorkspace, 8)
 	setI(&c.MaxStreamsPerKey, 4)
+	setD(&c.ProjectionInterval, time.Second)
+	setD(&c.RetentionInterval, time.Hour)
 	setI(&c.DefaultPageSize, 100)
 	setI(&c.MaxPageSize, 1000)
 	setD(&c.ReadHeaderTimeout, 5*time.Second)
@@ -139,7 +150,7 @@ func (c Config) Validate() error {
 	if c.DefaultPageSize > c.MaxPageSize {
 		return fmt.Errorf("admin config: DefaultPageSize %d is above MaxPageSize %d", c.DefaultPageSize, c.MaxPageSize)
 	}
-	for name, v := range map[string]time.Duration{"StreamKeepalive": c.StreamKeepalive, "StreamWait": c.StreamWait, "StreamReauth": c.StreamReauth, "ReadHeaderTimeout": c.ReadHeaderTimeout, "ReadTimeout": c.ReadTimeout, "IdleTimeout": c.IdleTimeout, "ShutdownTimeout": c.ShutdownTimeout, "ReadyTimeout": c.ReadyTimeout} {
+	for name, v := range map[string]time.Duration{"StreamKeepalive": c.StreamKeepalive, "StreamWait": c.StreamWait, "StreamReauth": c.StreamReauth, "RetentionInterval": c.RetentionInterval, "ReadHeaderTimeout": c.ReadHeaderTimeout, "ReadTimeout": c.ReadTimeout, "IdleTimeout": c.IdleTimeout, "ShutdownTimeout": c.ShutdownTimeout, "ReadyTimeout": c.ReadyTimeout} {
 		if v < 0 {
 			return fmt.Errorf("admin config: %s must not be negative", name)
 		}

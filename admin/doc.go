@@ -2,7 +2,9 @@
 // served by `edge-admin serve`: workspaces and their accounts, API keys,
 // services, phone numbers, trunks, safety policies, data sources, voice
 // settings, operator config, billing, calls, events (also as a live
-// Server-Sent Events stream) and promotions, with its OpenAPI description,
+// Server-Sent Events stream), promotions, the world model (domain events
+// and entity projections) and the call context agents read with their
+// call token, with its OpenAPI description,
 // Prometheus metrics and health probes.
 //
 // One route table (routes.go) drives everything that is said about a route:
@@ -39,4 +41,31 @@
 //     stops working; their number is capped (503 with Retry-After).
 //   - Deleting a workspace deletes its event stream too, so its audit
 //     record is the log line and the change stream's delete_workspace.
+//   - POST to a collection without "id": the id is the slug of "name"
+//     (lowercase a-z0-9 and '-'), "-2", "-3", ... when taken, or
+//     "<svc|trunk|policy|ds>-<random>" when the name gives nothing; a data
+//     source has an optional "name" (else its kind is used). A phone
+//     number's id is its number and is never made up.
+//   - Call tokens (design section 12) authenticate as the agent of their
+//     call: GET /v1/call-context and POST /v1/call-context/events, and
+//     POST /v1/workspaces/{ws}/events of their own workspace. Any other
+//     route, and any route of another workspace, answers 404 to a call
+//     token (it sees its call and nothing else). A token that is unknown,
+//     forged, expired, of a call that ended more than 60 s ago (or whose
+//     edge's lease lapsed that long ago) or of a deleted workspace is 401,
+//     all alike. An API key or the platform token on the call-context
+//     routes is 403.
+//   - Domain events (POST .../events, member+ or a call token): type is
+//     two or more dotted lowercase words, never call., operator., config.,
+//     call_context. or promotion. (422 naming "type"); data is a JSON
+//     object of at most 16 KiB (413 naming "data") nested at most 8 deep
+//     (422 naming "data"). The event records its actor.
+//   - Projections are computed per workspace from its event stream only,
+//     by tenancy.Store.Project, which applies each event once under a
+//     cursor. They are kept current by the follower of Serve (every
+//     Config.ProjectionInterval, for the events edges append), after each
+//     event the API appends and before each entity read of the API. The
+//     follower also trims events to settings.event_retention_days.
+//   - GET /v1/regulation-templates is public, like the API description: it
+//     is the platform's documentation, the same for every workspace.
 package admin

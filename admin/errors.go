@@ -69,6 +69,7 @@ var errorTable = []struct {
 }{
 	{ErrMalformed, http.StatusBadRequest, CodeBadRequest},
 	{ErrTooLarge, http.StatusRequestEntityTooLarge, CodePayloadTooLarge},
+	{tenancy.ErrTooLarge, http.StatusRequestEntityTooLarge, CodePayloadTooLarge},
 	{ErrUnsupportedMedia, http.StatusUnsupportedMediaType, CodeUnsupportedMedia},
 	{ErrRateLimited, http.StatusTooManyRequests, CodeRateLimited},
 	{ErrMethodNotAllowed, http.StatusMethodNotAllowed, CodeMethodNotAllowed},

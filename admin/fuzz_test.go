@@ -16,6 +16,7 @@ func FuzzDecodeBody(f *testing.F) {
 	for _, seed := range []string{
 		`{"number":"+15551230001","service_id":"svc"}`, `{"id":"+1555","number":"+1556"}`, `{`, `null`, `[]`,
 		`{"speed":"fast"}`, `{"limits":{"max_cps":1}}`, `{"settings":{"timezone":1}}`, `{"a":1} {}`, `"\u0000"`,
+		`{"name":"P","monitor_concepts":[{"concept":1}]}`, `{"blocked_topics":"x","action":"block"}`, `{"type":"a.b","data":[{}]}`,
 	} {
 		f.Add(seed, "application/json")
 	}
@@ -25,6 +26,7 @@ func FuzzDecodeBody(f *testing.F) {
 		func() any { return new(phoneNumberBody) }, func() any { return new(workspacePatch) },
 		func() any { return new(newWorkspaceBody) }, func() any { return new(tenancy.VoiceSettings) },
 		func() any { return new(tenancy.Service) }, func() any { return new(promotionBody) },
+		func() any { return new(tenancy.SafetyPolicy) }, func() any { return new(newEventBody) },
 	}
 	f.Fuzz(func(t *testing.T, body, contentType string) {
 		for _, target := range targets {

@@ -199,3 +199,12 @@ func (e *testEnv) admitCall(t *testing.T, ws, id string) {
 		t.Fatalf("admit call: %v", err)
 	}
 }
+
+// callEvent appends an event of call id to ws's stream, as an edge would.
+func (e *testEnv) callEvent(t *testing.T, ws, id, typ string, data map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(data)
+	if _, err := e.store.AppendEvent(context.Background(), ws, tenancy.Event{Type: typ, CallID: id, Data: b}); err != nil {
+		t.Fatalf("append %s: %v", typ, err)
+	}
+}

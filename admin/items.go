@@ -45,7 +45,7 @@ func (s *Server) collectionRoutes(ws string, c collection) []route {
 	read, conf := tenancy.ActionRead, tenancy.ActionConfigure
 	return []route{
 		{method: "GET", path: base, access: inWorkspace, action: read, tag: c.kind.Name, summary: "List " + c.summary, response: c.schema, list: true, query: pagingQuery, status: 200, handle: s.listItems(c)},
-		{method: "POST", path: base, access: inWorkspace, action: conf, tag: c.kind.Name, summary: "Create one of the " + c.summary + " (409 if it exists)", request: c.schema, response: c.schema, status: 201, handle: s.createItem(c)},
+		{method: "POST", path: base, access: inWorkspace, action: conf, tag: c.kind.Name, summary: "Create one of the " + c.summary + " (409 if the id is taken; without id, one is derived from the name)", request: c.schema, response: c.schema, status: 201, handle: s.createItem(c)},
 		{method: "GET", path: item, access: inWorkspace, action: read, tag: c.kind.Name, summary: "Get one of the " + c.summary, response: c.schema, status: 200, handle: s.getItem(c)},
 		{method: "PUT", path: item, access: inWorkspace, action: conf, tag: c.kind.Name, summary: "Create (201) or replace (200) one of the " + c.summary, request: c.schema, response: c.schema, status: 200, handle: s.putItem(c)},
 		{method: "DELETE", path: item, access: inWorkspace, action: conf, tag: c.kind.Name, summary: "Delete one of the " + c.summary, status: 204, handle: s.deleteItem(c)},
@@ -85,7 +85,7 @@ func (s *Server) createItem(c collection) handlerFunc {
 		if err != nil {
 			return err
 		}
-		if _, err := s.store.Put(r.Context(), r.p, r.ws, c.kind, it, tenancy.Create); err != nil {
+		if _, err := s.store.Create(r.Context(), r.p, r.ws, c.kind, it); err != nil {
 			return err
 		}
 		w.Header().Set("Location", r.URL.Path+"/"+url.PathEscape(it.ItemID()))
@@ -121,7 +121,7 @@ func (s *Server) putItem(c collection) handlerFunc {
 		}
 		switch bodyID, valid := pathItemID(c.kind, it.ItemID()); {
 		case it.ItemID() == "":
-			setItemID(it, id)
+			tenancy.SetItemID(it, id)
 		case !valid:
 			// the store's validation names the field
 		case bodyID != id:
@@ -224,22 +224,6 @@ func pathItemID(kind tenancy.Kind, v string) (string, bool) {
 		return tenancy.NormalizeNumber(v)
 	}
 	return v, tenancy.ValidID(v)
-}
-
-// setItemID gives an item without id the id of its path.
-func setItemID(it tenancy.Item, id string) {
-	switch v := it.(type) {
-	case *tenancy.Service:
-		v.ID = id
-	case *tenancy.PhoneNumber:
-		v.Number = id
-	case *tenancy.Trunk:
-		v.ID = id
-	case *tenancy.SafetyPolicy:
-		v.ID = id
-	case *tenancy.DataSource:
-		v.ID = id
-	}
 }
 
 // view is an item as the API shows it: write-only fields removed, phone

@@ -28,34 +28,41 @@ var matrixPrincipals = []principalCase{"owner", "admin", "member", "viewer", asP
 // token may also call it.
 func wantAccess() map[string]string {
 	w := map[string]string{
-		"GET /healthz":                               "public",
-		"GET /readyz":                                "public",
-		"GET /metrics":                               "public",
-		"GET /v1/openapi.json":                       "public",
-		"POST /v1/workspaces":                        "platform",
-		"GET /v1/workspaces/{ws}":                    "viewer+platform",
-		"PATCH /v1/workspaces/{ws}":                  "owner+platform",
-		"DELETE /v1/workspaces/{ws}":                 "owner+platform",
-		"GET /v1/workspaces/{ws}/calls":              "viewer",
-		"GET /v1/workspaces/{ws}/calls/{id}":         "viewer",
-		"POST /v1/workspaces/{ws}/calls/{id}/hangup": "member",
-		"GET /v1/workspaces/{ws}/events":             "viewer",
-		"POST /v1/workspaces/{ws}/promotions":        "admin",
-		"GET /v1/workspaces/{ws}/accounts":           "viewer",
-		"POST /v1/workspaces/{ws}/accounts":          "owner",
-		"GET /v1/workspaces/{ws}/accounts/{id}":      "viewer",
-		"PUT /v1/workspaces/{ws}/accounts/{id}":      "owner",
-		"DELETE /v1/workspaces/{ws}/accounts/{id}":   "owner",
-		"GET /v1/workspaces/{ws}/api-keys":           "viewer",
-		"POST /v1/workspaces/{ws}/api-keys":          "member",
-		"GET /v1/workspaces/{ws}/api-keys/{id}":      "viewer",
-		"DELETE /v1/workspaces/{ws}/api-keys/{id}":   "member",
-		"GET /v1/workspaces/{ws}/voice-settings":     "viewer",
-		"PUT /v1/workspaces/{ws}/voice-settings":     "admin",
-		"GET /v1/workspaces/{ws}/operator-config":    "viewer",
-		"PUT /v1/workspaces/{ws}/operator-config":    "admin",
-		"GET /v1/workspaces/{ws}/billing":            "viewer",
-		"PUT /v1/workspaces/{ws}/billing":            "owner",
+		"GET /healthz":                                 "public",
+		"GET /readyz":                                  "public",
+		"GET /metrics":                                 "public",
+		"GET /v1/openapi.json":                         "public",
+		"GET /v1/regulation-templates":                 "public",
+		"POST /v1/workspaces":                          "platform",
+		"GET /v1/workspaces/{ws}":                      "viewer+platform",
+		"PATCH /v1/workspaces/{ws}":                    "owner+platform",
+		"DELETE /v1/workspaces/{ws}":                   "owner+platform",
+		"GET /v1/workspaces/{ws}/calls":                "viewer",
+		"GET /v1/workspaces/{ws}/calls/{id}":           "viewer",
+		"POST /v1/workspaces/{ws}/calls/{id}/hangup":   "member",
+		"GET /v1/workspaces/{ws}/events":               "viewer",
+		"POST /v1/workspaces/{ws}/promotions":          "admin",
+		"POST /v1/workspaces/{ws}/events":              "member",
+		"GET /v1/workspaces/{ws}/entities/{kind}":      "viewer",
+		"GET /v1/workspaces/{ws}/entities/{kind}/{id}": "viewer",
+		"POST /v1/workspaces/{ws}/projections/rebuild": "admin",
+		"GET /v1/call-context":                         "calltoken",
+		"POST /v1/call-context/events":                 "calltoken",
+		"GET /v1/workspaces/{ws}/accounts":             "viewer",
+		"POST /v1/workspaces/{ws}/accounts":            "owner",
+		"GET /v1/workspaces/{ws}/accounts/{id}":        "viewer",
+		"PUT /v1/workspaces/{ws}/accounts/{id}":        "owner",
+		"DELETE /v1/workspaces/{ws}/accounts/{id}":     "owner",
+		"GET /v1/workspaces/{ws}/api-keys":             "viewer",
+		"POST /v1/workspaces/{ws}/api-keys":            "member",
+		"GET /v1/workspaces/{ws}/api-keys/{id}":        "viewer",
+		"DELETE /v1/workspaces/{ws}/api-keys/{id}":     "member",
+		"GET /v1/workspaces/{ws}/voice-settings":       "viewer",
+		"PUT /v1/workspaces/{ws}/voice-settings":       "admin",
+		"GET /v1/workspaces/{ws}/operator-config":      "viewer",
+		"PUT /v1/workspaces/{ws}/operator-config":      "admin",
+		"GET /v1/workspaces/{ws}/billing":              "viewer",
+		"PUT /v1/workspaces/{ws}/billing":              "owner",
 	}
 	for _, c := range []string{"services", "phone-numbers", "trunks", "safety-policies", "data-sources"} {
 		base := "/v1/workspaces/{ws}/" + c
@@ -76,6 +83,8 @@ func expect(access string, who principalCase) int {
 		return 2
 	case who == asNone || who == asUnknown:
 		return 401
+	case min == "calltoken":
+		return 403 // API keys and the platform token are not call tokens
 	case who == asPlatform:
 		if min == "platform" || platformToo {
 			return 2
@@ -130,7 +139,11 @@ func (w *matrixWorld) populate(t *testing.T, fx *fixture, number string) {
 		w.env.must(t, 201, "POST", fx.path("/"+kind), owner, itemBody(kind, id))
 	}
 	w.env.admitCall(t, fx.id, "call-main")
+	w.env.callEvent(t, fx.id, "call-main", tenancy.EventCallStarted, map[string]any{"from": matrixCaller, "to": number, "service_id": "svc-main"})
 }
+
+// matrixCaller is the caller of the matrix workspaces' active call.
+const matrixCaller = "+15557770000"
 
 // itemBody is a valid body of an item of kind with id.
 func itemBody(kind, id string) map[string]any {
@@ -142,7 +155,9 @@ func itemBody(kind, id string) map[string]any {
 	case "trunks":
 		return map[string]any{"id": id, "name": "Carrier", "allowed_cidrs": []string{"203.0.113.0/24"}, "username": "carrier", "password": "secret-password-1"}
 	case "safety-policies":
-		return map[string]any{"id": id, "name": "No diagnoses", "blocked_topics": []string{"diagnosis"}, "escalate_on": []string{"emergency"}, "action": "escalate"}
+		return map[string]any{"id": id, "name": "No diagnoses", "regulation_templates": []string{"emergency-988-routing"},
+			"monitor_concepts": []map[string]string{{"concept": "diagnosis_request", "severity": "medium"}},
+			"escalation_rules": []map[string]string{{"concept": "medical_emergency", "action": "escalate", "mode": "barge"}}}
 	case "data-sources":
 		return map[string]any{"id": id, "kind": "fhir", "base_url": "https://ehr.example.org/fhir", "credentials": map[string]string{"token": "s3cret"}}
 	}
@@ -225,6 +240,10 @@ func (w *matrixWorld) shotFor(t *testing.T, rt *route, fx *fixture, who principa
 			}
 			id = c.Key.ID
 		}
+	case "POST /v1/workspaces/{ws}/events", "POST /v1/call-context/events":
+		s.body = map[string]any{"type": "appointment.booked", "data": map[string]any{"slot": "09:00"}}
+	case "GET /v1/workspaces/{ws}/entities/{kind}/{id}":
+		id = matrixCaller
 	case "PUT /v1/workspaces/{ws}/voice-settings":
 		s.body = map[string]any{"tts_voice": "alloy", "speed": 1.1, "keyterms": []string{"Dr. Patel"}, "sensitive_topics": []string{}}
 	case "PUT /v1/workspaces/{ws}/operator-config":
@@ -248,6 +267,7 @@ func (w *matrixWorld) shotFor(t *testing.T, rt *route, fx *fixture, who principa
 		}
 	}
 	s.path = strings.ReplaceAll(rt.path, "{ws}", s.ws.id)
+	s.path = strings.ReplaceAll(s.path, "{kind}", "callers")
 	s.path = strings.ReplaceAll(s.path, "{id}", url.PathEscape(id))
 	return s
 }

@@ -15,6 +15,7 @@ type metrics struct {
 	rateLimited *prometheus.CounterVec
 	authFailed  prometheus.Counter
 	streams     prometheus.Gauge
+	projected   prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry) (*metrics, error) {
@@ -41,8 +42,12 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 			Namespace: ns, Subsystem: sub, Name: "event_streams",
 			Help: "Live event streams (SSE) open now.",
 		}),
+		projected: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "projected_events_total",
+			Help: "Events the projection follower applied to the world model's entities.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.rateLimited, m.authFailed, m.streams} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.rateLimited, m.authFailed, m.streams, m.projected} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register admin metrics: %w", err)
 		}

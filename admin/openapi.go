@@ -129,7 +129,7 @@ var errorText = map[int]string{
 	403: "The role does not allow this",
 	404: "Not found, or of another workspace",
 	409: "Conflict (code promotion_required: change a production workspace by promotion)",
-	413: "Body over 1 MiB",
+	413: "Body over 1 MiB, or a field over its own bound (error.field names it)",
 	415: "Body is not application/json",
 	422: "A field is invalid (error.field names it)",
 	429: "Rate limited (see Retry-After)",

@@ -15,8 +15,12 @@ const (
 	// platformOnly routes need the platform token.
 	platformOnly
 	// inWorkspace routes need a key of the path's workspace whose role
-	// allows the route's action (or the platform token, with platformToo).
+	// allows the route's action (or the platform token, with platformToo;
+	// or a call token of the workspace, with agentToo).
 	inWorkspace
+	// callScoped routes need a call token (X-Edge-Call-Token): they act on
+	// the token's call and its workspace.
+	callScoped
 )
 
 // handlerFunc handles one request of a route; an error is answered through
@@ -44,6 +48,8 @@ type route struct {
 	access       access
 	action       tenancy.Action
 	platformToo  bool
+	// agentToo lets a call token of the path's workspace call the route.
+	agentToo     bool
 	tag, summary string
 	// request names the body's schema ("" for none); optionalBody makes an
 	// empty body acceptable.
@@ -77,6 +83,8 @@ func (s *Server) routeTable() []route {
 		{method: "GET", path: "/readyz", access: public, tag: "ops", summary: "Readiness probe: 200 when Redis answers, else 503", response: "Status", status: 200, handle: s.ready},
 		{method: "GET", path: "/metrics", access: public, tag: "ops", summary: "Prometheus metrics", status: 200, handle: s.metricsHandler},
 		{method: "GET", path: "/v1/openapi.json", access: public, tag: "ops", summary: "This OpenAPI document", status: 200, handle: s.openAPIDoc},
+		{method: "GET", path: "/v1/regulation-templates", access: public, tag: "safety-policies", summary: "The regulation templates the platform ships, every version, for safety policies to reference",
+			response: "RegulationTemplate", list: true, status: 200, handle: s.regulationTemplates},
 
 		{method: "POST", path: "/v1/workspaces", access: platformOnly, tag: "workspaces", summary: "Create a workspace with its owner and the owner's first API key (platform token)", request: "NewWorkspace", response: "CreatedWorkspace", status: 201, handle: s.createWorkspace},
 		{method: "GET", path: ws, access: inWorkspace, action: tenancy.ActionRead, platformToo: true, tag: "workspaces", summary: "Get the workspace", response: "Workspace", status: 200, handle: s.getWorkspace},
@@ -108,6 +116,19 @@ func (s *Server) routeTable() []route {
 		route{method: "POST", path: ws + "/calls/{id}/hangup", access: inWorkspace, action: tenancy.ActionOperate, tag: "calls", summary: "Hang up a call in progress (409 if it is not active)", request: "HangupRequest", optionalBody: true, response: "HangupAccepted", status: 202, handle: s.hangup},
 		route{method: "GET", path: ws + "/events", access: inWorkspace, action: tenancy.ActionRead, tag: "events", summary: "List events oldest first; with Accept: text/event-stream, stream live events (Last-Event-ID resumes)",
 			response: "Event", list: true, stream: true, query: pagingQuery, status: 200, handle: s.events},
+		route{method: "POST", path: ws + "/events", access: inWorkspace, action: tenancy.ActionPostEvents, agentToo: true, tag: "world-model",
+			summary: "Post a domain event (type such as appointment.booked; data a JSON object of at most 16 KiB, 8 levels deep) to the world model (member+, or a call token of the workspace)",
+			request: "NewEvent", response: "Event", status: 201, handle: s.postEvent},
+		route{method: "GET", path: ws + "/entities/{kind}", access: inWorkspace, action: tenancy.ActionRead, tag: "world-model", summary: "List the entities of a projection (kind: callers, services or numbers), by id",
+			response: "Entity", list: true, query: pagingQuery, status: 200, handle: s.listEntities},
+		route{method: "GET", path: ws + "/entities/{kind}/{id}", access: inWorkspace, action: tenancy.ActionRead, tag: "world-model", summary: "Get an entity (a caller's or number's id is its E.164 number, '+' escaped as %2B)",
+			response: "Entity", status: 200, handle: s.getEntity},
+		route{method: "POST", path: ws + "/projections/rebuild", access: inWorkspace, action: tenancy.ActionConfigure, tag: "world-model", summary: "Recompute the projections from the event stream (admin+)",
+			response: "RebuildResult", status: 200, handle: s.rebuildProjections},
+		route{method: "GET", path: "/v1/call-context", access: callScoped, tag: "call-context", summary: "The context of the call token's call: service (with context graph and agent config), voice settings, safety policies, operator config, data sources",
+			response: "CallContext", status: 200, handle: s.callContext},
+		route{method: "POST", path: "/v1/call-context/events", access: callScoped, tag: "call-context", summary: "Post a domain event of the call token's call to its workspace's world model",
+			request: "NewEvent", response: "Event", status: 201, handle: s.postCallEvent},
 		route{method: "POST", path: ws + "/promotions", access: inWorkspace, action: tenancy.ActionConfigure, tag: "promotions", summary: "Promote a staging workspace's agent-behaviour configuration into this production workspace (admin+ in both; source key in X-Source-Authorization)",
 			request: "PromotionRequest", response: "PromotionResult", status: 200, handle: s.promote},
 	)

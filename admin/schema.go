@@ -18,33 +18,38 @@ type errorBody struct {
 // route table refers to them by name and the OpenAPI document describes
 // them from the types themselves, so the two cannot drift apart.
 var schemaTypes = map[string]any{
-	"Status":           statusBody{},
-	"Error":            errorBody{},
-	"NewWorkspace":     newWorkspaceBody{},
-	"CreatedWorkspace": createdWorkspace{},
-	"Workspace":        tenancy.Workspace{},
-	"WorkspacePatch":   workspacePatch{},
-	"Account":          tenancy.Account{},
-	"NewAccount":       newAccountBody{},
-	"AccountUpdate":    accountUpdate{},
-	"CreatedAccount":   createdAccount{},
-	"APIKey":           tenancy.APIKey{},
-	"NewAPIKey":        newKeyBody{},
-	"CreatedAPIKey":    createdKey{},
-	"Service":          tenancy.Service{},
-	"PhoneNumber":      phoneNumberView{},
-	"Trunk":            tenancy.Trunk{},
-	"SafetyPolicy":     tenancy.SafetyPolicy{},
-	"DataSource":       tenancy.DataSource{},
-	"VoiceSettings":    tenancy.VoiceSettings{},
-	"OperatorConfig":   tenancy.OperatorConfig{},
-	"Billing":          tenancy.Billing{},
-	"Call":             tenancy.CallRecord{},
-	"Event":            tenancy.Event{},
-	"HangupRequest":    hangupBody{},
-	"HangupAccepted":   hangupAccepted{},
-	"PromotionRequest": promotionBody{},
-	"PromotionResult":  promotionResult{},
+	"Status":             statusBody{},
+	"Error":              errorBody{},
+	"NewWorkspace":       newWorkspaceBody{},
+	"CreatedWorkspace":   createdWorkspace{},
+	"Workspace":          tenancy.Workspace{},
+	"WorkspacePatch":     workspacePatch{},
+	"Account":            tenancy.Account{},
+	"NewAccount":         newAccountBody{},
+	"AccountUpdate":      accountUpdate{},
+	"CreatedAccount":     createdAccount{},
+	"APIKey":             tenancy.APIKey{},
+	"NewAPIKey":          newKeyBody{},
+	"CreatedAPIKey":      createdKey{},
+	"Service":            tenancy.Service{},
+	"PhoneNumber":        phoneNumberView{},
+	"Trunk":              tenancy.Trunk{},
+	"SafetyPolicy":       tenancy.SafetyPolicy{},
+	"RegulationTemplate": tenancy.RegulationTemplate{},
+	"DataSource":         tenancy.DataSource{},
+	"VoiceSettings":      tenancy.VoiceSettings{},
+	"OperatorConfig":     tenancy.OperatorConfig{},
+	"Billing":            tenancy.Billing{},
+	"Call":               tenancy.CallRecord{},
+	"Event":              tenancy.Event{},
+	"NewEvent":           newEventBody{},
+	"Entity":             json.RawMessage{},
+	"RebuildResult":      rebuildResult{},
+	"CallContext":        tenancy.CallContext{},
+	"HangupRequest":      hangupBody{},
+	"HangupAccepted":     hangupAccepted{},
+	"PromotionRequest":   promotionBody{},
+	"PromotionResult":    promotionResult{},
 }
 
 // writeOnly are fields accepted on writes and never returned.
@@ -52,8 +57,11 @@ var writeOnly = map[string]bool{"password": true, "credentials": true}
 
 var (
 	timeType = reflect.TypeFor[time.Time]()
-	rawType  = reflect.TypeFor[json.RawMessage]()
-	enums    = map[reflect.Type][]string{
+	// agentDataSourceType returns the credentials a data source releases
+	// to agents: not write-only there.
+	agentDataSourceType = reflect.TypeFor[tenancy.AgentDataSource]()
+	rawType             = reflect.TypeFor[json.RawMessage]()
+	enums               = map[reflect.Type][]string{
 		reflect.TypeFor[tenancy.Role]():        {"owner", "admin", "member", "viewer"},
 		reflect.TypeFor[tenancy.Environment](): {"production", "staging", "development"},
 		reflect.TypeFor[tenancy.Status]():      {"active", "suspended"},
@@ -126,7 +134,7 @@ func structFields(t reflect.Type, props map[string]any) {
 			name = f.Name
 		}
 		s := jsonSchema(f.Type)
-		if writeOnly[name] {
+		if writeOnly[name] && t != agentDataSourceType {
 			s["writeOnly"] = true
 		}
 		props[name] = s

@@ -118,7 +118,9 @@ func (p *headerProbe) WriteHeader(code int)        { p.status = code }
 // shutting down, which ends live event streams.
 type stopKey struct{}
 
-// Serve answers requests on ln until ctx ends, then shuts down gracefully:
+// Serve answers requests on ln until ctx ends, and follows the workspaces'
+// event streams into their projections meanwhile (followProjections). It
+// then shuts down gracefully:
 // it stops accepting, ends live event streams, and waits up to
 // Config.ShutdownTimeout for requests in flight before closing what is
 // left. It returns nil after a graceful shutdown.
@@ -137,6 +139,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		},
 	}
 	srv.RegisterOnShutdown(func() { once.Do(func() { close(stop) }) })
+	followCtx, stopFollow := context.WithCancel(ctx)
+	followed := make(chan struct{})
+	go func() { defer close(followed); s.followProjections(followCtx) }()
+	defer func() { stopFollow(); <-followed }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -77,6 +77,7 @@ type settingsPatch struct {
 	AllowDirectChanges *bool   `json:"allow_direct_changes,omitempty"`
 	RecordCalls        *bool   `json:"record_calls,omitempty"`
 	Timezone           *string `json:"timezone,omitempty"`
+	EventRetentionDays *int    `json:"event_retention_days,omitempty"`
 }
 
 // limitsPatch changes some of a workspace's limits (platform token only).
@@ -111,6 +112,7 @@ func (s *Server) patchWorkspace(w http.ResponseWriter, r *request) error {
 			set(&ws.Settings.AllowDirectChanges, st.AllowDirectChanges)
 			set(&ws.Settings.RecordCalls, st.RecordCalls)
 			set(&ws.Settings.Timezone, st.Timezone)
+			set(&ws.Settings.EventRetentionDays, st.EventRetentionDays)
 		}
 		if l := patch.Limits; l != nil {
 			set(&ws.Limits.MaxConcurrentCalls, l.MaxConcurrentCalls)

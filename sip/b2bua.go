@@ -24,18 +24,20 @@ import (
 // state: before the answer the B-leg INVITE is cancelled and the trunk
 // answered, after it the legs still up get a BYE.
 type call struct {
-	s      *Server
-	id     string
-	log    *slog.Logger
-	route  *routing.Route
-	trunk  *routing.Trunk
-	src    netip.Addr
-	start  time.Time
-	sess   MediaSession
-	ansA   media.Answer
-	req    *sip.Request // the trunk's INVITE
-	tx     sip.ServerTransaction
-	sdpID  uint64
+	s     *Server
+	id    string
+	log   *slog.Logger
+	route *routing.Route
+	trunk *routing.Trunk
+	src   netip.Addr
+	start time.Time
+	sess  MediaSession
+	ansA  media.Answer
+	req   *sip.Request // the trunk's INVITE
+	tx    sip.ServerTransaction
+	sdpID uint64
+	// token is the call's token (X-Edge-Call-Token): never logged.
+	token  string
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 

@@ -26,6 +26,9 @@ func (c *call) end(reason Reason) {
 		c.mu.Unlock()
 		c.s.dialogs.remove(c, legIDs, peer)
 		c.s.storeWrite("end_call", func(ctx context.Context) error { return c.s.store.EndCall(ctx, rec) })
+		if c.token != "" {
+			c.s.storeWrite("end_call_token", func(ctx context.Context) error { return c.s.tokens.EndCallToken(ctx, c.token) })
+		}
 		data := map[string]any{
 			"reason":      string(reason),
 			"duration_ms": now.Sub(rec.StartedAt).Milliseconds(),

@@ -36,6 +36,17 @@ type CallStore interface {
 
 var _ CallStore = (*tenancy.Store)(nil)
 
+// CallTokens issues the tokens the edge gives services with their calls
+// (X-Edge-Call-Token) and shortens them to their grace when calls end:
+// *tenancy.Store. A CallStore that implements it is used for it, unless
+// WithCallTokens says otherwise.
+type CallTokens interface {
+	IssueCallToken(ctx context.Context, ws, callID, serviceID string, ttl time.Duration) (string, error)
+	EndCallToken(ctx context.Context, token string) error
+}
+
+var _ CallTokens = (*tenancy.Store)(nil)
+
 // Media creates the media sessions of calls (media.Manager, through
 // MediaManager).
 type Media interface {

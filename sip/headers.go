@@ -19,7 +19,16 @@ const (
 	HeaderCaller        = "X-Caller"
 	HeaderCalled        = "X-Called"
 	HeaderVoiceSettings = "X-Voice-Settings"
+	// HeaderCallToken carries the call's token (design section 12), with
+	// which the service reads its call's context from the control plane.
+	// It is never logged.
+	HeaderCallToken = "X-Edge-Call-Token"
 )
+
+// maxXHeaderBytes bounds the X- headers of the INVITE to a service
+// together, each counted as "Name: value\r\n" (design section 10: under
+// 1 KiB; the rest is fetched with the call token).
+const maxXHeaderBytes = 1023
 
 // validateRequest checks what the edge needs of any request before it acts
 // on it; the Rejection names the header at fault. sipgo's parser has
@@ -103,17 +112,36 @@ func callerID(req *sip.Request) string {
 	return string(out)
 }
 
-// serviceHeaders are the X- headers of the INVITE to the service.
-func serviceHeaders(callID string, r *routing.Route, caller string) []sip.Header {
-	return []sip.Header{
+// serviceHeaders are the X- headers of the INVITE to the service; token is
+// the call's token ("" when none could be issued). They stay within
+// maxXHeaderBytes: voice settings too large for that are left out of
+// X-Voice-Settings (the service reads them from GET /v1/call-context).
+func serviceHeaders(callID string, r *routing.Route, caller, token string) []sip.Header {
+	hs := []sip.Header{
 		sip.NewHeader(HeaderCallID, callID),
 		sip.NewHeader(HeaderWorkspaceID, r.Workspace.ID),
 		sip.NewHeader(HeaderServiceID, r.Service.ID),
 		sip.NewHeader(HeaderEnvironment, string(r.Workspace.Environment)),
 		sip.NewHeader(HeaderCaller, caller),
 		sip.NewHeader(HeaderCalled, r.Number),
-		sip.NewHeader(HeaderVoiceSettings, r.VoiceSettingsB64),
 	}
+	if token != "" {
+		hs = append(hs, sip.NewHeader(HeaderCallToken, token))
+	}
+	voice := sip.NewHeader(HeaderVoiceSettings, r.VoiceSettingsB64)
+	if xHeaderBytes(append(hs, voice)) <= maxXHeaderBytes {
+		hs = append(hs, voice)
+	}
+	return hs
+}
+
+// xHeaderBytes is the size of headers hs on the wire.
+func xHeaderBytes(hs []sip.Header) int {
+	n := 0
+	for _, h := range hs {
+		n += len(h.Name()) + len(": ") + len(h.Value()) + len("\r\n")
+	}
+	return n
 }
 
 // Bounds of badRequestFor.

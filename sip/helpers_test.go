@@ -42,6 +42,8 @@ type testEdge struct {
 type edgeOptions struct {
 	cfg          func(*Config)
 	mediaTimeout time.Duration
+	// logs, when set, receives the edge's log at debug level.
+	logs io.Writer
 }
 
 // portBase spreads the RTP ranges of the tests of this process.
@@ -88,7 +90,11 @@ func newTestEdge(t *testing.T, opts ...func(*edgeOptions)) *testEdge {
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}
-	srv, err := New(cfg, e.routes, MediaManager(mgr), e.store, WithLogger(testLogger()), WithRegistry(e.reg))
+	log := testLogger()
+	if o.logs != nil {
+		log = slog.New(slog.NewTextHandler(o.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	srv, err := New(cfg, e.routes, MediaManager(mgr), e.store, WithLogger(log), WithRegistry(e.reg))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,6 +101,7 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 		return nil, classify(err)
 	}
 	c := newCallState(s, req, tx, adm, rec, sess, ans)
+	c.token = s.issueCallToken(rec)
 	s.calls.Add(1)
 	s.dialogs.addCall(c)
 	s.metrics.activeCalls.Inc()
@@ -141,6 +142,25 @@ func sdpSessionID() uint64 {
 		n = n<<8 | uint64(x)
 	}
 	return n % math.MaxInt64
+}
+
+// issueCallToken makes the token the call's service gets (design section
+// 12), valid in the store for as long as the call can last; "" when the
+// store has no tokens or cannot be reached (the call goes on without).
+func (s *Server) issueCallToken(rec tenancy.CallRecord) string {
+	if s.tokens == nil {
+		return ""
+	}
+	ttl := s.cfg.NoAnswerTimeout + s.cfg.MaxDuration + s.cfg.ByeTimeout + s.cfg.LeaseTTL
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	token, err := s.tokens.IssueCallToken(ctx, rec.WorkspaceID, rec.ID, rec.ServiceID, ttl)
+	if err != nil {
+		s.metrics.storeErrors.WithLabelValues("issue_call_token").Inc()
+		s.log.Warn("call token not issued", "call_id", rec.ID, "workspace_id", rec.WorkspaceID, "error", err)
+		return ""
+	}
+	return token
 }
 
 // storeWrite runs one call-state write with the store timeout, counting a

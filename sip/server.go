@@ -26,6 +26,7 @@ type Server struct {
 	router  Router
 	media   Media
 	store   CallStore
+	tokens  CallTokens // nil: calls carry no token
 	log     *slog.Logger
 	reg     *prometheus.Registry
 	metrics *metrics
@@ -60,6 +61,12 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// WithCallTokens sets what issues the calls' tokens (nil: none). Default:
+// the CallStore, when it implements CallTokens.
+func WithCallTokens(t CallTokens) Option {
+	return func(s *Server) { s.tokens = t }
+}
+
 // WithRegistry registers the server's metrics into reg. Default: none.
 func WithRegistry(reg *prometheus.Registry) Option {
 	return func(s *Server) { s.reg = reg }
@@ -81,6 +88,7 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 		dialogs:   newDialogCache(),
 		listeners: map[string]netip.AddrPort{},
 	}
+	s.tokens, _ = store.(CallTokens)
 	for _, o := range opts {
 		o(s)
 	}

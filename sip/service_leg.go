@@ -92,7 +92,7 @@ func (c *call) serviceInvite() (*sip.Request, error) {
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
 	req.AppendHeader(&maxFwd)
 	req.AppendHeader(&contact)
-	for _, h := range serviceHeaders(c.id, c.route, c.rec.From) {
+	for _, h := range serviceHeaders(c.id, c.route, c.rec.From, c.token) {
 		req.AppendHeader(h)
 	}
 	req.AppendHeader(&ct)

@@ -84,6 +84,12 @@ type Principal struct {
 	Role        Role
 	// Platform is the platform token, outside every workspace.
 	Platform bool
+	// Agent is a call token: the service of call CallID (service
+	// ServiceID) of WorkspaceID, with no role; it reaches only the routes
+	// open to agents.
+	Agent     bool
+	CallID    string
+	ServiceID string
 }
 
 // PlatformPrincipal is the platform token's principal.

@@ -1,7 +1,10 @@
 // Package tenancy is the domain of the telephony edge: workspaces and their
 // environments, accounts, roles and API keys, phone numbers, trunks,
 // services, voice settings, operator configuration, safety policies, data
-// sources, billing, call records and events.
+// sources, billing, call records and events; the world model (domain
+// events and the entity projections of each workspace's event stream,
+// projection.go) and the call tokens services read their call's context
+// with (calltoken.go).
 //
 // It holds the validation of every field, the permission matrix (who may do
 // what, as data in one place) and the Redis schema with its store. Every key

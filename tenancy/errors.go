@@ -28,16 +28,22 @@ var (
 )
 
 // ValidationError names the field that failed and why. It matches ErrInvalid
-// with errors.Is.
+// with errors.Is, or Err when set (ErrTooLarge for a value over its bound).
 type ValidationError struct {
 	Field  string
 	Reason string
+	Err    error
 }
 
 func (e *ValidationError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Reason) }
 
-// Is reports whether target is ErrInvalid.
-func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+// Is reports whether target is ErrInvalid (or e.Err when set).
+func (e *ValidationError) Is(target error) bool {
+	if e.Err != nil {
+		return target == e.Err
+	}
+	return target == ErrInvalid
+}
 
 func invalid(field, format string, args ...any) error {
 	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}

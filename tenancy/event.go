@@ -25,6 +25,10 @@ type Event struct {
 	Time   time.Time       `json:"time"`
 	CallID string          `json:"call_id,omitempty"`
 	Data   json.RawMessage `json:"data"`
+	// Actor is who posted a domain event: {"account_id", "key_id", "role"}
+	// for a member's key, {"agent": true, "call_id", "service_id"} for a
+	// call token; absent on the platform's own events.
+	Actor json.RawMessage `json:"actor,omitempty"`
 }
 
 // Call states.

@@ -13,6 +13,10 @@ package tenancy
 //	{ws:<id>}:callidx    zset  call id by start time (ms), for paging
 //	{ws:<id>}:active     zset  call id -> lease expiry (ms): calls in progress
 //	{ws:<id>}:cps:<sec>  string  calls admitted in that second
+//	{ws:<id>}:calltoken:<sha256>  string  call token record (calltoken.go)
+//	{ws:<id>}:entities:<kind>     hash    world-model projections, id -> entity JSON
+//	{ws:<id>}:projection:cursor   string  last event applied to them
+//	{ws:<id>}:projection:open     hash    calls in progress, as the projections know them
 //	edge:workspaces      set   workspace ids
 //	edge:numbers         hash  e164 -> workspace id (a number has one owner)
 //	edge:apikeys         hash  sha256(secret) -> workspace id "/" key id

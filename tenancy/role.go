@@ -36,6 +36,9 @@ const (
 	ActionOperate Action = "operate"
 	// ActionOwnKeys: create and revoke one's own API keys.
 	ActionOwnKeys Action = "own_keys"
+	// ActionPostEvents: post domain events to the workspace's world model
+	// (member or above, as for operating calls).
+	ActionPostEvents Action = "post_events"
 	// ActionConfigure: services, phone numbers, trunks, voice settings,
 	// operator config, safety policies, data sources.
 	ActionConfigure Action = "configure"
@@ -45,15 +48,15 @@ const (
 )
 
 // Actions lists every action of the matrix.
-var Actions = []Action{ActionRead, ActionOperate, ActionOwnKeys, ActionConfigure, ActionManage}
+var Actions = []Action{ActionRead, ActionOperate, ActionOwnKeys, ActionPostEvents, ActionConfigure, ActionManage}
 
 // permissions is the matrix of design section 4: the only place that says
 // which role may do what. Workspace limits are not in it: only the platform
 // token sets them.
 var permissions = map[Role]map[Action]bool{
-	RoleOwner:  {ActionRead: true, ActionOperate: true, ActionOwnKeys: true, ActionConfigure: true, ActionManage: true},
-	RoleAdmin:  {ActionRead: true, ActionOperate: true, ActionOwnKeys: true, ActionConfigure: true},
-	RoleMember: {ActionRead: true, ActionOperate: true, ActionOwnKeys: true},
+	RoleOwner:  {ActionRead: true, ActionOperate: true, ActionOwnKeys: true, ActionPostEvents: true, ActionConfigure: true, ActionManage: true},
+	RoleAdmin:  {ActionRead: true, ActionOperate: true, ActionOwnKeys: true, ActionPostEvents: true, ActionConfigure: true},
+	RoleMember: {ActionRead: true, ActionOperate: true, ActionOwnKeys: true, ActionPostEvents: true},
 	RoleViewer: {ActionRead: true},
 }
 

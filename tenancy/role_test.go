@@ -5,11 +5,12 @@ import "testing"
 // TestPermissionMatrix walks the whole matrix of design section 4.
 func TestPermissionMatrix(t *testing.T) {
 	want := map[Action][]Role{
-		ActionRead:      {RoleOwner, RoleAdmin, RoleMember, RoleViewer},
-		ActionOperate:   {RoleOwner, RoleAdmin, RoleMember},
-		ActionOwnKeys:   {RoleOwner, RoleAdmin, RoleMember},
-		ActionConfigure: {RoleOwner, RoleAdmin},
-		ActionManage:    {RoleOwner},
+		ActionRead:       {RoleOwner, RoleAdmin, RoleMember, RoleViewer},
+		ActionOperate:    {RoleOwner, RoleAdmin, RoleMember},
+		ActionOwnKeys:    {RoleOwner, RoleAdmin, RoleMember},
+		ActionPostEvents: {RoleOwner, RoleAdmin, RoleMember},
+		ActionConfigure:  {RoleOwner, RoleAdmin},
+		ActionManage:     {RoleOwner},
 	}
 	if len(want) != len(Actions) {
 		t.Fatalf("matrix test covers %d actions, package has %d", len(want), len(Actions))

@@ -209,12 +209,11 @@ func (s *Store) addEvent(ctx context.Context, p redis.Cmdable, ws string, e Even
 	if len(e.Data) == 0 {
 		e.Data = json.RawMessage("{}")
 	}
-	return p.XAdd(ctx, &redis.XAddArgs{
-		Stream: keyEvents(ws),
-		MaxLen: s.eventsMaxLen,
-		Approx: true,
-		Values: []any{"type", e.Type, "time", e.Time.UTC().Format(time.RFC3339Nano), "call_id", e.CallID, "data", string(e.Data)},
-	})
+	values := []any{"type", e.Type, "time", e.Time.UTC().Format(time.RFC3339Nano), "call_id", e.CallID, "data", string(e.Data)}
+	if len(e.Actor) > 0 {
+		values = append(values, "actor", string(e.Actor))
+	}
+	return p.XAdd(ctx, &redis.XAddArgs{Stream: keyEvents(ws), MaxLen: s.eventsMaxLen, Approx: true, Values: values})
 }
 
 // announceScript appends to the change stream with a gap-free sequence, so

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +24,32 @@ func (s *Store) AppendEvent(ctx context.Context, ws string, e Event) (string, er
 		return "", unavailable("append event", err)
 	}
 	return id, nil
+}
+
+// AppendDomainEvent validates a domain event (ValidateEventType,
+// ValidateEventData) and appends it to workspace ws's stream; nothing is
+// written when it is invalid or the workspace does not exist. It returns
+// the event as stored.
+func (s *Store) AppendDomainEvent(ctx context.Context, ws string, e Event) (Event, error) {
+	if err := ValidateEventType(e.Type); err != nil {
+		return Event{}, err
+	}
+	if err := ValidateEventData(e.Data); err != nil {
+		return Event{}, err
+	}
+	if len(e.Data) == 0 || string(e.Data) == "null" {
+		e.Data = json.RawMessage("{}")
+	}
+	if _, err := s.GetWorkspace(ctx, ws); err != nil {
+		return Event{}, err
+	}
+	e.Time = s.now().UTC()
+	id, err := s.AppendEvent(ctx, ws, e)
+	if err != nil {
+		return Event{}, err
+	}
+	e.ID = id
+	return e, nil
 }
 
 // ValidEventCursor reports whether c is a stream id cursor ("" or ms-seq).
@@ -122,7 +149,43 @@ func decodeEvents(msgs []redis.XMessage) []Event {
 		} else {
 			e.Data = json.RawMessage("{}")
 		}
+		if a, ok := m.Values["actor"].(string); ok && json.Valid([]byte(a)) {
+			e.Actor = json.RawMessage(a)
+		}
 		out = append(out, e)
 	}
 	return out
+}
+
+// TrimEvents drops the events of workspace ws older than its
+// settings.event_retention_days (nothing when it is 0), and the
+// projection's memory of calls that started before then and never ended
+// (their edge died). It returns how many events it dropped.
+func (s *Store) TrimEvents(ctx context.Context, ws string) (int64, error) {
+	w, err := s.GetWorkspace(ctx, ws)
+	if err != nil || w.Settings.EventRetentionDays == 0 {
+		return 0, err
+	}
+	cutoff := s.now().Add(-time.Duration(w.Settings.EventRetentionDays) * 24 * time.Hour)
+	n, err := s.rdb.XTrimMinID(ctx, keyEvents(ws), strconv.FormatInt(cutoff.UnixMilli(), 10)+"-0").Result()
+	if err != nil {
+		return 0, unavailable("trim events", err)
+	}
+	open, err := s.rdb.HGetAll(ctx, keyProjOpen(ws)).Result()
+	if err != nil {
+		return n, unavailable("trim open calls", err)
+	}
+	var stale []string
+	for id, v := range open {
+		var oc openCall
+		if json.Unmarshal([]byte(v), &oc) != nil || oc.StartedAt.Before(cutoff) {
+			stale = append(stale, id)
+		}
+	}
+	if len(stale) > 0 {
+		if err := s.rdb.HDel(ctx, keyProjOpen(ws), stale...).Err(); err != nil {
+			return n, unavailable("trim open calls", err)
+		}
+	}
+	return n, nil
 }

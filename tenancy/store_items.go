@@ -31,6 +31,12 @@ type PutResult struct {
 // production guard, the global uniqueness of phone numbers and references
 // between items. An item equal to the stored one is not written again.
 func (s *Store) Put(ctx context.Context, actor Principal, ws string, kind Kind, item Item, mode PutMode) (PutResult, error) {
+	return s.put(ctx, actor, ws, kind, item, mode, nil)
+}
+
+// put is Put; pick, when not nil, chooses the item's id inside the
+// transaction (Create of an item without id).
+func (s *Store) put(ctx context.Context, actor Principal, ws string, kind Kind, item Item, mode PutMode, pick func(t *tx) error) (PutResult, error) {
 	if !ValidWorkspaceID(ws) {
 		return PutResult{}, ErrNotFound
 	}
@@ -68,6 +74,13 @@ func (s *Store) Put(ctx context.Context, actor Principal, ws string, kind Kind, 
 		}
 		if kind.Behaviour && w.Guarded() {
 			return ErrPromotionRequired
+		}
+		if pick != nil {
+			if err := pick(t); err != nil {
+				return err
+			}
+			id = item.ItemID()
+			field = kind.fieldOf(id)
 		}
 		old, exists, err := t.get(field)
 		if err != nil {

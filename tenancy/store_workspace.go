@@ -180,8 +180,9 @@ func (s *Store) DeleteWorkspace(ctx context.Context, actor Principal, id string)
 	if err := s.rdb.SRem(ctx, keyWorkspaces, id).Err(); err != nil {
 		return unavailable("unindex workspace", err)
 	}
-	// The event stream goes too: its records belong to the workspace alone.
-	if err := s.rdb.Del(ctx, keyEvents(id)).Err(); err != nil {
+	// The event stream and its projections go too: they belong to the
+	// workspace alone.
+	if err := s.rdb.Del(ctx, append(projectionKeys(id), keyEvents(id))...).Err(); err != nil {
 		return unavailable("delete events", err)
 	}
 	return s.announce(ctx, Change{WorkspaceID: id, Version: parseInt(all[fieldVersion]) + 1, Kind: "workspace", ItemID: id, Op: "delete_workspace"})

@@ -80,7 +80,7 @@ func TestValidateNamesField(t *testing.T) {
 			"trunk":   &Trunk{ID: "carrier", Name: "Carrier", AllowedCIDRs: []string{"203.0.113.0/24"}},
 			"voice":   &VoiceSettings{TTSVoice: "alloy", Speed: 1},
 			"ops":     &OperatorConfig{Modes: []string{"listen"}},
-			"policy":  &SafetyPolicy{ID: "p1", Name: "P", Action: "warn"},
+			"policy":  &SafetyPolicy{ID: "p1", Name: "P", MonitorConcepts: []MonitorConcept{{Concept: "chest_pain", Severity: "high"}}},
 			"source":  &DataSource{ID: "ehr", Kind: "fhir", BaseURL: "https://ehr.example.org/fhir"},
 			"billing": &Billing{Plan: "standard", ContactEmail: "billing@example.org"},
 		}
@@ -108,7 +108,7 @@ func TestValidateNamesField(t *testing.T) {
 		{"keyterms", &VoiceSettings{Keyterms: []string{""}}, "keyterms[]"},
 		{"mode", &OperatorConfig{Modes: []string{"spy"}}, "modes[]"},
 		{"operators", &OperatorConfig{Operators: []string{"NOT VALID"}}, "operators[]"},
-		{"policy action", &SafetyPolicy{ID: "p", Name: "P", Action: "ignore"}, "action"},
+		{"policy severity", &SafetyPolicy{ID: "p", Name: "P", MonitorConcepts: []MonitorConcept{{Concept: "x", Severity: "dire"}}}, "monitor_concepts[0].severity"},
 		{"source kind", &DataSource{ID: "d", Kind: "ftp", BaseURL: "https://x.org"}, "kind"},
 		{"source url", &DataSource{ID: "d", Kind: "fhir", BaseURL: "not a url"}, "base_url"},
 		{"billing plan", &Billing{Plan: "free", ContactEmail: "a@b.org"}, "plan"},

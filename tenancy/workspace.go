@@ -40,8 +40,13 @@ type Settings struct {
 	AllowDirectChanges bool `json:"allow_direct_changes"`
 	// RecordCalls asks services to record calls (informational for them).
 	RecordCalls bool `json:"record_calls"`
-	// Timezone is an IANA zone name used by services for the clinic.
+	// Timezone is an IANA zone name used by services for the clinic (and
+	// by the numbers' calls-by-hour projection).
 	Timezone string `json:"timezone,omitempty"`
+	// EventRetentionDays is how long events are kept in the workspace's
+	// event stream, in days; 0 keeps them (bounded by the stream's length
+	// limit). Projections keep counting what was trimmed until rebuilt.
+	EventRetentionDays int `json:"event_retention_days,omitempty"`
 }
 
 // Workspace is the tenant isolation boundary.
@@ -76,6 +81,9 @@ func (w *Workspace) Validate() error {
 	}
 	if w.Limits.MaxCPS < 0 || w.Limits.MaxCPS > 100_000 {
 		return invalid("limits.max_cps", "must be between 0 (unlimited) and 100000")
+	}
+	if w.Settings.EventRetentionDays < 0 || w.Settings.EventRetentionDays > 3650 {
+		return invalid("settings.event_retention_days", "must be between 0 (keep) and 3650")
 	}
 	if w.Settings.Timezone != "" {
 		if _, err := time.LoadLocation(w.Settings.Timezone); err != nil || strings.Contains(w.Settings.Timezone, "..") {

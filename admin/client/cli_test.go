@@ -120,6 +120,9 @@ func TestCLIGet(t *testing.T) {
 		{"no calls yet", []string{"get", "calls", "--active"}, []string{
 			`^ID\s+STATE\s+FROM\s+TO\s+SERVICE\s+STARTED\s+ENDED\s+REASON\s+NODE$`,
 		}},
+		{"no callers yet", []string{"get", "callers"}, []string{
+			`^ID\s+CALLS\s+LAST_CALL\s+TALK_S\s+ESCALATIONS\s+TRANSFERS\s+LAST_SERVICE$`,
+		}},
 		{"events, first two", []string{"get", "events", "--limit", "2"}, []string{
 			`^ID\s+TIME\s+TYPE\s+CALL\s+DATA$`,
 			`^\d+-\d+\s+\S+\s+config\.changed\s+-\s+\{"actor":\{"platform":true\},.*\.\.\.$`,

@@ -239,7 +239,13 @@ func (f *File) build(raw *fileDoc, doc *yaml.Node, lookup LookupEnv) error {
 		f.Trunks = append(f.Trunks, it)
 	}
 	for i, p := range raw.SafetyPolicies {
-		it := &tenancy.SafetyPolicy{ID: p.ID, Name: p.Name, Description: p.Description, BlockedTopics: p.BlockedTopics, EscalateOn: p.EscalateOn, Action: p.Action}
+		it := &tenancy.SafetyPolicy{ID: p.ID, Name: p.Name, Description: p.Description, RegulationTemplates: p.RegulationTemplates}
+		for _, c := range p.MonitorConcepts {
+			it.MonitorConcepts = append(it.MonitorConcepts, tenancy.MonitorConcept(c))
+		}
+		for _, r := range p.EscalationRules {
+			it.EscalationRules = append(it.EscalationRules, tenancy.EscalationRule(r))
+		}
 		if err := f.add(tenancy.KindSafetyPolicy, i, it, doc); err != nil {
 			return err
 		}

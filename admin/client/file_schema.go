@@ -59,12 +59,27 @@ type fileOperators struct {
 }
 
 type filePolicy struct {
-	ID            string   `yaml:"id"`
-	Name          string   `yaml:"name"`
-	Description   string   `yaml:"description"`
-	BlockedTopics []string `yaml:"blocked_topics"`
-	EscalateOn    []string `yaml:"escalate_on"`
-	Action        string   `yaml:"action"`
+	ID                  string        `yaml:"id"`
+	Name                string        `yaml:"name"`
+	Description         string        `yaml:"description"`
+	MonitorConcepts     []fileConcept `yaml:"monitor_concepts"`
+	RegulationTemplates []string      `yaml:"regulation_templates"`
+	EscalationRules     []fileRule    `yaml:"escalation_rules"`
+}
+
+type fileConcept struct {
+	Concept     string `yaml:"concept"`
+	Description string `yaml:"description"`
+	Severity    string `yaml:"severity"`
+}
+
+type fileRule struct {
+	Concept   string `yaml:"concept"`
+	Condition string `yaml:"condition"`
+	Action    string `yaml:"action"`
+	Mode      string `yaml:"mode"`
+	Target    string `yaml:"target"`
+	Message   string `yaml:"message"`
 }
 
 var (

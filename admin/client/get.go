@@ -49,7 +49,7 @@ var resources = []resource{
 	{name: "operator-config", aliases: []string{"operators"}, segment: "operator-config", single: true, columns: []column{
 		{"OPERATORS", "operators"}, {"MODES", "modes"}, {"ESCALATION", "escalation"}}},
 	{name: "safety-policies", aliases: []string{"safety-policy", "policies"}, segment: "safety-policies", items: true, columns: []column{
-		{"ID", "id"}, {"NAME", "name"}, {"ACTION", "action"}, {"BLOCKED_TOPICS", "blocked_topics"}, {"ESCALATE_ON", "escalate_on"}}},
+		{"ID", "id"}, {"NAME", "name"}, {"TEMPLATES", "regulation_templates"}, {"CONCEPTS", "monitor_concepts"}, {"RULES", "escalation_rules"}}},
 	{name: "data-sources", aliases: []string{"data-source"}, segment: "data-sources", items: true, columns: []column{
 		{"ID", "id"}, {"KIND", "kind"}, {"BASE_URL", "base_url"}, {"CREDENTIALS", "credentials"}}},
 	{name: "accounts", aliases: []string{"account"}, segment: "accounts", items: true, columns: []column{
@@ -59,6 +59,13 @@ var resources = []resource{
 	{name: "calls", aliases: []string{"call"}, segment: "calls", items: true, limit: 100, columns: []column{
 		{"ID", "id"}, {"STATE", "state"}, {"FROM", "from"}, {"TO", "to"}, {"SERVICE", "service_id"},
 		{"STARTED", "started_at"}, {"ENDED", "ended_at"}, {"REASON", "end_reason"}, {"NODE", "node_id"}}},
+	{name: "callers", aliases: []string{"caller"}, segment: "entities/callers", items: true, columns: []column{
+		{"ID", "id"}, {"CALLS", "calls"}, {"LAST_CALL", "last_call_at"}, {"TALK_S", "talk_time_seconds"},
+		{"ESCALATIONS", "escalations"}, {"TRANSFERS", "transfers"}, {"LAST_SERVICE", "last_service_id"}}},
+	{name: "service-stats", aliases: []string{"service-stat"}, segment: "entities/services", items: true, columns: []column{
+		{"ID", "id"}, {"CALLS", "calls"}, {"ANSWER_RATE", "answer_rate"}, {"AVG_DURATION_S", "average_duration_seconds"}, {"ESCALATIONS", "escalations"}}},
+	{name: "number-stats", aliases: []string{"number-stat"}, segment: "entities/numbers", items: true, columns: []column{
+		{"ID", "id"}, {"CALLS", "calls"}, {"BY_HOUR", "by_hour"}, {"TIMEZONE", "timezone"}}},
 	{name: "events", aliases: []string{"event"}, segment: "events", limit: 100, columns: []column{
 		{"ID", "id"}, {"TIME", "time"}, {"TYPE", "type"}, {"CALL", "call_id"}, {"DATA", "data"}}},
 }
@@ -137,7 +144,7 @@ func kindNames() string {
 func (c *CLI) show(ctx context.Context, cl *Client, cm *common, r *resource, id string, o getOptions) error {
 	segs := []string{"workspaces", cm.workspace}
 	if r.segment != "" {
-		segs = append(segs, r.segment)
+		segs = append(segs, strings.Split(r.segment, "/")...)
 	}
 	if id != "" {
 		segs = append(segs, id)

@@ -1,0 +1,66 @@
+package tenancy
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// DataSource is an external system the agents read (an EHR, a scheduling
+// API). Its credentials are write-only.
+type DataSource struct {
+	ID string `json:"id"`
+	// Name is optional; a data source POSTed without id gets its slug.
+	Name    string `json:"name,omitempty"`
+	Kind    string `json:"kind"`
+	BaseURL string `json:"base_url"`
+	// AgentAccess releases the credentials to the voice agents of the
+	// workspace's calls (GET /v1/call-context); without it agents get the
+	// id, kind and base URL only.
+	AgentAccess bool              `json:"agent_access,omitempty"`
+	Credentials map[string]string `json:"credentials,omitempty"`
+}
+
+// DataSourceKinds lists the supported kinds.
+var DataSourceKinds = []string{"fhir", "hl7", "rest", "graphql", "sftp"}
+
+// Validate checks every field of d.
+func (d *DataSource) Validate() error {
+	if err := validID("id", d.ID); err != nil {
+		return err
+	}
+	if d.Name != "" {
+		if err := validName("name", d.Name); err != nil {
+			return err
+		}
+	}
+	if !slices.Contains(DataSourceKinds, d.Kind) {
+		return invalid("kind", "must be one of %s", strings.Join(DataSourceKinds, ", "))
+	}
+	u, err := url.Parse(d.BaseURL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "sftp") || len(d.BaseURL) > 2048 {
+		return invalid("base_url", "must be an absolute http, https or sftp URL")
+	}
+	if len(d.Credentials) > 32 {
+		return invalid("credentials", "at most 32 entries")
+	}
+	for k, v := range d.Credentials {
+		if k == "" || len(k) > 64 || len(v) > 8192 {
+			return invalid("credentials", "keys of 1-64 characters, values of at most 8192")
+		}
+	}
+	return nil
+}
+
+// Redacted returns d without its credentials, as the API shows it; the
+// names of the credentials set are kept so a reader knows they are there.
+func (d DataSource) Redacted() DataSource {
+	if len(d.Credentials) > 0 {
+		red := make(map[string]string, len(d.Credentials))
+		for k := range d.Credentials {
+			red[k] = redactedMask
+		}
+		d.Credentials = red
+	}
+	return d
+}
