@@ -16,8 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/redis/go-redis/v9"
 
+	"github.com/voiceedge/edge/internal/redisaddr"
 	"github.com/voiceedge/edge/media"
 	"github.com/voiceedge/edge/routing"
 	"github.com/voiceedge/edge/sip"
@@ -43,8 +43,11 @@ func run(term, intr context.Context, cfg config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ropts, _ := redisOptions(cfg.RedisAddr)
-	rdb := redis.NewUniversalClient(ropts)
+	raddr, err := redisaddr.Parse(cfg.RedisAddr)
+	if err != nil {
+		return fmt.Errorf("%w: redis_addr: %v", errUsage, err)
+	}
+	rdb := redisaddr.NewClient(raddr, "edge")
 	defer rdb.Close()
 	store := tenancy.NewStore(rdb)
 
