@@ -56,7 +56,13 @@ func runServer(ctx context.Context, cfg serveConfig, ln net.Listener, log *slog.
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	store := tenancy.NewStore(rdb)
+	// Behind Cluster or Sentinel a write answered 2xx must survive its
+	// master's failover: it waits for a replica (tenancy.WithReplicaAck).
+	var sopts []tenancy.StoreOption
+	if raddr.Kind != redisaddr.Single {
+		sopts = append(sopts, tenancy.WithReplicaAck(replicaAckTimeout))
+	}
+	store := tenancy.NewStore(rdb, sopts...)
 	srv, err := admin.New(acfg, store, reg, log)
 	if err != nil {
 		ln.Close()
@@ -72,6 +78,10 @@ func runServer(ctx context.Context, cfg serveConfig, ln net.Listener, log *slog.
 	log.Info("edge-admin stopped")
 	return err
 }
+
+// replicaAckTimeout bounds the wait for a replica after a configuration
+// write (Cluster and Sentinel).
+const replicaAckTimeout = time.Second
 
 // redactRedis hides a password of a Redis URL in logs.
 func redactRedis(addr string) string { return redisaddr.Redact(addr) }
