@@ -274,22 +274,40 @@ func (s *Store) durably(ctx context.Context, key string, fn func(redis.Cmdable) 
 }
 
 // ack waits until a replica has what connection c wrote (WithReplicaAck).
+// It asks first whether the master has a replica at all, so that a master
+// left alone after a failover does not hold every write for the timeout,
+// and it bounds the WAIT by the client's read timeout as well as by the
+// server's: a Redis 7.0 master promoted from replica was seen to keep a
+// WAIT blocked past its timeout.
 func (s *Store) ack(ctx context.Context, c *redis.Tx) error {
 	if s.ackTimeout <= 0 {
 		return nil
-	}
-	n, err := c.Wait(ctx, 1, s.ackTimeout).Result()
-	if err != nil || n >= 1 {
-		return err
 	}
 	info, err := c.Info(ctx, "replication").Result()
 	if err != nil {
 		return err
 	}
-	if strings.Contains(info, "connected_slaves:0\r\n") || strings.Contains(info, "connected_slaves:0\n") {
+	if !hasReplica(info) {
 		return nil // no replica to wait for (see WithReplicaAck)
 	}
-	return fmt.Errorf("no replica acknowledged the write within %v", s.ackTimeout)
+	wait := redis.NewIntCmd(ctx, "wait", 1, s.ackTimeout.Milliseconds())
+	if err := c.Process(ctx, wait); err != nil {
+		return err
+	}
+	if wait.Val() < 1 {
+		return fmt.Errorf("no replica acknowledged the write within %v", s.ackTimeout)
+	}
+	return nil
+}
+
+// hasReplica reports whether INFO replication shows a connected replica.
+func hasReplica(info string) bool {
+	for _, l := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "connected_slaves:"); ok {
+			return v != "0"
+		}
+	}
+	return false
 }
 
 func parseInt(s string) int64 {
