@@ -27,9 +27,10 @@ package tenancy
 // workspace transaction, and undoes the index entry when that fails; the
 // change-stream entry comes after the workspace commit. A follower that
 // reads a change therefore finds the workspace already at that version;
-// one that crashes between the steps leaves at most an index entry that the
-// workspace does not hold, which the next write of the same item or the
-// deletion of the workspace cleans up.
+// a writer that dies between the steps leaves at most an index entry that
+// names the workspace without the workspace holding the item (that
+// workspace can still claim the number; no other can until it is
+// released).
 //
 //	edge:workspaces      set   workspace ids
 //	edge:numbers         hash  e164 -> workspace id (a number has one owner)
