@@ -45,7 +45,8 @@ func WithStreamLimits(events, changes int64) StoreOption {
 // Redis. A replica that is connected but does not acknowledge in time fails
 // the write with ErrUnavailable (it was applied and may survive: a retry of
 // the same write is safe). Off by default (a single Redis has no replica);
-// the programs turn it on for Redis Cluster and Sentinel.
+// the programs turn it on for Redis Cluster and Sentinel. timeout must be
+// below the client's read timeout.
 func WithReplicaAck(timeout time.Duration) StoreOption {
 	return func(s *Store) { s.ackTimeout = timeout }
 }

@@ -81,7 +81,7 @@ func runServer(ctx context.Context, cfg serveConfig, ln net.Listener, log *slog.
 
 // replicaAckTimeout bounds the wait for a replica after a configuration
 // write (Cluster and Sentinel).
-const replicaAckTimeout = time.Second
+const replicaAckTimeout = 500 * time.Millisecond
 
 // redactRedis hides a password of a Redis URL in logs.
 func redactRedis(addr string) string { return redisaddr.Redact(addr) }

@@ -18,14 +18,17 @@ import (
 // down-after-milliseconds plus its failover.
 const (
 	dialTimeout     = time.Second
-	readTimeout     = 2 * time.Second
-	writeTimeout    = 2 * time.Second
+	readTimeout     = time.Second
+	writeTimeout    = time.Second
 	minRetryBackoff = 50 * time.Millisecond
 	maxRetryBackoff = 500 * time.Millisecond
-	// maxRetries (single, sentinel) and maxRedirects (cluster) give a
-	// command about two seconds of backed-off retries.
+	// maxRetries (single, sentinel) gives a command about two seconds of
+	// backed-off retries. maxRedirects (cluster) is fewer: a command picks
+	// the slot's master afresh on each retry, but a WATCH transaction
+	// retries the same node, so it should give up on a dead one soon (the
+	// reload hook has by then asked for the new slot map).
 	maxRetries   = 6
-	maxRedirects = 8
+	maxRedirects = 4
 	// clusterReload is how old the cluster's slot map may grow before a
 	// command reloads it (in the background). go-redis's default is 60 s,
 	// which is what kept writes failing for ~55 s after a master failed
@@ -54,7 +57,11 @@ func NewClient(a *Addr, name string, tune ...func(*redis.UniversalOptions)) redi
 		co := o.Cluster()
 		co.ClusterStateReloadInterval = clusterReload
 		c := redis.NewClusterClient(co)
+		// On the cluster client for commands and pipelines, and on each
+		// node's client for what bypasses them: WATCH transactions retry
+		// the same node without a reload.
 		c.AddHook(reloadHook{c})
+		c.OnNewNode(func(n *redis.Client) { n.AddHook(reloadHook{c}) })
 		return c
 	case Sentinel:
 		return redis.NewFailoverClient(o.Failover())

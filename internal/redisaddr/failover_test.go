@@ -15,8 +15,8 @@ import (
 // TestMasterKilledMidTrafficReplicaTakesOverWritesResumeWithinSecondsNoAckedWriteLost
 // runs configuration writes through the programs' own client
 // (redisaddr.NewClient, as edge-admin builds it, with WithReplicaAck) while
-// the master of the workspace is SIGKILLed, on a real Redis Cluster and on a
-// real Sentinel setup: the replica takes over, the client finds it by
+// the master of the workspace is SIGKILLed (or SIGSTOPped: a hung host), on
+// a real Redis Cluster and on a real Sentinel setup: the replica takes over, the client finds it by
 // itself, writes succeed again within seconds, and every write that
 // reported success is there afterwards.
 func TestMasterKilledMidTrafficReplicaTakesOverWritesResumeWithinSecondsNoAckedWriteLost(t *testing.T) {
@@ -32,6 +32,16 @@ func TestMasterKilledMidTrafficReplicaTakesOverWritesResumeWithinSecondsNoAckedW
 				slot := cl.Slot("{ws:" + ws + "}:cfg")
 				m := cl.MasterOf(slot)
 				m.Kill()
+				_, took := cl.WaitNewMaster(slot, m, 20*time.Second)
+				return took
+			}
+		}},
+		{"cluster, master hung (SIGSTOP)", func(t *testing.T) (string, func(string) time.Duration) {
+			cl := tenancytest.StartCluster(t)
+			return cl.Addrs(), func(ws string) time.Duration {
+				slot := cl.Slot("{ws:" + ws + "}:cfg")
+				m := cl.MasterOf(slot)
+				m.Pause() // connections stay open and unanswered
 				_, took := cl.WaitNewMaster(slot, m, 20*time.Second)
 				return took
 			}
@@ -55,7 +65,7 @@ func TestMasterKilledMidTrafficReplicaTakesOverWritesResumeWithinSecondsNoAckedW
 			}
 			rdb := redisaddr.NewClient(a, "failover-test")
 			t.Cleanup(func() { rdb.Close() })
-			store := tenancy.NewStore(rdb, tenancy.WithReplicaAck(time.Second))
+			store := tenancy.NewStore(rdb, tenancy.WithReplicaAck(500 * time.Millisecond))
 			ctx := context.Background()
 			w, c, err := store.CreateWorkspace(ctx, tenancy.PlatformPrincipal, tenancy.NewWorkspace{
 				Name: "Failover clinic", Environment: tenancy.EnvDevelopment,
