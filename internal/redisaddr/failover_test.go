@@ -12,14 +12,14 @@ import (
 	"github.com/voiceedge/edge/tenancy/tenancytest"
 )
 
-// TestMasterKilledMidTrafficReplicaTakesOverWritesResumeWithinSecondsNoAckedWriteLost
+// TestMasterKilledMidTrafficReplicaTakesOverWritesAndAdmissionsResumeWithinSecondsNoAckedWriteLost
 // runs configuration writes through the programs' own client
 // (redisaddr.NewClient, as edge-admin builds it, with WithReplicaAck) while
 // the master of the workspace is SIGKILLed (or SIGSTOPped: a hung host), on
 // a real Redis Cluster and on a real Sentinel setup: the replica takes over, the client finds it by
-// itself, writes succeed again within seconds, and every write that
-// reported success is there afterwards.
-func TestMasterKilledMidTrafficReplicaTakesOverWritesResumeWithinSecondsNoAckedWriteLost(t *testing.T) {
+// itself, writes and call admissions succeed again within seconds, and
+// every configuration write that reported success is there afterwards.
+func TestMasterKilledMidTrafficReplicaTakesOverWritesAndAdmissionsResumeWithinSecondsNoAckedWriteLost(t *testing.T) {
 	cases := []struct {
 		name string
 		// start returns EDGE_REDIS_ADDR and, for a workspace, a func that
@@ -112,6 +112,33 @@ func TestMasterKilledMidTrafficReplicaTakesOverWritesResumeWithinSecondsNoAckedW
 					time.Sleep(10 * time.Millisecond)
 				}
 			}()
+			// And call admission, as the edge does it (admission script in the
+			// workspace's slot, then the end transaction).
+			var lastAdmit time.Time
+			go func() {
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					rec := tenancy.CallRecord{ID: fmt.Sprintf("call-%05d", i), WorkspaceID: w.ID, ServiceID: "svc",
+						State: "ringing", StartedAt: time.Now(), NodeID: "node-1"}
+					actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+					err := store.AdmitCall(actx, rec, tenancy.Limits{}, time.Minute)
+					if err == nil {
+						rec.State = tenancy.CallEnded
+						err = store.EndCall(actx, rec)
+					}
+					cancel()
+					if err == nil {
+						mu.Lock()
+						lastAdmit = time.Now()
+						mu.Unlock()
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			}()
 			ackedNow := func() (int, time.Time) {
 				mu.Lock()
 				defer mu.Unlock()
@@ -125,6 +152,18 @@ func TestMasterKilledMidTrafficReplicaTakesOverWritesResumeWithinSecondsNoAckedW
 				_, last := ackedNow()
 				return last.After(killed.Add(promoted))
 			})
+			waitFor(t, 20*time.Second, "a call admitted after the failover", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return lastAdmit.After(killed.Add(promoted))
+			})
+			mu.Lock()
+			admitted := lastAdmit.Sub(killed.Add(promoted))
+			mu.Unlock()
+			t.Logf("%s: calls admitted again %v after the promotion", tc.name, admitted.Round(time.Millisecond))
+			if admitted > 5*time.Second {
+				t.Errorf("calls admitted again %v after the promotion; want a few seconds at most", admitted)
+			}
 			_, last := ackedNow()
 			t.Logf("%s: master killed; replica promoted after %v; writes succeed again %v after the kill (%v after the promotion)",
 				tc.name, promoted.Round(time.Millisecond), last.Sub(killed).Round(time.Millisecond), last.Sub(killed.Add(promoted)).Round(time.Millisecond))
