@@ -303,6 +303,9 @@ func (n *Node) start(t testing.TB, bin string, extra ...string) {
 	t.Helper()
 	cmd := exec.Command(bin, append(append([]string(nil), n.args...), extra...)...)
 	cmd.Dir = n.dir
+	// Killed with the test binary too, should it die before its cleanup
+	// (a test timeout panics without running cleanups).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
 	}
