@@ -65,7 +65,7 @@ func TestMasterKilledMidTrafficReplicaTakesOverWritesAndAdmissionsResumeWithinSe
 			}
 			rdb := redisaddr.NewClient(a, "failover-test")
 			t.Cleanup(func() { rdb.Close() })
-			store := tenancy.NewStore(rdb, tenancy.WithReplicaAck(500 * time.Millisecond))
+			store := tenancy.NewStore(rdb, tenancy.WithReplicaAck(500*time.Millisecond))
 			ctx := context.Background()
 			w, c, err := store.CreateWorkspace(ctx, tenancy.PlatformPrincipal, tenancy.NewWorkspace{
 				Name: "Failover clinic", Environment: tenancy.EnvDevelopment,
