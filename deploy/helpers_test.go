@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-
 func isPatch(file string) bool { return strings.HasSuffix(file, "-patch.yaml") }
 
 func container(t *testing.T, spec corev1.PodSpec, name string) corev1.Container {
