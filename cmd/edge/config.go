@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"gopkg.in/yaml.v3"
 
+	"github.com/voiceedge/edge/internal/redisaddr"
 	"github.com/voiceedge/edge/media"
 	"github.com/voiceedge/edge/sip"
 )
@@ -25,7 +25,9 @@ var errUsage = errors.New("usage")
 // config is the edge's configuration: flags > environment > YAML file
 // (-config) > defaults (design section 9).
 type config struct {
-	// RedisAddr is host:port or a redis:// URL (EDGE_REDIS_ADDR).
+	// RedisAddr is host:port (several, comma-separated, for a cluster), a
+	// redis:// or rediss:// URL or a sentinel:// URL (EDGE_REDIS_ADDR;
+	// internal/redisaddr).
 	// Default 127.0.0.1:6379.
 	RedisAddr string `yaml:"redis_addr"`
 	// SIPAddr is the SIP listen address, UDP and TCP (EDGE_SIP_ADDR).
@@ -94,7 +96,7 @@ func loadConfig(args []string, lookup func(string) (string, bool), stderr io.Wri
 	file := fs.String("config", "", "YAML configuration file")
 	flags := map[string]*string{}
 	for _, f := range append([]struct{ name, env, help string }{
-		{"redis", "EDGE_REDIS_ADDR", "Redis host:port or redis:// URL"},
+		{"redis", "EDGE_REDIS_ADDR", "Redis host:port[,host:port...], redis:// or sentinel:// URL"},
 		{"sip", "EDGE_SIP_ADDR", "SIP listen address (UDP and TCP)"},
 		{"sip-tls", "EDGE_SIP_TLS_ADDR", "SIP over TLS listen address"},
 		{"tls-cert", "EDGE_TLS_CERT", "TLS certificate (PEM)"},
@@ -207,7 +209,7 @@ func (c *config) validate() error {
 	if _, _, err := media.ParsePortRange(c.RTPPorts); err != nil {
 		return bad("rtp_ports", err)
 	}
-	if _, err := redisOptions(c.RedisAddr); err != nil {
+	if _, err := redisaddr.Parse(c.RedisAddr); err != nil {
 		return bad("redis_addr", err)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
@@ -252,23 +254,4 @@ func (c *config) sipConfig() (sip.Config, error) {
 		s.TrustedCIDRs = append(s.TrustedCIDRs, p)
 	}
 	return s, s.Validate()
-}
-
-// redisOptions accepts host:port (comma-separated for a cluster) or a
-// redis:// or rediss:// URL.
-func redisOptions(addr string) (*redis.UniversalOptions, error) {
-	if strings.HasPrefix(addr, "redis://") || strings.HasPrefix(addr, "rediss://") {
-		o, err := redis.ParseURL(addr)
-		if err != nil {
-			return nil, err
-		}
-		return &redis.UniversalOptions{Addrs: []string{o.Addr}, Username: o.Username, Password: o.Password, DB: o.DB, TLSConfig: o.TLSConfig, ClientName: "edge"}, nil
-	}
-	addrs := strings.Split(addr, ",")
-	for _, a := range addrs {
-		if _, _, err := net.SplitHostPort(a); err != nil {
-			return nil, err
-		}
-	}
-	return &redis.UniversalOptions{Addrs: addrs, ClientName: "edge"}, nil
 }
