@@ -5,8 +5,6 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
-
-	"github.com/voiceedge/edge/routing"
 )
 
 // Headers the edge adds to the INVITE it sends to a service (design
@@ -19,6 +17,10 @@ const (
 	HeaderCaller        = "X-Caller"
 	HeaderCalled        = "X-Called"
 	HeaderVoiceSettings = "X-Voice-Settings"
+	// Design section 10 (identity.go).
+	HeaderCallerVerified = "X-Caller-Verified"
+	HeaderCallerPrivacy  = "X-Caller-Privacy"
+	HeaderDivertedFrom   = "X-Diverted-From"
 )
 
 // validateRequest checks what the edge needs of any request before it acts
@@ -45,7 +47,11 @@ func validateRequest(req *sip.Request) *Rejection {
 	if !strings.EqualFold(string(req.CSeq().MethodName), string(req.Method)) {
 		return reject(ReasonMalformed, "CSeq method differs from the request method")
 	}
-	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
+	// Max-Forwards 0: 483, as the edge would have to forward the request;
+	// but an OPTIONS is answered by the edge itself, the UAS its
+	// Max-Forwards reached (RFC 3261 section 11: OPTIONS with Max-Forwards
+	// 0 is how an element's capabilities are queried).
+	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 && req.Method != sip.OPTIONS {
 		return reject(ReasonTooManyHops, "Max-Forwards")
 	}
 	return nil
@@ -62,21 +68,22 @@ func validateInvite(req *sip.Request) *Rejection {
 	if s := req.Recipient.Scheme; s != "sip" && s != "sips" && s != "tel" {
 		return reject(ReasonMalformed, "Request-URI scheme")
 	}
+	if _, rej := callerIdentity(req, ""); rej != nil {
+		return rej
+	}
 	return nil
 }
 
-// dialedNumber returns the called number of a Request-URI in E.164, and
-// false when the URI carries no number (the number is then unknown).
-func dialedNumber(u *sip.Uri) (string, bool) {
+// dialedUser returns what of a Request-URI names the called number, as
+// routing.Map.LookupFrom takes it: the user part of a sip or sips URI (with
+// its parameters, e.g. phone-context), the whole of a tel URI; false when
+// the URI carries no user (the number is then unknown).
+func dialedUser(u *sip.Uri) (string, bool) {
 	user := u.User
 	if u.Scheme == "tel" {
 		user = u.Raw()
 	}
-	user, _, _ = strings.Cut(user, ";") // user parameters, e.g. ;npdi
-	if user == "" {
-		return "", false
-	}
-	return routing.Normalize(user)
+	return user, user != ""
 }
 
 // callerID returns the caller's number or name from the From header, reduced
@@ -101,19 +108,6 @@ func callerID(req *sip.Request) string {
 		return "anonymous"
 	}
 	return string(out)
-}
-
-// serviceHeaders are the X- headers of the INVITE to the service.
-func serviceHeaders(callID string, r *routing.Route, caller string) []sip.Header {
-	return []sip.Header{
-		sip.NewHeader(HeaderCallID, callID),
-		sip.NewHeader(HeaderWorkspaceID, r.Workspace.ID),
-		sip.NewHeader(HeaderServiceID, r.Service.ID),
-		sip.NewHeader(HeaderEnvironment, string(r.Workspace.Environment)),
-		sip.NewHeader(HeaderCaller, caller),
-		sip.NewHeader(HeaderCalled, r.Number),
-		sip.NewHeader(HeaderVoiceSettings, r.VoiceSettingsB64),
-	}
 }
 
 // Bounds of badRequestFor.
