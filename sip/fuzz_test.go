@@ -101,7 +101,7 @@ func FuzzStreamFilter(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	s := &Server{metrics: met, log: testLogger()}
+	s := &Server{metrics: met, log: testLogger(), router: fakeRouter{}, dialogs: newDialogCache(), budget: newBudgets()}
 	p := sip.NewParser()
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
 		c := newStreamFilter(discardConn{}, s)
