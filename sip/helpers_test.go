@@ -123,6 +123,11 @@ type wsSpec struct {
 	name, number, cidr, target string
 	user, pass                 string
 	limits                     tenancy.Limits
+	// Carrier settings of the trunk (design section 10).
+	countryCode string
+	budget      int
+	// voice overrides the voice settings.
+	voice *tenancy.VoiceSettings
 }
 
 // addWorkspace creates a workspace with a service, a trunk and a number
@@ -144,8 +149,13 @@ func (e *testEdge) addWorkspace(t *testing.T, s wsSpec) string {
 		}
 	}
 	put(tenancy.KindService, &tenancy.Service{ID: "agent", Name: "Agent", Target: s.target})
-	put(tenancy.KindTrunk, &tenancy.Trunk{ID: "carrier", Name: "Carrier", AllowedCIDRs: []string{s.cidr}, Username: s.user, Password: s.pass})
-	put(tenancy.KindVoiceSettings, &tenancy.VoiceSettings{TTSVoice: "alloy", Speed: 1, Keyterms: []string{"appointment"}})
+	put(tenancy.KindTrunk, &tenancy.Trunk{ID: "carrier", Name: "Carrier", AllowedCIDRs: []string{s.cidr}, Username: s.user, Password: s.pass,
+		DefaultCountryCode: s.countryCode, MaxRequestsPerSecond: s.budget})
+	voice := &tenancy.VoiceSettings{TTSVoice: "alloy", Speed: 1, Keyterms: []string{"appointment"}}
+	if s.voice != nil {
+		voice = s.voice
+	}
+	put(tenancy.KindVoiceSettings, voice)
 	put(tenancy.KindNumber, &tenancy.PhoneNumber{Number: s.number, ServiceID: "agent"})
 	waitFor(t, 5*time.Second, "route of "+s.number, func() bool {
 		r, ok := e.routes.Lookup(s.number)
