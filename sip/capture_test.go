@@ -18,9 +18,9 @@ import (
 // one port, answers every INVITE 486 over the transport it came by, and
 // keeps each INVITE's bytes and transport.
 type captureService struct {
-	udp  *net.UDPConn
-	tcp  net.Listener
-	port int
+	udp   *net.UDPConn
+	tcp   net.Listener
+	port  int
 	mu    sync.Mutex
 	got   []capturedInvite
 	conns []net.Conn

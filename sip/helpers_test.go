@@ -42,6 +42,8 @@ type testEdge struct {
 type edgeOptions struct {
 	cfg          func(*Config)
 	mediaTimeout time.Duration
+	// rtpPorts overrides the RTP port range (load tests need more).
+	rtpPorts [2]int
 }
 
 // portBase spreads the RTP ranges of the tests of this process.
@@ -69,7 +71,11 @@ func newTestEdge(t *testing.T, opts ...func(*edgeOptions)) *testEdge {
 	go func() { defer wg.Done(); _ = e.routes.Run(ctx) }()
 
 	lo := 42000 + int(portBase.Add(1)%40)*200
-	pool, err := media.NewPortPool(netip.MustParseAddr("127.0.0.1"), lo, lo+199)
+	hi := lo + 199
+	if o.rtpPorts[0] > 0 {
+		lo, hi = o.rtpPorts[0], o.rtpPorts[1]
+	}
+	pool, err := media.NewPortPool(netip.MustParseAddr("127.0.0.1"), lo, hi)
 	if err != nil {
 		t.Fatal(err)
 	}
