@@ -104,15 +104,13 @@ var tortureTable = map[string]tortureWant{
 	"badbranch": {udp: answers(200)},
 	"bcast":     {udp: nil},
 	// Application layer.
-	"unkscm":  {udp: answers(416), tcp: answers(416), tcpSet: true},
-	"novelsc": {udp: answers(416), tcp: answers(416), tcpSet: true}, // sipgo cannot parse the URI: answered from the raw bytes
-	"unksm2":  {udp: answers(416)},
-	"bext01":  {udp: answers(420), tcp: answers(420), tcpSet: true, header: []string{"Unsupported: nothingSupportsThis, nothingSupportsThisEither"}},
-	"invut":   {udp: answers(415), header: []string{"Accept: application/sdp"}},
-	"sdp01":   {udp: answers(488)},
-	// RFC 4475 section 3.3.15: an endpoint processes an OPTIONS with
-	// Max-Forwards 0 as any other (RFC 3261 section 11); only a proxy 483s.
-	"zeromf":   {udp: answers(200)},
+	"unkscm":   {udp: answers(416), tcp: answers(416), tcpSet: true},
+	"novelsc":  {udp: answers(416), tcp: answers(416), tcpSet: true}, // sipgo cannot parse the URI: answered from the raw bytes
+	"unksm2":   {udp: answers(416)},
+	"bext01":   {udp: answers(420), tcp: answers(420), tcpSet: true, header: []string{"Unsupported: nothingSupportsThis, nothingSupportsThisEither"}},
+	"invut":    {udp: answers(415), header: []string{"Accept: application/sdp"}},
+	"sdp01":    {udp: answers(488)},
+	"zeromf":   {udp: answers(200)}, // RFC 4475 section 3.3.15: an endpoint answers OPTIONS with Max-Forwards 0 (RFC 3261 section 11)
 	"regaut01": {udp: answers(405), tcp: answers(405), tcpSet: true},
 }
 
