@@ -29,6 +29,7 @@ type call struct {
 	log   *slog.Logger
 	route *routing.Route
 	trunk *routing.Trunk
+	ident identity // what the carrier said of the caller
 	src   netip.Addr
 	start time.Time
 	sess  MediaSession
@@ -67,7 +68,7 @@ var (
 
 func newCallState(s *Server, req *sip.Request, tx sip.ServerTransaction, adm *admission, rec tenancy.CallRecord, sess MediaSession, ans media.Answer) *call {
 	c := &call{
-		s: s, id: rec.ID, route: adm.route, trunk: adm.trunk, src: adm.src, start: rec.StartedAt,
+		s: s, id: rec.ID, route: adm.route, trunk: adm.trunk, ident: adm.identity, src: adm.src, start: rec.StartedAt,
 		sess: sess, ansA: ans, req: req, tx: tx, sdpID: sdpSessionID(), rec: rec,
 		acks: make(chan uint32, 4), setupDone: make(chan struct{}),
 		log: s.log.With("call_id", rec.ID, "workspace_id", rec.WorkspaceID),

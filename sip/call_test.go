@@ -89,6 +89,9 @@ func TestCallServiceFailures(t *testing.T) {
 			if res == nil || res.StatusCode != tc.want {
 				t.Fatalf("got %v, want %d\n%s", res, tc.want, raw)
 			}
+			if res.GetHeader("Retry-After") != nil {
+				t.Errorf("one service's failure answered with Retry-After (a carrier would back off the whole edge):\n%s", raw)
+			}
 			if tc.reason == ReasonNoAnswer && time.Since(start) < time.Second {
 				t.Errorf("480 after %v, before the no-answer timer", time.Since(start))
 			}

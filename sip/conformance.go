@@ -27,7 +27,7 @@ var supportedExtensions = map[string]bool{}
 //     To display name that is neither a quoted string nor tokens
 //     (section 25.1);
 //   - Max-Forwards 0: 483 (section 16.3 step 2: the edge never forwards
-//     it, and answers OPTIONS with 483 too);
+//     it), except OPTIONS, which the edge answers itself (section 11);
 //   - a Request-URI, From or To of a scheme other than sip, sips or tel:
 //     416 (section 8.2.2.1);
 //   - Require naming an extension the edge lacks: 420 with Unsupported

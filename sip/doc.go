@@ -8,9 +8,13 @@
 // with Config.DropUnknownSources), digest challenge of the owning
 // workspace's trunk that matches the source (407, RFC 3261 section 22.3),
 // unknown number or a number whose workspace has no trunk matching the
-// source (404, identical in both cases), suspended workspace (403), SDP
-// (488 with no common codec), then the workspace's limits across all edges
-// (tenancy.Store.AdmitCall: 486, or 503 with Retry-After). Only then does
+// source (404, identical in both cases; the number is normalised with the
+// default country code of each trunk containing the source, see
+// routing.Map.LookupFrom), the trunk's request budget (503 with
+// Retry-After, budget.go), suspended workspace (403), SDP (488 with no
+// common codec), then the workspace's limits across all edges
+// (tenancy.Store.AdmitCall: 486 at the concurrent-call limit, 480 with
+// Retry-After at the CPS limit). Only then does
 // the call exist: a refused INVITE leaves no record, slot or event. Every
 // refusal is counted in edge_sip_invites_total with its reason; the one
 // table from cause to SIP status is in errors.go.
@@ -42,7 +46,7 @@
 // Request-URI's scheme is unknown to the parser), other SIP version 505,
 // missing or repeated single headers, CSeq unlike the method, unquoted
 // display names with separators 400 naming the header, Max-Forwards 0
-// 483, a Request-URI, From or To scheme other than sip, sips or tel 416,
+// 483 (OPTIONS excepted: the edge answers it itself, RFC 3261 section 11), a Request-URI, From or To scheme other than sip, sips or tel 416,
 // Require of any extension 420 with Unsupported (the edge supports none,
 // not even 100rel), an INVITE body other than application/sdp 415 with
 // Accept, an INVITE whose Accept excludes SDP 488. Methods without a
@@ -58,19 +62,53 @@
 // neither sipgo's transactions nor the edge's dialogs can be matched
 // without it. Responses matching no transaction are dropped silently.
 //
-// # Per-source rate limit
+// # Per-source rate limit and carrier budgets
 //
 // Config.RateLimit is a token bucket per source IP over every UDP
-// datagram and every new TCP or TLS connection (TrustedCIDRs exempt,
-// service peers of live calls too). Over it, datagrams are dropped and
-// connections closed without an answer and counted in
-// edge_sip_dropped_total{reason="rate_limited"}. Silence is deliberate:
-// an answer (503) would cost the edge a response per request of the flood,
-// reflect traffic at a spoofed source, and tell a scanner the address is
-// a live SIP edge; a genuine trunk over its rate retransmits (UDP) and
-// gets through once its bucket refills. Workspace limits (max_cps,
-// max_concurrent_calls) are quotas, not protection, and are answered
-// (503 with Retry-After, 486).
+// datagram and every new TCP or TLS connection of sources in no trunk
+// (TrustedCIDRs exempt, service peers of live calls too). Over it,
+// datagrams are dropped and connections closed without an answer and
+// counted in edge_sip_dropped_total{reason="rate_limited"}. Silence is
+// deliberate: an answer (503) would cost the edge a response per request
+// of the flood, reflect traffic at a spoofed source, and tell a scanner
+// the address is a live SIP edge.
+//
+// Sources inside a trunk's CIDRs are carriers and are held to their
+// trunks' budgets instead (design section 10, budget.go): a trunk's
+// max_requests_per_second (default 500) per source for out-of-dialog
+// requests, an initial INVITE charged to the trunk it routes through, so
+// that two workspaces' trunks sharing a carrier address keep separate
+// budgets. Requests of known dialogs, ACK and CANCEL never count. Over
+// budget a request is answered 503 with Retry-After: 1, so the carrier
+// fails over rather than retransmitting into silence. Workspace limits
+// (max_cps, max_concurrent_calls) are quotas, not protection, and are
+// answered with callee-scoped statuses (480 with Retry-After, 486).
+//
+// # Failure statuses (errors.go)
+//
+// 503 with Retry-After tells a carrier to back off the whole edge, every
+// tenant (RFC 3261 section 21.5.4): the edge sends it only for whole-edge
+// conditions, draining (also to OPTIONS), shutdown, media ports exhausted,
+// the call store unreachable, and for a trunk over its own budget. A
+// single service's failure is final for the call, without Retry-After:
+// 480 when it does not answer in time or answers 408/480, 486 when busy
+// (486/600), 503 when unreachable or answering any other failure, 500 for
+// a fault of the edge's own while setting the call up.
+//
+// # Carrier identity and requests to services
+//
+// The caller's identity is read from P-Asserted-Identity, Remote-Party-ID,
+// Privacy, Diversion, History-Info and the STIR/SHAKEN verstat parameter
+// (identity.go, which documents what is a 400 and what is ignored) and
+// handed to the service as X-Caller, X-Caller-Privacy, X-Caller-Verified
+// and X-Diverted-From; nothing else of the trunk's headers reaches it. All
+// X- headers together stay under MaxServiceHeaders (1 KiB):
+// X-Voice-Settings takes what the others leave, its lists cut from the end
+// with "truncated": true when needed. Max-Forwards of the INVITE to the
+// service is the trunk's less one (RFC 7332). An INVITE to a UDP service
+// over 1300 bytes goes over TCP when the target URI has no transport
+// parameter (RFC 3261 section 18.1.1), else stays on UDP with
+// X-Voice-Settings cut down until it fits (service_request.go).
 //
 // # Escalation by the service (INFO)
 //

@@ -48,6 +48,7 @@ const (
 	ReasonMalformed       Reason = "malformed"
 	ReasonUnknownSource   Reason = "unknown_source"
 	ReasonRateLimited     Reason = "rate_limited"
+	ReasonTrunkBudget     Reason = "trunk_budget"
 	ReasonAuthRequired    Reason = "auth_required"
 	ReasonAuthFailed      Reason = "auth_failed"
 	ReasonNotFound        Reason = "not_found"
@@ -59,6 +60,7 @@ const (
 	ReasonStoreDown       Reason = "store_unavailable"
 	ReasonDraining        Reason = "draining"
 	ReasonServiceDown     Reason = "service_unavailable"
+	ReasonInternal        Reason = "internal_error"
 	ReasonServiceBusy     Reason = "service_busy"
 	ReasonNoAnswer        Reason = "no_answer"
 	ReasonCanceled        Reason = "canceled"
@@ -127,22 +129,33 @@ type response struct {
 }
 
 // responses is THE table from cause to SIP response: every refusal and
-// every failed call is answered from it (design section 7).
+// every failed call is answered from it (design section 7, issue 14 item
+// 8). Retry-After (set by classify and the budget) goes only with the
+// 503s of whole-edge conditions, draining, shutdown, no media ports, the
+// call store down, and with a trunk over its own request budget: a carrier
+// backs off the whole edge, every tenant, on a 503 with Retry-After (RFC
+// 3261 section 21.5.4). A workspace's own limits are callee-scoped: 486 at
+// its concurrent-call limit, 480 with Retry-After at its CPS limit. One
+// service's failure is final for that call and carries no Retry-After:
+// 480 when it does not answer (or answers 408/480), 486 busy, 503 when it
+// is unreachable or fails, 500 for a fault of the edge's own.
 var responses = map[Reason]response{
 	ReasonMalformed:       {400, "Bad Request"},
 	ReasonUnknownSource:   {403, "Forbidden"},
 	ReasonRateLimited:     {503, "Service Unavailable"},
+	ReasonTrunkBudget:     {503, "Service Unavailable"},
 	ReasonAuthRequired:    {407, "Proxy Authentication Required"},
 	ReasonAuthFailed:      {407, "Proxy Authentication Required"},
 	ReasonNotFound:        {404, "Not Found"},
 	ReasonSuspended:       {403, "Forbidden"},
 	ReasonConcurrentLimit: {486, "Busy Here"},
-	ReasonCPSLimit:        {503, "Service Unavailable"},
+	ReasonCPSLimit:        {480, "Temporarily Unavailable"},
 	ReasonNoCodec:         {488, "Not Acceptable Here"},
 	ReasonNoPorts:         {503, "Service Unavailable"},
 	ReasonStoreDown:       {503, "Service Unavailable"},
 	ReasonDraining:        {503, "Service Unavailable"},
 	ReasonServiceDown:     {503, "Service Unavailable"},
+	ReasonInternal:        {500, "Server Internal Error"},
 	ReasonServiceBusy:     {486, "Busy Here"},
 	ReasonNoAnswer:        {480, "Temporarily Unavailable"},
 	ReasonCanceled:        {487, "Request Terminated"},
@@ -231,8 +244,10 @@ func classify(err error) *Rejection {
 		return &Rejection{Reason: ReasonServiceBusy, Err: err}
 	case errors.Is(err, ErrServiceNoAnswer):
 		return &Rejection{Reason: ReasonNoAnswer, Err: err}
+	case errors.Is(err, ErrServiceUnavailable):
+		return &Rejection{Reason: ReasonServiceDown, Err: err}
 	default:
-		return &Rejection{Reason: ReasonServiceDown, RetryAfter: 5, Err: err}
+		return &Rejection{Reason: ReasonInternal, Err: err}
 	}
 }
 

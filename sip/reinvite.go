@@ -160,6 +160,10 @@ func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuse(req, tx, reject(ReasonUnknownSource, ""))
 		return
 	}
+	if s.Draining() && !hasToTag(req) {
+		s.refuse(req, tx, classify(ErrDraining)) // 503 with Retry-After: use another edge
+		return
+	}
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 	res.AppendHeader(sip.NewHeader("Allow", s.allow()))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))

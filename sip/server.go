@@ -35,6 +35,7 @@ type Server struct {
 	sipSrv  *sipgo.Server
 	client  *sipgo.Client
 	limiter *rateLimiter
+	budget  *budgets
 	auth    *digestAuth
 	dialogs *dialogCache
 
@@ -84,6 +85,7 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 	s := &Server{
 		cfg: cfg, router: router, media: m, store: store, log: slog.Default(),
 		limiter:   newRateLimiter(cfg.RateLimit, cfg.RateBurst, cfg.TrustedCIDRs),
+		budget:    newBudgets(),
 		auth:      newDigestAuth(cfg.Realm, cfg.NonceTTL),
 		dialogs:   newDialogCache(),
 		listeners: map[string]netip.AddrPort{},

@@ -83,7 +83,7 @@ func (c *call) serviceInvite() (*sip.Request, error) {
 	from.Params = sip.NewParams()
 	from.Params.Add("tag", sip.GenerateTagN(16))
 	callID := sip.CallIDHeader(newCallID())
-	maxFwd := sip.MaxForwardsHeader(70)
+	maxFwd := sip.MaxForwardsHeader(forwardHops(c.req))
 	contact := c.s.contact(transport)
 	ct := sip.ContentTypeHeader("application/sdp")
 	req.AppendHeader(from)
@@ -92,7 +92,7 @@ func (c *call) serviceInvite() (*sip.Request, error) {
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
 	req.AppendHeader(&maxFwd)
 	req.AppendHeader(&contact)
-	for _, h := range serviceHeaders(c.id, c.route, c.rec.From, c.token) {
+	for _, h := range serviceHeaders(c.id, c.route, c.ident, c.token, MaxServiceHeaders) {
 		req.AppendHeader(h)
 	}
 	req.AppendHeader(&ct)
@@ -102,6 +102,9 @@ func (c *call) serviceInvite() (*sip.Request, error) {
 			// Send from the listening socket, so the service sees the edge's
 			// SIP address and its answers come back to it.
 			req.Laddr = sip.Addr{IP: ap.Addr().AsSlice(), Port: int(ap.Port())}
+		}
+		if c.serviceTransport(req) == "tcp" {
+			c.switchToTCP(req)
 		}
 	}
 	return req, nil
