@@ -123,7 +123,8 @@ func TestCallFlows(t *testing.T) {
 			trunkHint: " (no BYE from the edge?)", wantReason: ReasonServiceHangup},
 		{name: "cancelled by trunk", service: []string{"uas_noanswer.xml"}, trunk: "uac_cancel.xml",
 			serviceHint: " (B leg not cancelled?)", wantReason: ReasonCanceled},
-		{name: "hold and resume", service: []string{"uas_answer.xml"}, trunk: "uac_hold.xml"},
+		{name: "hold and resume reach the service", service: []string{"testdata/uas_reinvite.xml"}, trunk: "uac_hold.xml",
+			serviceHint: " (hold or resume not forwarded?)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

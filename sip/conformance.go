@@ -14,6 +14,17 @@ import (
 // or any other extension is refused with 420 and an Unsupported header.
 var supportedExtensions = map[string]bool{}
 
+// supportedValue is the Supported header of the edge's requests and 2xx
+// (RFC 3261 section 20.37): its extensions, sorted.
+func supportedValue() string {
+	tags := make([]string, 0, len(supportedExtensions))
+	for t := range supportedExtensions {
+		tags = append(tags, t)
+	}
+	sort.Strings(tags)
+	return strings.Join(tags, ", ")
+}
+
 // screen runs the checks of RFC 3261 section 8.2 that any request passes
 // before a transaction exists for it, on the request as parsed and its
 // raw bytes (headers only need be present). It returns nil for a request

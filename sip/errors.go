@@ -82,6 +82,19 @@ const (
 	ReasonMaxDuration   Reason = "max_duration"
 	ReasonNoAck         Reason = "no_ack"
 	ReasonAnswered      Reason = "answered"
+
+	// End reasons of the dialog layer (offeranswer.go, mediawatch.go).
+	ReasonNoAnswerSDP         Reason = "no_answer_sdp"
+	ReasonMediaTimeoutTrunk   Reason = "media_timeout_trunk"
+	ReasonMediaTimeoutService Reason = "media_timeout_service"
+	ReasonSessionExpired      Reason = "session_expired"
+
+	// Refusals of in-dialog requests (reinvite.go, update.go).
+	ReasonRequestPending Reason = "request_pending"
+	ReasonNoDialog       Reason = "no_dialog"
+	ReasonOutOfOrder     Reason = "out_of_order"
+	ReasonPeerRefused    Reason = "peer_refused"
+	ReasonPeerFailed     Reason = "peer_failed"
 )
 
 // Rejection is a refusal of a request with its cause. Every refusal of the
@@ -156,6 +169,12 @@ var responses = map[Reason]response{
 	ReasonNotAcceptable:     {488, "Not Acceptable Here"},
 	ReasonMethodNotAllowed:  {405, "Method Not Allowed"},
 	ReasonNotImplemented:    {501, "Not Implemented"},
+
+	ReasonRequestPending: {491, "Request Pending"},
+	ReasonNoDialog:       {481, "Call/Transaction Does Not Exist"},
+	ReasonOutOfOrder:     {500, "Server Internal Error"},
+	ReasonPeerRefused:    {488, "Not Acceptable Here"},
+	ReasonPeerFailed:     {500, "Server Internal Error"},
 }
 
 // Status returns the SIP status code and reason phrase for r. A 400 names

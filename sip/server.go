@@ -36,6 +36,7 @@ type Server struct {
 	limiter *rateLimiter
 	auth    *digestAuth
 	dialogs *dialogCache
+	late    lateAnswers
 
 	mu        sync.Mutex
 	listeners map[string]netip.AddrPort // transport ("udp", "tcp", "tls") -> local address
@@ -96,7 +97,9 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerLogger(sipLog),
 			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
-				sipLog.Debug("unmatched response", "status", r.StatusCode)
+				if !s.onLateResponse(r) {
+					sipLog.Debug("unmatched response", "status", r.StatusCode)
+				}
 			}),
 		),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
@@ -119,6 +122,7 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 	s.sipSrv.OnCancel(s.onCancel)
 	s.sipSrv.OnOptions(s.onOptions)
 	s.sipSrv.OnInfo(s.onInfo)
+	s.sipSrv.OnUpdate(s.onUpdate)
 	s.sipSrv.OnNoRoute(s.onUnsupported)
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	return s, nil

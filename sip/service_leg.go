@@ -26,6 +26,10 @@ func (c *call) inviteService(ctx context.Context) error {
 	}
 	c.b = b
 	err = b.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: c.onServiceResponse})
+	if err != nil && ctx.Err() != nil {
+		// Cancelled: a 2xx crossing the CANCEL is acknowledged and hung up.
+		c.s.cancelled(b)
+	}
 	if err != nil {
 		var dr *sipgo.ErrDialogResponse
 		if errors.As(err, &dr) {
@@ -63,14 +67,9 @@ func (c *call) serviceInvite() (*sip.Request, error) {
 		uri.UriParams = sip.NewParams()
 		uri.UriParams.Add("transport", transport)
 	}
-	codecs := []media.Codec{c.ansA.Codec}
-	for _, k := range media.DefaultCodecs() {
-		if k.PT != c.ansA.Codec.PT {
-			codecs = append(codecs, k)
-		}
-	}
+	codecs := c.offerCodecs(media.LegB)
 	dtmf := media.NoPayloadType
-	if c.ansA.TelephoneEventPT != media.NoPayloadType {
+	if c.offerless || c.ansA.TelephoneEventPT != media.NoPayloadType {
 		dtmf = media.DefaultTelephoneEventPT
 	}
 	body, err := c.s.sdpFor(c.sess, media.LegB, codecs, dtmf, media.SendRecv, c.ansA.Ptime, c.sdpID, c.nextVersion(media.LegB))
@@ -113,6 +112,10 @@ func (c *call) serviceInvite() (*sip.Request, error) {
 func (c *call) onServiceResponse(res *sip.Response) error {
 	switch {
 	case res.StatusCode == 180 || (res.StatusCode == 183 && len(res.Body()) == 0):
+		c.respondTrunk(180, "Ringing", nil)
+	case res.StatusCode == 183 && c.offerless:
+		// No offer of the edge's in an unreliable provisional response
+		// (RFC 3261 section 13.2.1): the trunk hears ringing until the 200.
 		c.respondTrunk(180, "Ringing", nil)
 	case res.StatusCode == 183:
 		if err := c.applyServiceSDP(res.Body()); err != nil {

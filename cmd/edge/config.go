@@ -228,6 +228,7 @@ func (c *config) sipConfig() (sip.Config, error) {
 	s.NodeID = c.NodeID
 	s.PublicIP, _ = c.publicIP()
 	s.NoAnswerTimeout, s.MaxDuration, s.DrainTimeout = c.NoAnswerTimeout, c.MaxDuration, c.DrainTimeout
+	s.MediaTimeout = c.MediaTimeout
 	s.DropUnknownSources, s.RateLimit, s.RateBurst = c.DropUnknownSources, c.RateLimit, c.RateBurst
 	for _, cidr := range c.TrustedCIDRs {
 		p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
