@@ -66,6 +66,8 @@ type call struct {
 	// refresh) is in progress on the call; a second one meanwhile is
 	// answered 491 (RFC 3261 section 14.2, RFC 3311 section 5.2).
 	offering sync.Mutex
+	// incoming marks the leg whose offer holds offering (glare.go).
+	incoming [2]bool
 }
 
 // Causes that end an answered call from one side.

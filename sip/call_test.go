@@ -125,6 +125,8 @@ func TestCallFlows(t *testing.T) {
 			serviceHint: " (B leg not cancelled?)", wantReason: ReasonCanceled},
 		{name: "hold and resume reach the service", service: []string{"testdata/uas_reinvite.xml"}, trunk: "uac_hold.xml",
 			serviceHint: " (hold or resume not forwarded?)"},
+		{name: "hold and resume by the service reach the trunk", service: []string{"testdata/uas_hold.xml"}, trunk: "testdata/uac_answer_reinvite.xml",
+			trunkHint: " (hold or resume not forwarded?)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

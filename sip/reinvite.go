@@ -37,11 +37,11 @@ func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		c.answerLocally(ref.leg, req, tx)
 		return
 	}
-	if !c.offering.TryLock() {
-		s.refuse(req, tx, reject(ReasonRequestPending, ""))
+	if !c.lockOffer(ref.leg) {
+		s.refuse(req, tx, c.pending(ref.leg))
 		return
 	}
-	defer c.offering.Unlock()
+	defer c.unlockOffer(ref.leg)
 	if len(req.Body()) == 0 {
 		c.offerInAnswer(ref.leg, req, tx)
 		return

@@ -40,11 +40,11 @@ func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(res)
 		return
 	}
-	if !c.offering.TryLock() {
-		s.refuse(req, tx, reject(ReasonRequestPending, ""))
+	if !c.lockOffer(ref.leg) {
+		s.refuse(req, tx, c.pending(ref.leg))
 		return
 	}
-	defer c.offering.Unlock()
+	defer c.unlockOffer(ref.leg)
 	offer, ans, rej := readOffer(req)
 	if rej != nil {
 		s.refuse(req, tx, rej)
