@@ -1,0 +1,59 @@
+package sip
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestUpdateEarlyAndConfirmed: an UPDATE of the trunk's early dialog
+// moves its media before the answer (answered at the edge); in the
+// confirmed dialog an UPDATE without SDP is a refresh answered 200 without
+// body, and a hold by UPDATE reaches the service, as UPDATE since it
+// allows it, and its answer comes back.
+func TestUpdateEarlyAndConfirmed(t *testing.T) {
+	e := newTestEdge(t)
+	svc, target := startService(t, "testdata/uas_update.xml")
+	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: target})
+	trunk := newRawTrunk(t, "127.0.0.1", e.udpAddr)
+	rtp1, rtp2 := listenRTP(t), listenRTP(t)
+	inv := trunk.newInvite("+15551230001")
+	inv.sdp = sdpOn(portOf(rtp1), 1, "sendrecv")
+	trunk.send(t, inv.text(trunk.local()))
+	ringing := trunk.waitResponse(t, 180, 10*time.Second)
+	if ringing == nil {
+		t.Fatal("no 180")
+	}
+	trunk.send(t, trunk.inDialog(inv, ringing, "UPDATE", 2, "", sdpOn(portOf(rtp2), 2, "sendrecv")))
+	early := trunk.waitResponse(t, 200, 5*time.Second)
+	if early == nil || early.CSeq().MethodName != "UPDATE" || len(early.Body()) == 0 {
+		t.Fatalf("early UPDATE not answered 200 with SDP: %v", early)
+	}
+	ok := trunk.waitResponse(t, 200, 10*time.Second)
+	if ok == nil || ok.CSeq().MethodName != "INVITE" {
+		t.Fatalf("no 200 to the INVITE: %v", ok)
+	}
+	trunk.send(t, trunk.inDialog(inv, ok, "ACK", 1, "", ""))
+	if !strings.Contains(ok.GetHeader("Allow").Value(), "UPDATE") {
+		t.Errorf("Allow of the 200 lacks UPDATE: %s", ok.GetHeader("Allow").Value())
+	}
+
+	trunk.send(t, trunk.inDialog(inv, ok, "UPDATE", 3, "", ""))
+	refresh := trunk.waitResponse(t, 200, 5*time.Second)
+	if refresh == nil || len(refresh.Body()) != 0 {
+		t.Fatalf("UPDATE without SDP: %v, want 200 without body", refresh)
+	}
+	trunk.send(t, trunk.inDialog(inv, ok, "UPDATE", 4, "", sdpOn(portOf(rtp2), 3, "sendonly")))
+	held := trunk.waitResponse(t, 200, 10*time.Second)
+	if held == nil || !strings.Contains(string(held.Body()), "a=recvonly") {
+		t.Fatalf("hold by UPDATE: %v, want 200 a=recvonly (the service's answer)", held)
+	}
+	trunk.send(t, trunk.inDialog(inv, ok, "BYE", 5, "", ""))
+	if code, logs := svc.wait(t, 10*time.Second); code != 0 {
+		t.Fatalf("service sipp exit %d\n%s", code, logs)
+	}
+	if got := e.waitEnded(t, ws, 1)[0]["reason"]; got != string(ReasonTrunkHangup) {
+		t.Errorf("reason = %v", got)
+	}
+	e.checkNoLeaks(t, ws)
+}
