@@ -68,6 +68,10 @@ type call struct {
 	offering sync.Mutex
 	// incoming marks the leg whose offer holds offering (glare.go).
 	incoming [2]bool
+	// rel is the 100rel state towards a trunk that supports it (prack.go);
+	// serviceRSeq the last RSeq of the service the edge PRACKed.
+	rel         *reliable
+	serviceRSeq uint32
 }
 
 // Causes that end an answered call from one side.
@@ -156,8 +160,13 @@ func (c *call) answerSDP(dir media.Direction) ([]byte, error) {
 	return c.s.sdpFor(c.sess, media.LegA, []media.Codec{c.ansA.Codec}, c.ansA.TelephoneEventPT, dir, c.ansA.Ptime, c.sdpID, c.nextVersion(media.LegA))
 }
 
-// respondTrunk sends a response on leg A's INVITE transaction.
+// respondTrunk sends a response on leg A's INVITE transaction; a 18x
+// reliably to a trunk that supports 100rel (prack.go).
 func (c *call) respondTrunk(code int, phrase string, body []byte) {
+	if c.rel != nil && code > 100 && code < 200 {
+		c.respondReliably(code, phrase, body)
+		return
+	}
 	var hdrs []sip.Header
 	if body != nil {
 		ct := sip.ContentTypeHeader("application/sdp")

@@ -10,9 +10,10 @@ import (
 )
 
 // supportedExtensions are the option tags of Require the edge supports
-// (RFC 3261 section 8.2.2.3): none. A trunk that requires 100rel, timer
-// or any other extension is refused with 420 and an Unsupported header.
-var supportedExtensions = map[string]bool{}
+// (RFC 3261 section 8.2.2.3): 100rel (RFC 3262, prack.go). A request that
+// requires any other extension is refused with 420 and an Unsupported
+// header naming it.
+var supportedExtensions = map[string]bool{"100rel": true}
 
 // supportedValue is the Supported header of the edge's requests and 2xx
 // (RFC 3261 section 20.37): its extensions, sorted.

@@ -106,6 +106,9 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 	}
 	c := newCallState(s, req, tx, adm, rec, sess, ans)
 	c.offerless = offerless
+	if wantsReliable(req) {
+		c.rel = newReliable(req.CSeq().SeqNo)
+	}
 	if offer != nil {
 		c.setHeld(media.LegA, offer.OnHold())
 	}

@@ -123,6 +123,7 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 	s.sipSrv.OnOptions(s.onOptions)
 	s.sipSrv.OnInfo(s.onInfo)
 	s.sipSrv.OnUpdate(s.onUpdate)
+	s.sipSrv.OnPrack(s.onPrack)
 	s.sipSrv.OnNoRoute(s.onUnsupported)
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	return s, nil

@@ -44,7 +44,11 @@ func (c *call) inviteService(ctx context.Context) error {
 	c.mu.Unlock()
 	c.addLeg(b.ID, media.LegB)
 	c.s.dialogs.addPeer(c.peer)
-	if err := b.Ack(ctx); err != nil {
+	ack := b.Ack
+	if c.pracked() {
+		ack = func(context.Context) error { return c.ackService() }
+	}
+	if err := ack(ctx); err != nil {
 		return fmt.Errorf("ack service: %w: %w", ErrServiceUnavailable, err)
 	}
 	if err := c.applyServiceSDP(res.Body()); err != nil {
@@ -91,6 +95,7 @@ func (c *call) serviceInvite() (*sip.Request, error) {
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
 	req.AppendHeader(&maxFwd)
 	req.AppendHeader(&contact)
+	req.AppendHeader(sip.NewHeader("Supported", supportedValue()))
 	for _, h := range serviceHeaders(c.id, c.route, c.rec.From) {
 		req.AppendHeader(h)
 	}
@@ -110,6 +115,9 @@ func (c *call) serviceInvite() (*sip.Request, error) {
 // trunk as the edge's own: 180 as 180, 183 with SDP as 183 with the
 // edge's SDP (early media flows through the relay).
 func (c *call) onServiceResponse(res *sip.Response) error {
+	if res.IsProvisional() && res.StatusCode > 100 && !c.prackService(res) {
+		return nil // a retransmission of a reliable provisional
+	}
 	switch {
 	case res.StatusCode == 180 || (res.StatusCode == 183 && len(res.Body()) == 0):
 		c.respondTrunk(180, "Ringing", nil)

@@ -47,7 +47,7 @@ func (c *call) hangup(cause error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := c.byeTrunk(ctx); err != nil {
+			if err := c.bye(ctx, media.LegA); err != nil {
 				c.log.Debug("bye trunk", "error", err)
 			}
 		}()
@@ -56,7 +56,7 @@ func (c *call) hangup(cause error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := c.b.Bye(ctx); err != nil {
+			if err := c.bye(ctx, media.LegB); err != nil {
 				c.log.Debug("bye service", "error", err)
 			}
 		}()
@@ -65,12 +65,14 @@ func (c *call) hangup(cause error) {
 	c.end(endReason(cause))
 }
 
-// byeTrunk sends BYE on leg A, whether or not the trunk acknowledged the
-// 200 (RFC 3261 section 13.3.1.4: a 2xx never acknowledged within 64*T1
-// ends the session with BYE). sipgo's own Bye waits for the ACK first.
-func (c *call) byeTrunk(ctx context.Context) error {
-	bye := sip.NewRequest(sip.BYE, c.remoteTarget(media.LegA))
-	tx, err := c.a.TransactionRequest(ctx, bye)
+// bye sends BYE on leg l: on leg A whether or not the trunk acknowledged
+// the 200 (RFC 3261 section 13.3.1.4: a 2xx never acknowledged within
+// 64*T1 ends the session with BYE; sipgo's own Bye waits for the ACK
+// first), on leg B whatever sipgo thinks of the dialog's state (a PRACK
+// leaves it unconfirmed, see prack.go).
+func (c *call) bye(ctx context.Context, l media.Leg) error {
+	bye := sip.NewRequest(sip.BYE, c.remoteTarget(l))
+	tx, err := c.dialog(l).TransactionRequest(ctx, bye)
 	if err != nil {
 		return err
 	}
