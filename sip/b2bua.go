@@ -72,6 +72,9 @@ type call struct {
 	// serviceRSeq the last RSeq of the service the edge PRACKed.
 	rel         *reliable
 	serviceRSeq uint32
+	// timers are the legs' session timers (session_timer.go), set before
+	// the leg is in the dialog cache and never replaced.
+	timers [2]*sessionTimer
 }
 
 // Causes that end an answered call from one side.

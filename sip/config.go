@@ -38,6 +38,20 @@ type Config struct {
 	// section 3). sipgo's transactions keep their own (sip.T1). Tests
 	// lower it. Default 500ms.
 	T1 time.Duration
+	// SessionExpires is the session interval the edge asks for and uses
+	// when a peer names none (RFC 4028, EDGE_SESSION_EXPIRES). Default
+	// 1800s; at least MinSE.
+	SessionExpires time.Duration
+	// MinSE is the shortest session interval the edge accepts (RFC 4028
+	// section 5: a smaller Session-Expires is refused 422 with this
+	// Min-SE). Default and floor 90s; only the package's tests may go
+	// lower (see shortTimers), to run a refresh in seconds.
+	MinSE time.Duration
+	// shortTimers lets MinSE go below 90s. Unexported: tests of package
+	// sip set it (one refresh at the 90s minimum takes 45s); nothing
+	// outside the package can.
+	shortTimers bool
+
 	// ReinviteTimeout bounds an offer the edge forwards to the other leg
 	// (re-INVITE or UPDATE, RFC 3261 section 14) and the refreshes it
 	// sends. Default 64*T1 (32s).
@@ -87,6 +101,8 @@ func DefaultConfig() Config {
 		MediaTimeout:    30 * time.Second,
 		T1:              500 * time.Millisecond,
 		ReinviteTimeout: 32 * time.Second,
+		SessionExpires:  1800 * time.Second,
+		MinSE:           90 * time.Second,
 		LeaseTTL:        30 * time.Second,
 		ControlWait:     5 * time.Second,
 		StoreTimeout:    3 * time.Second,
@@ -118,6 +134,10 @@ func (c Config) Validate() error {
 		return bad("T1", "must be positive and at most 10s")
 	case c.ReinviteTimeout <= 0:
 		return bad("ReinviteTimeout", "must be positive")
+	case c.MinSE < time.Second || (!c.shortTimers && c.MinSE < 90*time.Second):
+		return bad("MinSE", "must be at least 90s (RFC 4028 section 4)")
+	case c.SessionExpires < c.MinSE || c.SessionExpires%time.Second != 0 || c.MinSE%time.Second != 0:
+		return bad("SessionExpires", "must be whole seconds, at least MinSE")
 	case c.LeaseTTL < time.Second:
 		return bad("LeaseTTL", "must be at least 1s")
 	case c.ControlWait <= 0 || c.ControlWait >= c.LeaseTTL:

@@ -10,10 +10,11 @@ import (
 )
 
 // supportedExtensions are the option tags of Require the edge supports
-// (RFC 3261 section 8.2.2.3): 100rel (RFC 3262, prack.go). A request that
+// (RFC 3261 section 8.2.2.3): 100rel (RFC 3262, prack.go) and timer
+// (RFC 4028, session_timer.go). A request that
 // requires any other extension is refused with 420 and an Unsupported
 // header naming it.
-var supportedExtensions = map[string]bool{"100rel": true}
+var supportedExtensions = map[string]bool{"100rel": true, "timer": true}
 
 // supportedValue is the Supported header of the edge's requests and 2xx
 // (RFC 3261 section 20.37): its extensions, sorted.

@@ -119,16 +119,21 @@ func validAnswer(offer, ans media.Direction) bool {
 // when the peer keeps answering 491.
 const maxGlareAttempts = 3
 
-// sendOffer sends a re-INVITE or UPDATE with body on leg l and returns
+// sendOffer sends a re-INVITE or UPDATE with body (nil: none) on leg l and returns
 // its 2xx (ACKed for an INVITE). A 491 is retried after the glare delay of
 // RFC 3261 section 14.1 (glare.go); other failures are a *peerError.
 func (c *call) sendOffer(l media.Leg, method sip.RequestMethod, body []byte) (*sip.Response, error) {
 	for attempt := 1; ; attempt++ {
 		req := sip.NewRequest(method, c.remoteTarget(l))
-		ct := sip.ContentTypeHeader("application/sdp")
-		req.AppendHeader(&ct)
+		if body != nil {
+			ct := sip.ContentTypeHeader("application/sdp")
+			req.AppendHeader(&ct)
+		}
 		req.AppendHeader(sip.NewHeader("Allow", c.s.allow()))
 		req.AppendHeader(sip.NewHeader("Supported", supportedValue()))
+		for _, h := range c.timerHeaders(l) {
+			req.AppendHeader(h)
+		}
 		req.SetBody(body)
 		res, err := c.request(l, req)
 		if err != nil {
@@ -145,6 +150,9 @@ func (c *call) sendOffer(l media.Leg, method sip.RequestMethod, body []byte) (*s
 		}
 		if method == sip.INVITE {
 			c.ackReinvite(l, req)
+		}
+		if t := c.timers[l]; t != nil {
+			t.touch() // RFC 4028 section 7: any 2xx re-INVITE or UPDATE refreshes
 		}
 		return res, nil
 	}

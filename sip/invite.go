@@ -33,6 +33,13 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuse(req, tx, rej)
 		return
 	}
+	// Session timer headers depend on the request alone: malformed 400,
+	// too brief 422 (RFC 4028), before anything of workspaces is checked.
+	timer, rej := readTimer(req, s.cfg.MinSE)
+	if rej != nil {
+		s.refuse(req, tx, rej)
+		return
+	}
 	if !s.router.KnownSource(sourceIP(req)) {
 		s.refuse(req, tx, reject(ReasonUnknownSource, ""))
 		return
@@ -51,7 +58,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuse(req, tx, rej)
 		return
 	}
-	c, rej := s.newCall(req, tx, adm, start)
+	c, rej := s.newCall(req, tx, adm, start, timer)
 	if rej != nil {
 		s.refuse(req, tx, rej)
 		return
@@ -63,7 +70,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 // newCall checks the SDP offer, opens the media session and takes a slot
 // under the workspace's limits: the last checks a call can fail before it
 // exists. Nothing is left behind when it fails.
-func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admission, start time.Time) (*call, *Rejection) {
+func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admission, start time.Time, timer timerRequest) (*call, *Rejection) {
 	// An INVITE without a body is a delayed offer (RFC 3261 section
 	// 13.2.1): the edge offers in its 200 and reads the answer in the ACK.
 	offerless := len(req.Body()) == 0
@@ -106,6 +113,7 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 	}
 	c := newCallState(s, req, tx, adm, rec, sess, ans)
 	c.offerless = offerless
+	c.trunkTimer(timer)
 	if wantsReliable(req) {
 		c.rel = newReliable(req.CSeq().SeqNo)
 	}

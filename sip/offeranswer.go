@@ -46,6 +46,7 @@ func (c *call) confirmTrunk() error {
 	}
 	res := sip.NewResponseFromRequest(c.a.InviteRequest, 200, "OK", body)
 	c.s.decorate2xx(res, transportOf(c.req), true)
+	c.decorateTimer(media.LegA, res)
 	c.a.InviteResponse = res
 	c.mu.Lock()
 	c.aUp = true
@@ -250,9 +251,3 @@ func otherLeg(l media.Leg) media.Leg {
 	}
 	return media.LegA
 }
-
-// refreshed notes a session refresh by leg l (session_timer.go).
-func (c *call) refreshed(l media.Leg, req *sip.Request) {}
-
-// decorateTimer adds the session timer headers of leg l to a 2xx.
-func (c *call) decorateTimer(l media.Leg, res *sip.Response) {}

@@ -31,6 +31,11 @@ func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuse(req, tx, reject(ReasonOutOfOrder, "CSeq"))
 		return
 	}
+	if _, rej := readTimer(req, s.cfg.MinSE); rej != nil {
+		s.refuse(req, tx, rej)
+		return
+	}
+	c.refreshed(ref.leg, req)
 	if !c.answered() {
 		// The service re-offers before the trunk has its 200: answered at
 		// the edge, the trunk's leg has nothing to forward to yet.
@@ -58,6 +63,7 @@ func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	res := sip.NewResponseFromRequest(req, 200, "OK", body)
 	s.decorate2xx(res, transportOf(req), true)
+	c.decorateTimer(ref.leg, res)
 	if _, err := c.send2xx(tx, res, ref.leg); err != nil {
 		c.log.Debug("re-INVITE 2xx not acknowledged", "leg", ref.leg, "error", err)
 	}
@@ -76,6 +82,7 @@ func (c *call) offerInAnswer(l media.Leg, req *sip.Request, tx sip.ServerTransac
 	}
 	res := sip.NewResponseFromRequest(req, 200, "OK", body)
 	c.s.decorate2xx(res, transportOf(req), true)
+	c.decorateTimer(l, res)
 	ack, err := c.send2xx(tx, res, l)
 	if err != nil {
 		c.log.Debug("offerless re-INVITE not acknowledged", "leg", l, "error", err)
@@ -108,6 +115,7 @@ func (c *call) answerLocally(l media.Leg, req *sip.Request, tx sip.ServerTransac
 	}
 	res := sip.NewResponseFromRequest(req, 200, "OK", body)
 	c.s.decorate2xx(res, transportOf(req), true)
+	c.decorateTimer(l, res)
 	if req.IsInvite() {
 		_, _ = c.send2xx(tx, res, l)
 		return

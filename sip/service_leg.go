@@ -42,6 +42,7 @@ func (c *call) inviteService(ctx context.Context) error {
 	c.bUp = true
 	c.peer = ipOfSource(res.Source())
 	c.mu.Unlock()
+	c.serviceTimer(res)
 	c.addLeg(b.ID, media.LegB)
 	c.s.dialogs.addPeer(c.peer)
 	ack := b.Ack
@@ -96,6 +97,9 @@ func (c *call) serviceInvite() (*sip.Request, error) {
 	req.AppendHeader(&maxFwd)
 	req.AppendHeader(&contact)
 	req.AppendHeader(sip.NewHeader("Supported", supportedValue()))
+	for _, h := range c.s.timerRequestHeaders() {
+		req.AppendHeader(h)
+	}
 	for _, h := range serviceHeaders(c.id, c.route, c.rec.From) {
 		req.AppendHeader(h)
 	}

@@ -20,9 +20,12 @@ func (c *call) monitor() {
 	maxT := time.NewTimer(c.s.cfg.MaxDuration)
 	defer maxT.Stop()
 	media := c.watchMedia()
+	expired := c.runSessionTimers()
 	select {
 	case <-c.ctx.Done():
 	case err := <-media:
+		c.cancel(err)
+	case err := <-expired:
 		c.cancel(err)
 	case <-c.sess.TimedOut():
 		c.cancel(c.silentLeg())

@@ -32,6 +32,10 @@ func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuse(req, tx, reject(ReasonOutOfOrder, "CSeq"))
 		return
 	}
+	if _, rej := readTimer(req, s.cfg.MinSE); rej != nil {
+		s.refuse(req, tx, rej)
+		return
+	}
 	c.refreshed(ref.leg, req)
 	if len(req.Body()) == 0 {
 		res := sip.NewResponseFromRequest(req, 200, "OK", nil)
