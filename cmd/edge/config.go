@@ -175,6 +175,9 @@ func (c *config) set(env, v string) error {
 		if err != nil {
 			return err
 		}
+		if n < 90 {
+			return errors.New("must be at least 90 seconds (RFC 4028 Min-SE)")
+		}
 		c.SessionExpires = n
 	case "EDGE_PPROF":
 		b, err := strconv.ParseBool(v)
