@@ -43,12 +43,29 @@ func TestUpdateEarlyAndConfirmed(t *testing.T) {
 	if refresh == nil || len(refresh.Body()) != 0 {
 		t.Fatalf("UPDATE without SDP: %v, want 200 without body", refresh)
 	}
-	trunk.send(t, trunk.inDialog(inv, ok, "UPDATE", 4, "", sdpOn(portOf(rtp2), 3, "sendonly")))
+	// Bad input is refused with the header or body named, and the call
+	// goes on.
+	for i, bad := range []struct {
+		extra, body string
+		code        int
+		reason      string
+	}{
+		{"Session-Expires: often\r\n", "", 400, "Bad Session-Expires"},
+		{"Session-Expires: 30\r\n", "", 422, "Session Interval Too Small"},
+		{"", "v=0\r\nthis is not sdp\r\n", 400, "Bad Request (SDP body)"},
+	} {
+		trunk.send(t, trunk.inDialog(inv, ok, "UPDATE", 10+i, bad.extra, bad.body))
+		res := trunk.waitResponse(t, bad.code, 5*time.Second)
+		if res == nil || res.Reason != bad.reason {
+			t.Fatalf("bad UPDATE %q/%q: %v, want %d %s", bad.extra, bad.body, res, bad.code, bad.reason)
+		}
+	}
+	trunk.send(t, trunk.inDialog(inv, ok, "UPDATE", 20, "", sdpOn(portOf(rtp2), 3, "sendonly")))
 	held := trunk.waitResponse(t, 200, 10*time.Second)
 	if held == nil || !strings.Contains(string(held.Body()), "a=recvonly") {
 		t.Fatalf("hold by UPDATE: %v, want 200 a=recvonly (the service's answer)", held)
 	}
-	trunk.send(t, trunk.inDialog(inv, ok, "BYE", 5, "", ""))
+	trunk.send(t, trunk.inDialog(inv, ok, "BYE", 21, "", ""))
 	if code, logs := svc.wait(t, 10*time.Second); code != 0 {
 		t.Fatalf("service sipp exit %d\n%s", code, logs)
 	}
