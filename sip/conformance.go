@@ -143,7 +143,7 @@ func checkRequire(req *sip.Request) *Rejection {
 
 // checkOffer checks what an INVITE offers and accepts (RFC 3261 section
 // 8.2.3): the edge takes and gives application/sdp only, unencoded. An
-// INVITE without a body is refused later, with 488 (no offer).
+// INVITE without a body is a delayed offer (offeranswer.go).
 func checkOffer(req *sip.Request) *Rejection {
 	if len(req.Body()) > 0 {
 		ct := req.ContentType()

@@ -85,6 +85,15 @@ func (s *Server) decorate2xx(res *sip.Response, transport string, dialog bool) {
 // most 64*T1 (RFC 3261 section 13.3.1.4: the UAS core, not the
 // transaction, retransmits 2xx). It returns the ACK.
 func (c *call) send2xx(tx sip.ServerTransaction, res *sip.Response, l media.Leg) (*sip.Request, error) {
+	// ACKs of earlier 2xx (retransmitted by the peer for each 2xx
+	// retransmission) would fill the buffer and crowd out this one's.
+	for drained := false; !drained; {
+		select {
+		case <-c.acks:
+		default:
+			drained = true
+		}
+	}
 	if err := tx.Respond(res); err != nil {
 		return nil, fmt.Errorf("send 2xx: %w", err)
 	}
