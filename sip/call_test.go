@@ -127,6 +127,8 @@ func TestCallFlows(t *testing.T) {
 			serviceHint: " (hold or resume not forwarded?)"},
 		{name: "hold and resume by the service reach the trunk", service: []string{"testdata/uas_hold.xml"}, trunk: "testdata/uac_answer_reinvite.xml",
 			trunkHint: " (hold or resume not forwarded?)"},
+		{name: "offerless hold and resume by the service reach the trunk", service: []string{"testdata/uas_offerless_hold.xml"},
+			trunk: "testdata/uac_answer_reinvite.xml", trunkHint: " (the ACK's answer not applied and carried?)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

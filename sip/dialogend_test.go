@@ -215,3 +215,38 @@ func TestServiceDialogMatching(t *testing.T) {
 	}
 	e.checkNoLeaks(t, ws)
 }
+
+// TestByeRetransmitted: the edge's BYE is retransmitted (over UDP, by its
+// client transaction, until Timer F) until the trunk answers it.
+func TestByeRetransmitted(t *testing.T) {
+	e := newTestEdge(t)
+	svc, target := startService(t, "uas_bye.xml", "-d", "300")
+	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: target})
+	trunk := newRawTrunk(t, "127.0.0.1", e.udpAddr)
+	inv := trunk.newInvite("+15551230001")
+	trunk.send(t, inv.text(trunk.local()))
+	ok := trunk.waitResponse(t, 200, 10*time.Second)
+	if ok == nil {
+		t.Fatal("no 200")
+	}
+	trunk.send(t, trunk.inDialog(inv, ok, "ACK", 1, "", ""))
+	first := trunk.waitRequest(t, sip.BYE, 10*time.Second)
+	if first == nil {
+		t.Fatal("no BYE")
+	}
+	again := trunk.waitRequest(t, sip.BYE, 5*time.Second)
+	if again == nil {
+		t.Fatal("an unanswered BYE was not retransmitted")
+	}
+	if b1, _ := first.Via().Params.Get("branch"); b1 == "" || func() string { b, _ := again.Via().Params.Get("branch"); return b }() != b1 {
+		t.Errorf("retransmission is another transaction")
+	}
+	trunk.respond(t, again, 200, "OK")
+	if code, logs := svc.wait(t, 10*time.Second); code != 0 {
+		t.Fatalf("service sipp exit %d\n%s", code, logs)
+	}
+	if got := e.waitEnded(t, ws, 1)[0]["reason"]; got != string(ReasonServiceHangup) {
+		t.Errorf("reason = %v", got)
+	}
+	e.checkNoLeaks(t, ws)
+}

@@ -132,3 +132,37 @@ func TestParseSessionExpires(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionTimerServiceLeg: the service leg has its own timer; its 200
+// decides who refreshes. The edge refreshes when named (UPDATE, the
+// service allows it), and ends the call when the service owes a refresh
+// and sends none.
+func TestSessionTimerServiceLeg(t *testing.T) {
+	tests := []struct {
+		name, service, trunk string
+		trunkArgs            []string
+		want                 Reason
+	}{
+		{name: "edge refreshes the service", service: "testdata/uas_timer_edge_refreshes.xml", trunk: "uac_pcmu.xml",
+			trunkArgs: []string{"-d", "3000"}, want: ReasonTrunkHangup},
+		{name: "service stops refreshing", service: "testdata/uas_timer_stops.xml", trunk: "uac_wait_bye.xml", want: ReasonSessionExpired},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEdge(t, shortSessionTimers)
+			svc, target := startService(t, tc.service, "-key", "se", "4")
+			ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: target})
+			uac := e.trunkCall(t, tc.trunk, "+15551230001", tc.trunkArgs...)
+			if code, logs := uac.wait(t, 30*time.Second); code != 0 {
+				t.Fatalf("trunk sipp exit %d\n%s", code, logs)
+			}
+			if code, logs := svc.wait(t, 10*time.Second); code != 0 {
+				t.Fatalf("service sipp exit %d\n%s", code, logs)
+			}
+			if got := e.waitEnded(t, ws, 1)[0]["reason"]; got != string(tc.want) {
+				t.Errorf("reason = %v, want %s", got, tc.want)
+			}
+			e.checkNoLeaks(t, ws)
+		})
+	}
+}
