@@ -75,6 +75,8 @@ type call struct {
 	// timers are the legs' session timers (session_timer.go), set before
 	// the leg is in the dialog cache and never replaced.
 	timers [2]*sessionTimer
+	// askedSE is the session interval asked of the service after its 422.
+	askedSE time.Duration
 }
 
 // Causes that end an answered call from one side.

@@ -20,12 +20,21 @@ func (c *call) inviteService(ctx context.Context) error {
 		return err
 	}
 	ua := &sipgo.DialogUA{Client: c.s.client, ContactHDR: c.s.contact(strings.ToLower(req.Transport()))}
-	b, err := ua.WriteInvite(ctx, req)
-	if err != nil {
-		return fmt.Errorf("invite service: %w: %w", ErrServiceUnavailable, err)
+	var b *sipgo.DialogClientSession
+	for attempt := 0; ; attempt++ {
+		if b, err = ua.WriteInvite(ctx, req); err != nil {
+			return fmt.Errorf("invite service: %w: %w", ErrServiceUnavailable, err)
+		}
+		c.b = b
+		err = b.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: c.onServiceResponse})
+		if attempt == 0 {
+			if next := c.retryTooBrief(req, err); next != nil {
+				req = next
+				continue
+			}
+		}
+		break
 	}
-	c.b = b
-	err = b.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: c.onServiceResponse})
 	if err != nil && ctx.Err() != nil {
 		// Cancelled: a 2xx crossing the CANCEL is acknowledged and hung up.
 		c.s.cancelled(b)
@@ -97,7 +106,7 @@ func (c *call) serviceInvite() (*sip.Request, error) {
 	req.AppendHeader(&maxFwd)
 	req.AppendHeader(&contact)
 	req.AppendHeader(sip.NewHeader("Supported", supportedValue()))
-	for _, h := range c.s.timerRequestHeaders() {
+	for _, h := range c.s.timerRequestHeaders(c.s.cfg.SessionExpires) {
 		req.AppendHeader(h)
 	}
 	for _, h := range serviceHeaders(c.id, c.route, c.rec.From) {

@@ -1,12 +1,13 @@
 package sip
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/voiceedge/edge/media"
@@ -54,126 +55,6 @@ func (t *sessionTimer) touch() {
 	}
 }
 
-// timerRequest is what a request says of session timers.
-type timerRequest struct {
-	expires   time.Duration // 0: no Session-Expires
-	refresher string        // "uac", "uas" or ""
-	minSE     time.Duration // 0: no Min-SE
-	supported bool          // Supported: timer
-}
-
-// sessionExpiresHeader returns the Session-Expires header of msg, in its
-// long or compact (x) form.
-func sessionExpiresHeader(msg sip.Message) sip.Header {
-	for _, name := range []string{"Session-Expires", "x"} {
-		if hs := msg.GetHeaders(name); len(hs) > 0 {
-			return hs[0]
-		}
-	}
-	return nil
-}
-
-// readTimer reads the session timer headers of a request, refusing
-// malformed ones with 400 naming the header and a Session-Expires below
-// minSE with 422 and Min-SE (RFC 4028 sections 4 and 5).
-func readTimer(req *sip.Request, minSE time.Duration) (timerRequest, *Rejection) {
-	tr := timerRequest{supported: hasOptionTag(req, "Supported", "timer")}
-	if h := req.GetHeader("Min-SE"); h != nil {
-		secs, err := parseMinSE(h.Value())
-		if err != nil {
-			return tr, reject(ReasonBadHeader, "Min-SE")
-		}
-		tr.minSE = time.Duration(secs) * time.Second
-	}
-	h := sessionExpiresHeader(req)
-	if h == nil {
-		return tr, nil
-	}
-	secs, refresher, err := parseSessionExpires(h.Value())
-	if err != nil {
-		return tr, reject(ReasonBadHeader, "Session-Expires")
-	}
-	tr.expires, tr.refresher = time.Duration(secs)*time.Second, refresher
-	if tr.expires < minSE {
-		rej := reject(ReasonIntervalTooBrief, "Session-Expires")
-		rej.headers = []sip.Header{sip.NewHeader("Min-SE", strconv.Itoa(int(minSE/time.Second)))}
-		return tr, rej
-	}
-	return tr, nil
-}
-
-// parseSessionExpires parses a Session-Expires value (RFC 4028 section
-// 4): delta-seconds, then parameters, of which refresher is uac or uas.
-func parseSessionExpires(v string) (uint32, string, error) {
-	parts := strings.Split(v, ";")
-	secs, err := parseDelta(parts[0])
-	if err != nil || secs == 0 {
-		return 0, "", fmt.Errorf("bad Session-Expires %q", v)
-	}
-	refresher := ""
-	for _, p := range parts[1:] {
-		name, val, _ := strings.Cut(p, "=")
-		name, val = strings.ToLower(strings.TrimSpace(name)), strings.ToLower(strings.TrimSpace(val))
-		if name == "" || !isToken(name) {
-			return 0, "", fmt.Errorf("bad Session-Expires %q", v)
-		}
-		if name == "refresher" {
-			if val != "uac" && val != "uas" || refresher != "" {
-				return 0, "", fmt.Errorf("bad Session-Expires refresher %q", v)
-			}
-			refresher = val
-		}
-	}
-	return secs, refresher, nil
-}
-
-// parseMinSE parses a Min-SE value: delta-seconds and generic parameters.
-func parseMinSE(v string) (uint32, error) {
-	head, params, _ := strings.Cut(v, ";")
-	secs, err := parseDelta(head)
-	if err != nil || secs == 0 {
-		return 0, fmt.Errorf("bad Min-SE %q", v)
-	}
-	for _, p := range strings.Split(params, ";") {
-		name, _, _ := strings.Cut(p, "=")
-		if params != "" && !isToken(strings.TrimSpace(name)) {
-			return 0, fmt.Errorf("bad Min-SE %q", v)
-		}
-	}
-	return secs, nil
-}
-
-// parseDelta parses delta-seconds (RFC 3261 section 25.1): 1*DIGIT, at
-// most 2**32-1.
-func parseDelta(s string) (uint32, error) {
-	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 10 {
-		return 0, fmt.Errorf("bad delta-seconds %q", s)
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, fmt.Errorf("bad delta-seconds %q", s)
-		}
-	}
-	n, err := strconv.ParseUint(s, 10, 32)
-	if err != nil {
-		return 0, fmt.Errorf("bad delta-seconds %q", s)
-	}
-	return uint32(n), nil
-}
-
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isTokenChar(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 // trunkTimer sets up leg A's session timer from the trunk's INVITE.
 func (c *call) trunkTimer(tr timerRequest) {
 	interval := tr.expires
@@ -186,7 +67,12 @@ func (c *call) trunkTimer(tr timerRequest) {
 
 // serviceTimer sets up leg B's session timer from the service's 2xx.
 func (c *call) serviceTimer(res *sip.Response) {
-	interval, edge := c.s.cfg.SessionExpires, true
+	c.mu.Lock()
+	interval, edge := c.askedSE, true
+	c.mu.Unlock()
+	if interval == 0 {
+		interval = c.s.cfg.SessionExpires
+	}
 	if h := sessionExpiresHeader(res); h != nil {
 		if secs, refresher, err := parseSessionExpires(h.Value()); err == nil && time.Duration(secs)*time.Second >= c.s.cfg.MinSE {
 			interval, edge = time.Duration(secs)*time.Second, refresher != "uas"
@@ -196,12 +82,49 @@ func (c *call) serviceTimer(res *sip.Response) {
 }
 
 // timerRequestHeaders are the session timer headers of the INVITE to the
-// service.
-func (s *Server) timerRequestHeaders() []sip.Header {
+// service, asking for interval.
+func (s *Server) timerRequestHeaders(interval time.Duration) []sip.Header {
 	return []sip.Header{
-		sip.NewHeader("Session-Expires", strconv.Itoa(int(s.cfg.SessionExpires/time.Second))),
+		sip.NewHeader("Session-Expires", strconv.Itoa(int(interval/time.Second))),
 		sip.NewHeader("Min-SE", strconv.Itoa(int(s.cfg.MinSE/time.Second))),
 	}
+}
+
+// maxSessionInterval bounds the interval the edge agrees to when a
+// service asks for more with 422: a day.
+const maxSessionInterval = 24 * time.Hour
+
+// retryTooBrief returns the INVITE to send again when the service refused
+// req with 422 and a larger Min-SE (RFC 4028 section 7.4: same Call-ID
+// and tags, CSeq incremented, Session-Expires raised to the Min-SE), else
+// nil.
+func (c *call) retryTooBrief(req *sip.Request, err error) *sip.Request {
+	var dr *sipgo.ErrDialogResponse
+	if !errors.As(err, &dr) || dr.Res.StatusCode != 422 {
+		return nil
+	}
+	h := dr.Res.GetHeader("Min-SE")
+	if h == nil {
+		return nil
+	}
+	secs, perr := parseMinSE(h.Value())
+	minSE := time.Duration(secs) * time.Second
+	if perr != nil || minSE <= c.s.cfg.SessionExpires || minSE > maxSessionInterval {
+		return nil
+	}
+	next := req.Clone()
+	next.RemoveHeader("Via")
+	next.RemoveHeader("CSeq")
+	next.RemoveHeader("Session-Expires")
+	next.RemoveHeader("Min-SE")
+	next.AppendHeader(&sip.CSeqHeader{SeqNo: req.CSeq().SeqNo + 1, MethodName: sip.INVITE})
+	for _, h := range c.s.timerRequestHeaders(minSE) {
+		next.AppendHeader(h)
+	}
+	c.mu.Lock()
+	c.askedSE = minSE
+	c.mu.Unlock()
+	return next
 }
 
 // refreshed notes a re-INVITE or UPDATE of leg l: it refreshes the

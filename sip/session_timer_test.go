@@ -146,6 +146,8 @@ func TestSessionTimerServiceLeg(t *testing.T) {
 		{name: "edge refreshes the service", service: "testdata/uas_timer_edge_refreshes.xml", trunk: "uac_pcmu.xml",
 			trunkArgs: []string{"-d", "3000"}, want: ReasonTrunkHangup},
 		{name: "service stops refreshing", service: "testdata/uas_timer_stops.xml", trunk: "uac_wait_bye.xml", want: ReasonSessionExpired},
+		{name: "service answers 422 with Min-SE", service: "testdata/uas_422.xml", trunk: "uac_pcmu.xml",
+			trunkArgs: []string{"-d", "500"}, want: ReasonTrunkHangup},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
