@@ -131,4 +131,3 @@ func isToken(s string) bool {
 	}
 	return true
 }
-
