@@ -131,6 +131,7 @@ func (c *call) onServiceResponse(res *sip.Response) error {
 	if res.IsProvisional() && res.StatusCode > 100 && !c.prackService(res) {
 		return nil // a retransmission of a reliable provisional
 	}
+	c.earlyDialog(res)
 	switch {
 	case res.StatusCode == 180 || (res.StatusCode == 183 && len(res.Body()) == 0):
 		c.respondTrunk(180, "Ringing", nil)
@@ -151,6 +152,23 @@ func (c *call) onServiceResponse(res *sip.Response) error {
 		c.respondTrunk(183, "Session Progress", body)
 	}
 	return nil
+}
+
+// earlyDialog indexes the service's early dialog of a provisional
+// response with a To tag (RFC 3261 section 12.1), so that its UPDATE
+// (RFC 3311) or PRACK finds the call before the 200.
+func (c *call) earlyDialog(res *sip.Response) {
+	if res.StatusCode == 100 {
+		return
+	}
+	id, err := sip.DialogIDFromResponse(res)
+	if err != nil {
+		return
+	}
+	if ref, ok := c.s.dialogs.leg(id); ok && ref.c == c {
+		return
+	}
+	c.addLeg(id, media.LegB)
 }
 
 // applyServiceSDP points leg B of the relay at the service's SDP answer.

@@ -74,3 +74,31 @@ func TestUpdateEarlyAndConfirmed(t *testing.T) {
 	}
 	e.checkNoLeaks(t, ws)
 }
+
+// TestUpdateEarlyFromService: the service's UPDATE in its early dialog
+// (before its 200) finds the call and is answered by the edge with the
+// codec it offered (PCMA; the relay transcodes to the trunk's PCMU), and
+// the call's audio flows both ways afterwards.
+func TestUpdateEarlyFromService(t *testing.T) {
+	e := newTestEdge(t)
+	svc, target := startService(t, "testdata/uas_early_update.xml")
+	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: target})
+	uac := e.trunkCall(t, "uac_pcmu.xml", "+15551230001", "-d", "1500")
+	if code, logs := uac.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("trunk sipp exit %d\n%s", code, logs)
+	}
+	if code, logs := svc.wait(t, 10*time.Second); code != 0 {
+		t.Fatalf("service sipp exit %d (early UPDATE not answered?)\n%s", code, logs)
+	}
+	d := e.waitEnded(t, ws, 1)[0]
+	if d["reason"] != string(ReasonTrunkHangup) {
+		t.Errorf("reason = %v", d["reason"])
+	}
+	pk, _ := d["packets"].(map[string]any)
+	for _, k := range []string{"a_received", "b_received", "a_sent", "b_sent"} {
+		if n, _ := pk[k].(float64); n < 10 {
+			t.Errorf("packets %s = %v, want audio both ways through PCMA/PCMU: %v", k, pk[k], d)
+		}
+	}
+	e.checkNoLeaks(t, ws)
+}
