@@ -103,7 +103,7 @@ func BenchmarkInviteToServiceLeg(b *testing.B) {
 		if rej != nil {
 			b.Fatal(rej)
 		}
-		c, rej := s.newCall(req, nil, adm, time.Now())
+		c, rej := s.newCall(req, nil, adm, time.Now(), timerRequest{})
 		if rej != nil {
 			b.Fatal(rej)
 		}

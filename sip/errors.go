@@ -84,6 +84,28 @@ const (
 	ReasonMaxDuration   Reason = "max_duration"
 	ReasonNoAck         Reason = "no_ack"
 	ReasonAnswered      Reason = "answered"
+
+	// End reasons of the dialog layer (offeranswer.go, mediawatch.go).
+	ReasonNoAnswerSDP         Reason = "no_answer_sdp"
+	ReasonMediaTimeoutTrunk   Reason = "media_timeout_trunk"
+	ReasonMediaTimeoutService Reason = "media_timeout_service"
+	ReasonSessionExpired      Reason = "session_expired"
+
+	// Refusals of in-dialog requests (reinvite.go, update.go).
+	ReasonRequestPending Reason = "request_pending"
+	ReasonNoDialog       Reason = "no_dialog"
+	ReasonOutOfOrder     Reason = "out_of_order"
+	ReasonPeerRefused    Reason = "peer_refused"
+	ReasonPeerFailed     Reason = "peer_failed"
+	// ReasonBadHeader is a malformed header of the dialog extensions
+	// (Session-Expires, Min-SE, RSeq, RAck): 400 "Bad <header>".
+	ReasonBadHeader Reason = "bad_header"
+	// ReasonNoPrack: a reliable provisional response was never PRACKed
+	// (RFC 3262 section 3: the INVITE is refused with a 5xx).
+	ReasonNoPrack Reason = "no_prack"
+	// ReasonIntervalTooBrief: a Session-Expires below the edge's Min-SE
+	// (RFC 4028 section 8.1): 422 with Min-SE.
+	ReasonIntervalTooBrief Reason = "interval_too_brief"
 )
 
 // Rejection is a refusal of a request with its cause. Every refusal of the
@@ -170,6 +192,16 @@ var responses = map[Reason]response{
 	ReasonNotAcceptable:     {488, "Not Acceptable Here"},
 	ReasonMethodNotAllowed:  {405, "Method Not Allowed"},
 	ReasonNotImplemented:    {501, "Not Implemented"},
+
+	ReasonRequestPending: {491, "Request Pending"},
+	ReasonNoDialog:       {481, "Call/Transaction Does Not Exist"},
+	ReasonOutOfOrder:     {500, "Server Internal Error"},
+	ReasonPeerRefused:    {488, "Not Acceptable Here"},
+	ReasonPeerFailed:     {500, "Server Internal Error"},
+	ReasonBadHeader:      {400, "Bad Request"},
+	ReasonNoPrack:        {500, "Server Internal Error"},
+
+	ReasonIntervalTooBrief: {422, "Session Interval Too Small"},
 }
 
 // Status returns the SIP status code and reason phrase for r. A 400 names
@@ -178,6 +210,9 @@ func (r *Rejection) Status() (int, string) {
 	resp, ok := responses[r.Reason]
 	if !ok {
 		resp = response{500, "Server Internal Error"}
+	}
+	if r.Reason == ReasonBadHeader && r.Detail != "" {
+		return resp.code, "Bad " + r.Detail
 	}
 	if resp.code == 400 && r.Detail != "" {
 		return resp.code, resp.phrase + " (" + r.Detail + ")"
@@ -230,6 +265,8 @@ func classify(err error) *Rejection {
 	case errors.Is(err, media.ErrMalformedSDP), errors.Is(err, media.ErrSDPTooLarge),
 		errors.Is(err, media.ErrBadConnection), errors.Is(err, media.ErrInvalidRemote):
 		return &Rejection{Reason: ReasonMalformed, Detail: "SDP body", Err: err}
+	case errors.Is(err, errNoPrack):
+		return &Rejection{Reason: ReasonNoPrack, Err: err}
 	case errors.Is(err, ErrNoAnswer), errors.Is(err, context.DeadlineExceeded):
 		return &Rejection{Reason: ReasonNoAnswer, Err: err}
 	case errors.Is(err, ErrCanceled):

@@ -93,6 +93,7 @@ func newTestEdge(t *testing.T, opts ...func(*edgeOptions)) *testEdge {
 	cfg.PublicIP = netip.MustParseAddr("127.0.0.1")
 	cfg.ControlWait = 100 * time.Millisecond
 	cfg.NoAnswerTimeout = 5 * time.Second
+	cfg.MediaTimeout = o.mediaTimeout
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}
