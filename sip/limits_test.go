@@ -126,6 +126,8 @@ func TestCPSLimitEndToEnd(t *testing.T) {
 	if started != 1 {
 		t.Errorf("%d call.started events, want 1", started)
 	}
+	// The trunk has the 486 before call.ended is written: wait for it.
+	e.waitEnded(t, other, 1)
 	if n := len(e.events(t, other)) - eventsBefore; n != 2 {
 		t.Errorf("other workspace got %d events, want its own call's 2", n)
 	}
