@@ -61,6 +61,9 @@ type config struct {
 	MediaTimeout    time.Duration `yaml:"media_timeout"`     // default 60s
 	MaxDuration     time.Duration `yaml:"max_duration"`      // default 4h
 	DrainTimeout    time.Duration `yaml:"drain_timeout"`     // default 5m
+	// SessionExpires is the RFC 4028 session interval in seconds
+	// (EDGE_SESSION_EXPIRES). Default 1800; at least 90.
+	SessionExpires int `yaml:"session_expires"`
 	// DropUnknownSources drops requests from addresses in no trunk
 	// (EDGE_DROP_UNKNOWN_SOURCES=true). Default false: answer 403.
 	DropUnknownSources bool `yaml:"drop_unknown_sources"`
@@ -84,7 +87,8 @@ func defaultConfig() config {
 		RTPPorts: "10000-20000", NodeID: d.NodeID, LogLevel: "info",
 		NoAnswerTimeout: d.NoAnswerTimeout, MediaTimeout: 60 * time.Second, MaxDuration: d.MaxDuration,
 		DrainTimeout: d.DrainTimeout, RateLimit: d.RateLimit, RateBurst: d.RateBurst,
-		Operators: operatorSettings{ICEPort: media.DefaultICEPort},
+		SessionExpires: int(d.SessionExpires / time.Second),
+		Operators:      operatorSettings{ICEPort: media.DefaultICEPort},
 	}
 }
 
@@ -110,6 +114,7 @@ func loadConfig(args []string, lookup func(string) (string, bool), stderr io.Wri
 		{"trusted-cidrs", "EDGE_TRUSTED_CIDRS", "comma-separated CIDRs exempt from rate limits"},
 		{"drop-unknown-sources", "EDGE_DROP_UNKNOWN_SOURCES", "true: drop requests from unknown sources"},
 		{"pprof", "EDGE_PPROF", "1: serve /debug/pprof/ on the metrics address"},
+		{"session-expires", "EDGE_SESSION_EXPIRES", "RFC 4028 session interval, seconds (at least 90)"},
 	}, operatorFlags...) {
 		flags[f.env] = fs.String(f.name, "", f.help+" (env "+f.env+")")
 	}
@@ -176,6 +181,15 @@ func (c *config) set(env, v string) error {
 			return err
 		}
 		c.DropUnknownSources = b
+	case "EDGE_SESSION_EXPIRES":
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return err
+		}
+		if n < 90 {
+			return errors.New("must be at least 90 seconds (RFC 4028 Min-SE)")
+		}
+		c.SessionExpires = n
 	case "EDGE_PPROF":
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -245,6 +259,8 @@ func (c *config) sipConfig() (sip.Config, error) {
 	s.NodeID = c.NodeID
 	s.PublicIP, _ = c.publicIP()
 	s.NoAnswerTimeout, s.MaxDuration, s.DrainTimeout = c.NoAnswerTimeout, c.MaxDuration, c.DrainTimeout
+	s.MediaTimeout = c.MediaTimeout
+	s.SessionExpires = time.Duration(c.SessionExpires) * time.Second
 	s.DropUnknownSources, s.RateLimit, s.RateBurst = c.DropUnknownSources, c.RateLimit, c.RateBurst
 	for _, cidr := range c.TrustedCIDRs {
 		p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
