@@ -17,8 +17,9 @@ var (
 	ErrMalformedSDP = errors.New("media: malformed sdp")
 	// ErrNoAudio reports an SDP body without an m=audio line.
 	ErrNoAudio = errors.New("media: sdp has no audio stream")
-	// ErrUnsupportedTransport reports an audio stream that is not RTP/AVP
-	// (for instance RTP/SAVP): the SIP layer answers 488.
+	// ErrUnsupportedTransport reports an audio stream that is not RTP (AVP,
+	// AVPF, SAVP or SAVPF; for instance UDP/TLS/RTP/SAVPF): the SIP layer
+	// answers 488.
 	ErrUnsupportedTransport = errors.New("media: unsupported media transport")
 	// ErrBadConnection reports a missing or unusable c= line (no address,
 	// a host name, a multicast group).
@@ -29,6 +30,19 @@ var (
 	// ErrStreamDisabled reports an offer whose audio stream has port 0
 	// (RFC 3264 section 5.1).
 	ErrStreamDisabled = errors.New("media: audio stream disabled")
+	// ErrSDPTooComplex reports a body with more than MaxMediaLines m-lines
+	// or MaxAttributes attributes: 488.
+	ErrSDPTooComplex = errors.New("media: sdp has too many lines")
+	// ErrBadCrypto reports an RTP/SAVP stream whose a=crypto cannot be used
+	// (a supported suite with a bad key, an MKI, session parameters) or
+	// that has none of a supported suite: 488, counted.
+	ErrBadCrypto = errors.New("media: unusable sdes crypto")
+	// ErrEncryptionRequired reports a plain RTP offer on a trunk whose
+	// media_encryption is require: 488.
+	ErrEncryptionRequired = errors.New("media: srtp required")
+	// ErrEncryptionRefused reports an SRTP-only offer on a trunk whose
+	// media_encryption is disable: 488.
+	ErrEncryptionRefused = errors.New("media: srtp disabled")
 	// ErrInvalidSDPParams reports SDPParams that cannot make a valid body.
 	ErrInvalidSDPParams = errors.New("media: invalid sdp parameters")
 

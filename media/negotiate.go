@@ -1,6 +1,10 @@
 package media
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/voiceedge/edge/media/srtp"
+)
 
 // Answer is the outcome of Negotiate: what to put in the answer to an offer
 // and how to configure the relay for the offerer's leg.
@@ -16,6 +20,18 @@ type Answer struct {
 	Direction Direction
 	// Ptime is the offerer's a=ptime, or 20 ms when it gave none.
 	Ptime int
+	// Proto is the profile of the offer's audio stream, for the answer
+	// (RFC 3264 section 6: AVPF answered with AVPF, SAVP with SAVP).
+	Proto string
+	// Crypto is the offerer's crypto for SRTP (Description.PeerCrypto),
+	// zero for plain RTP.
+	Crypto srtp.Crypto
+	// RTCPMux reports the offer's a=rtcp-mux, accepted (RFC 5761).
+	RTCPMux bool
+	// Lines and AudioIndex are the offer's m-lines and the audio stream's
+	// place among them, for an answer that mirrors them.
+	Lines      []MediaLine
+	AudioIndex int
 }
 
 // DefaultPtime is the packet time, in milliseconds, the edge announces
@@ -46,6 +62,11 @@ func Negotiate(offer *Description, supported []Codec) (Answer, error) {
 		TelephoneEventPT: offer.TelephoneEventPT,
 		Direction:        AnswerDirection(offer.EffectiveDirection()),
 		Ptime:            offer.Ptime,
+		Proto:            offer.Proto,
+		Crypto:           offer.PeerCrypto(),
+		RTCPMux:          offer.RTCPMux,
+		Lines:            offer.Lines,
+		AudioIndex:       offer.Audio,
 	}
 	if ans.Ptime == 0 {
 		ans.Ptime = DefaultPtime
