@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/voiceedge/edge/media/srtp"
 )
 
 // readBufferSize is the size of a relay's read buffer. RTP of G.711 is a
@@ -46,7 +48,9 @@ func (f *forwarder) pcmBuf() []int16 {
 func (f *forwarder) run() {
 	defer f.s.wg.Done()
 	for {
-		n, src, err := f.from.conn.ReadFromUDPAddrPort(f.buf)
+		// Read short of the buffer's end: a full read may be truncated, and
+		// the sender needs room for the SRTP tag.
+		n, src, err := f.from.conn.ReadFromUDPAddrPort(f.buf[:readBufferSize-srtp.Overhead])
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -58,18 +62,23 @@ func (f *forwarder) run() {
 				continue // transient (an ICMP error surfaced by the kernel)
 			}
 		}
-		if n == len(f.buf) {
+		if n == readBufferSize-srtp.Overhead {
 			f.count(dropMalformed)
 			continue
 		}
-		pkt := f.buf[:n]
+		pkt, reason := f.open(f.buf[:n])
+		if reason != dropNone {
+			f.count(reason)
+			continue
+		}
+		n = len(pkt)
 		dst, reason := f.handle(pkt, src, time.Since(f.s.epoch))
 		if reason == dropNone {
 			// Counted before the write, so that whoever receives the packet
 			// finds it counted.
 			f.to.stats.txPackets.Add(1)
 			f.to.stats.txBytes.Add(uint64(n))
-			if _, err := f.to.conn.WriteToUDPAddrPort(pkt, dst); err != nil {
+			if _, err := f.to.write(pkt, dst); err != nil {
 				f.to.stats.txPackets.Add(^uint64(0))
 				f.to.stats.txBytes.Add(^uint64(n - 1))
 				reason = dropWriteError
@@ -83,6 +92,26 @@ func (f *forwarder) run() {
 	}
 }
 
+// open authenticates and decrypts, in place, what an SRTP leg received;
+// plain legs' packets pass as they are. It runs before anything else looks
+// at a packet: a forgery never latches, never counts as media and never
+// reaches the other leg (RFC 3711 section 3.3).
+func (f *forwarder) open(pkt []byte) ([]byte, dropReason) {
+	sec := f.from.sec.Load()
+	if !sec.active() {
+		return pkt, dropNone
+	}
+	out, err := sec.dec.RTP(pkt)
+	switch {
+	case err == nil:
+		return out, dropNone
+	case errors.Is(err, srtp.ErrAuth):
+		return nil, dropAuth
+	default:
+		return nil, dropMalformed
+	}
+}
+
 // count records a dropped packet on the receiving leg and in the metrics.
 func (f *forwarder) count(r dropReason) {
 	switch r {
@@ -92,6 +121,8 @@ func (f *forwarder) count(r dropReason) {
 		f.from.stats.dropMalformed.Add(1)
 	case dropWrongSource:
 		f.from.stats.dropWrongSource.Add(1)
+	case dropAuth:
+		f.from.stats.dropAuth.Add(1)
 	default:
 		f.from.stats.dropOther.Add(1)
 	}

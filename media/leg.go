@@ -73,7 +73,9 @@ type leg struct {
 	local netip.AddrPort
 	peer  atomic.Pointer[peer]
 	stats legCounters
-	out   outStream // the RTP stream sent to this leg
+	out   outStream                   // the RTP stream sent to this leg
+	sec   atomic.Pointer[legSecurity] // nil: plain RTP
+	tx    sender
 }
 
 // setRemote publishes a new peer from signalling. A latch survives a
@@ -131,5 +133,6 @@ func (l *leg) snapshot(epoch time.Time) LegStats {
 	if p := l.peer.Load(); p != nil {
 		st.Latched = p.latched.IsValid()
 	}
+	st.SRTP = l.sec.Load().active()
 	return st
 }

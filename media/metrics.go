@@ -19,6 +19,7 @@ const (
 	dropNotReady                      // no peer, or nowhere to send, yet
 	dropWriteError                    // the send failed
 	dropLate                          // late: the mixer already filled its slot
+	dropAuth                          // SRTP/SRTCP that failed authentication or replayed
 	numDropReasons
 )
 
@@ -31,6 +32,7 @@ var dropReasonNames = [numDropReasons]string{
 	dropNotReady:    "not_ready",
 	dropWriteError:  "write_error",
 	dropLate:        "late",
+	dropAuth:        "srtp_auth",
 }
 
 // directionNames label edge_media_rtp_relayed_*_total, indexed by the leg

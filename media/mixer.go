@@ -349,7 +349,7 @@ func (m *mixer) sendLeg(d Leg, src frameSource) {
 	pkt := m.pkt[:]
 	putRTPHeader(pkt, p.codecPT, seq, ts, ssrc)
 	encode(pkt[rtpHeaderLen:], m.out[:], p.law)
-	if _, err := lg.conn.WriteToUDPAddrPort(pkt, dst); err != nil {
+	if _, err := lg.write(pkt, dst); err != nil {
 		lg.stats.dropOther.Add(1)
 		return
 	}

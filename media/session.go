@@ -33,6 +33,8 @@ type Session struct {
 	mixer *mixer      // the running mixer, nil without operators
 	ops   []*Operator // operators on the call
 
+	secMu sync.Mutex // serialises OfferCrypto and SetCrypto
+
 	hold        atomic.Bool
 	resumed     atomic.Int64  // nanoseconds since epoch of Run or the last SetHold(false)
 	holdChanged chan struct{} // wakes the media timer

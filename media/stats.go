@@ -29,6 +29,11 @@ type LegStats struct {
 	// DroppedWrongSource counts packets from a source other than the
 	// latched (or, before latching, the signalled) peer.
 	DroppedWrongSource uint64 `json:"dropped_wrong_source"`
+	// DroppedAuth counts SRTP packets that failed authentication or
+	// replayed (RFC 3711 section 3.3): dropped, never relayed.
+	DroppedAuth uint64 `json:"dropped_srtp_auth"`
+	// SRTP reports whether the leg runs SDES-SRTP (RFC 4568).
+	SRTP bool `json:"srtp"`
 	// DroppedMalformed counts datagrams that are not RTP.
 	DroppedMalformed uint64 `json:"dropped_malformed"`
 	// DroppedOther counts RTP from the peer that could not be sent on: a
@@ -66,6 +71,7 @@ type legCounters struct {
 	txPackets, txBytes atomic.Uint64
 	dropWrongSource    atomic.Uint64
 	dropMalformed      atomic.Uint64
+	dropAuth           atomic.Uint64
 	dropOther          atomic.Uint64
 	expected           atomic.Uint64
 	lost               atomic.Int64
@@ -82,6 +88,7 @@ func (c *legCounters) snapshot(epoch time.Time) LegStats {
 		BytesSent:          c.txBytes.Load(),
 		DroppedWrongSource: c.dropWrongSource.Load(),
 		DroppedMalformed:   c.dropMalformed.Load(),
+		DroppedAuth:        c.dropAuth.Load(),
 		DroppedOther:       c.dropOther.Load(),
 		PacketsExpected:    c.expected.Load(),
 		JitterMs:           float64(c.jitter.Load()) / 16 / (clockRate / 1000),
