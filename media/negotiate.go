@@ -20,18 +20,14 @@ type Answer struct {
 	Direction Direction
 	// Ptime is the offerer's a=ptime, or 20 ms when it gave none.
 	Ptime int
-	// Proto is the profile of the offer's audio stream, for the answer
-	// (RFC 3264 section 6: AVPF answered with AVPF, SAVP with SAVP).
-	Proto string
 	// Crypto is the offerer's crypto for SRTP (Description.PeerCrypto),
-	// zero for plain RTP.
+	// zero for plain RTP: what Session.SetCrypto takes.
 	Crypto srtp.Crypto
-	// RTCPMux reports the offer's a=rtcp-mux, accepted (RFC 5761).
-	RTCPMux bool
-	// Lines and AudioIndex are the offer's m-lines and the audio stream's
-	// place among them, for an answer that mirrors them.
-	Lines      []MediaLine
-	AudioIndex int
+	// Profile is the answer's profile as the offer asks for it (RFC 3264
+	// section 6: AVPF answered with AVPF, SAVP with SAVP; rtcp-mux
+	// accepted, RFC 5761; the offer's m-lines mirrored). Its Crypto is
+	// left for the edge's own key (Session.SetCrypto's result).
+	Profile Profile
 }
 
 // DefaultPtime is the packet time, in milliseconds, the edge announces
@@ -62,11 +58,10 @@ func Negotiate(offer *Description, supported []Codec) (Answer, error) {
 		TelephoneEventPT: offer.TelephoneEventPT,
 		Direction:        AnswerDirection(offer.EffectiveDirection()),
 		Ptime:            offer.Ptime,
-		Proto:            offer.Proto,
 		Crypto:           offer.PeerCrypto(),
-		RTCPMux:          offer.RTCPMux,
-		Lines:            offer.Lines,
-		AudioIndex:       offer.Audio,
+		Profile: Profile{
+			Proto: offer.Proto, RTCPMux: offer.RTCPMux, Mirror: offer.Lines, AudioIndex: offer.Audio,
+		},
 	}
 	if ans.Ptime == 0 {
 		ans.Ptime = DefaultPtime

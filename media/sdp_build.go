@@ -37,16 +37,24 @@ type SDPParams struct {
 	// Ptime is a=ptime in milliseconds; 0 means DefaultPtime (20).
 	Ptime int
 
+	// Profile is the transport profile, keys, RTCP and m-line layout.
+	Profile
+}
+
+// Profile is what an SDP body says of the audio stream beyond its codecs:
+// for an answer, mostly what the offer said (Answer.Profile), with the
+// edge's own key and RTCP port.
+type Profile struct {
 	// Proto is the audio m-line's profile; "" means ProtoAVP. An SAVP
 	// profile needs Crypto.
 	Proto string
 	// Crypto is the edge's a=crypto (RFC 4568) for an SAVP profile: its
 	// own key, with the tag and suite of the offer's crypto it accepts
-	// when answering.
+	// when answering (Session.SetCrypto, Session.OfferCrypto).
 	Crypto srtp.Crypto
-	// RTCPMux writes a=rtcp-mux (RFC 5761), for an answer to an offer of
-	// it; otherwise a=rtcp names the RTCP port (RFC 3605), RTCPPort, when
-	// set.
+	// RTCPMux writes a=rtcp-mux (RFC 5761), for an offer of it or an
+	// answer to one; otherwise a=rtcp names the RTCP port (RFC 3605),
+	// RTCPPort, when set.
 	RTCPMux  bool
 	RTCPPort int
 

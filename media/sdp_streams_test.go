@@ -133,9 +133,10 @@ func TestBuildSDPMirrorsOffer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	prof := ans.Profile
+	prof.Crypto = local
 	body, err := BuildSDP(SDPParams{Addr: netip.MustParseAddr("203.0.113.1"), Port: 30000, Codecs: []Codec{ans.Codec},
-		TelephoneEventPT: NoPayloadType, Proto: ans.Proto, Crypto: local, RTCPMux: ans.RTCPMux,
-		Mirror: ans.Lines, AudioIndex: ans.AudioIndex})
+		TelephoneEventPT: NoPayloadType, Profile: prof})
 	if err != nil {
 		t.Fatal(err)
 	}

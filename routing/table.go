@@ -52,7 +52,8 @@ func compile(snap *tenancy.Snapshot, loaded uint64) (e *entry, skipped []string)
 	}
 	for _, id := range slices.Sorted(maps.Keys(snap.Trunks)) {
 		t := snap.Trunks[id]
-		tr := &Trunk{ID: t.ID, Name: t.Name, Username: t.Username, Password: t.Password}
+		tr := &Trunk{ID: t.ID, Name: t.Name, Username: t.Username, Password: t.Password,
+			MediaEncryption: t.MediaEncryption, RTPLatching: t.RTPLatching}
 		for _, c := range t.AllowedCIDRs {
 			p, err := tenancy.ParseCIDR(c)
 			if err != nil {

@@ -48,6 +48,7 @@ type call struct {
 	peer      netip.Addr
 	aUp, bUp  bool // leg answered (and not hung up by its side)
 	sdpVer    [2]uint64
+	prof      [2]media.Profile // of the edge's SDP per leg (SRTP, m-lines)
 	answerB   media.Answer
 	acks      chan uint32 // CSeq numbers of ACKs of re-INVITEs of leg A
 	endOnce   sync.Once
@@ -63,10 +64,10 @@ var (
 	errMaxTime    = errors.New("maximum duration reached")
 )
 
-func newCallState(s *Server, req *sip.Request, tx sip.ServerTransaction, adm *admission, rec tenancy.CallRecord, sess MediaSession, ans media.Answer) *call {
+func newCallState(s *Server, req *sip.Request, tx sip.ServerTransaction, adm *admission, rec tenancy.CallRecord, sess MediaSession, ans media.Answer, prof media.Profile) *call {
 	c := &call{
 		s: s, id: rec.ID, route: adm.route, trunk: adm.trunk, src: adm.src, start: rec.StartedAt,
-		sess: sess, ansA: ans, req: req, tx: tx, sdpID: sdpSessionID(), rec: rec,
+		sess: sess, ansA: ans, req: req, tx: tx, sdpID: sdpSessionID(), rec: rec, prof: [2]media.Profile{prof},
 		acks: make(chan uint32, 4), setupDone: make(chan struct{}),
 		log: s.log.With("call_id", rec.ID, "workspace_id", rec.WorkspaceID),
 	}
@@ -129,7 +130,7 @@ func (c *call) readInvite() error {
 
 // answerSDP is the edge's SDP answer to the trunk, on leg A.
 func (c *call) answerSDP(dir media.Direction) ([]byte, error) {
-	return c.s.sdpFor(c.sess, media.LegA, []media.Codec{c.ansA.Codec}, c.ansA.TelephoneEventPT, dir, c.ansA.Ptime, c.sdpID, c.nextVersion(media.LegA))
+	return c.s.sdpFor(c.sess, media.LegA, []media.Codec{c.ansA.Codec}, c.ansA.TelephoneEventPT, dir, c.ansA.Ptime, c.sdpID, c.nextVersion(media.LegA), c.profile(media.LegA))
 }
 
 // respondTrunk sends a response on leg A's INVITE transaction.

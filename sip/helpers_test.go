@@ -123,6 +123,9 @@ type wsSpec struct {
 	name, number, cidr, target string
 	user, pass                 string
 	limits                     tenancy.Limits
+	// mediaEnc and latching are the trunk's media_encryption and
+	// rtp_latching ("" for the defaults).
+	mediaEnc, latching string
 }
 
 // addWorkspace creates a workspace with a service, a trunk and a number
@@ -144,7 +147,8 @@ func (e *testEdge) addWorkspace(t *testing.T, s wsSpec) string {
 		}
 	}
 	put(tenancy.KindService, &tenancy.Service{ID: "agent", Name: "Agent", Target: s.target})
-	put(tenancy.KindTrunk, &tenancy.Trunk{ID: "carrier", Name: "Carrier", AllowedCIDRs: []string{s.cidr}, Username: s.user, Password: s.pass})
+	put(tenancy.KindTrunk, &tenancy.Trunk{ID: "carrier", Name: "Carrier", AllowedCIDRs: []string{s.cidr}, Username: s.user, Password: s.pass,
+		MediaEncryption: s.mediaEnc, RTPLatching: s.latching})
 	put(tenancy.KindVoiceSettings, &tenancy.VoiceSettings{TTSVoice: "alloy", Speed: 1, Keyterms: []string{"appointment"}})
 	put(tenancy.KindNumber, &tenancy.PhoneNumber{Number: s.number, ServiceID: "agent"})
 	waitFor(t, 5*time.Second, "route of "+s.number, func() bool {

@@ -67,14 +67,19 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 	if len(req.Body()) == 0 {
 		return nil, reject(ReasonNoCodec, "no SDP offer")
 	}
-	if ct := req.ContentType(); ct != nil && !strings.EqualFold(strings.TrimSpace(strings.Split(ct.Value(), ";")[0]), "application/sdp") {
-		return nil, reject(ReasonNoCodec, "Content-Type is not application/sdp")
+	var ctype string
+	if ct := req.ContentType(); ct != nil {
+		ctype = ct.Value()
 	}
-	offer, err := media.ParseSDP(req.Body())
+	body, err := media.ExtractSDP(ctype, req.Body()) // SIP-I/SIP-T: the SDP part
 	if err != nil {
 		return nil, classify(err)
 	}
-	ans, err := media.Negotiate(offer, nil)
+	offer, err := media.ParseSDP(body)
+	if err != nil {
+		return nil, classify(err)
+	}
+	offer, ans, err := chooseOffer(offer, encryptionOf(adm.trunk))
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -83,7 +88,8 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 	if err != nil {
 		return nil, classify(err)
 	}
-	if err := sess.SetRemote(media.LegA, offer.RTPAddr(), ans.Codec.PT, ans.TelephoneEventPT); err != nil {
+	prof, err := applyOffer(sess, media.LegA, offer, ans)
+	if err != nil {
 		_ = sess.Close()
 		return nil, classify(err)
 	}
@@ -100,13 +106,13 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 		_ = sess.Close()
 		return nil, classify(err)
 	}
-	c := newCallState(s, req, tx, adm, rec, sess, ans)
+	c := newCallState(s, req, tx, adm, rec, sess, ans, prof)
 	s.calls.Add(1)
 	s.dialogs.addCall(c)
 	s.metrics.activeCalls.Inc()
 	c.event(tenancy.EventCallStarted, map[string]any{
 		"from": rec.From, "to": rec.To, "service_id": r.Service.ID, "trunk_id": adm.trunk.ID,
-		"node_id": s.cfg.NodeID, "codec": ans.Codec.Name,
+		"node_id": s.cfg.NodeID, "codec": ans.Codec.Name, "srtp": !prof.Crypto.IsZero(),
 	})
 	return c, nil
 }
@@ -120,11 +126,11 @@ func newCallID() string {
 
 // sdpFor builds the edge's SDP for a leg: its public address and the
 // leg's port, one codec (an answer) or the edge's offer.
-func (s *Server) sdpFor(sess MediaSession, l media.Leg, codecs []media.Codec, dtmf uint8, dir media.Direction, ptime int, id, version uint64) ([]byte, error) {
+func (s *Server) sdpFor(sess MediaSession, l media.Leg, codecs []media.Codec, dtmf uint8, dir media.Direction, ptime int, id, version uint64, prof media.Profile) ([]byte, error) {
 	port := sess.LocalAddr(l).Port()
 	body, err := media.BuildSDP(media.SDPParams{
 		Addr: s.cfg.PublicIP, Port: int(port), SessionID: id, SessionVersion: version,
-		Codecs: codecs, TelephoneEventPT: dtmf, Direction: dir, Ptime: ptime,
+		Codecs: codecs, TelephoneEventPT: dtmf, Direction: dir, Ptime: ptime, Profile: prof,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build sdp for leg %s: %w", l, err)

@@ -65,7 +65,7 @@ func (c *call) reoffer(l media.Leg, body []byte) ([]byte, *Rejection) {
 	}
 	c.mu.Unlock()
 	if len(body) == 0 {
-		out, err := c.s.sdpFor(c.sess, l, []media.Codec{cur.Codec}, cur.TelephoneEventPT, media.SendRecv, cur.Ptime, c.sdpID, c.nextVersion(l))
+		out, err := c.s.sdpFor(c.sess, l, []media.Codec{cur.Codec}, cur.TelephoneEventPT, media.SendRecv, cur.Ptime, c.sdpID, c.nextVersion(l), c.profile(l))
 		if err != nil {
 			return nil, classify(err)
 		}
@@ -75,13 +75,19 @@ func (c *call) reoffer(l media.Leg, body []byte) ([]byte, *Rejection) {
 	if err != nil {
 		return nil, classify(err)
 	}
-	ans, err := media.Negotiate(offer, nil)
+	enc := encryptionOf(c.trunk)
+	if l == media.LegB {
+		enc = serviceEncryption(c.route)
+	}
+	offer, ans, err := chooseOffer(offer, enc)
 	if err != nil {
 		return nil, classify(err)
 	}
-	if err := c.sess.SetRemote(l, offer.RTPAddr(), ans.Codec.PT, ans.TelephoneEventPT); err != nil {
+	prof, err := applyOffer(c.sess, l, offer, ans)
+	if err != nil {
 		return nil, classify(err)
 	}
+	c.setProfile(l, prof)
 	c.sess.SetHold(offer.OnHold())
 	c.mu.Lock()
 	if l == media.LegA {
@@ -90,7 +96,7 @@ func (c *call) reoffer(l media.Leg, body []byte) ([]byte, *Rejection) {
 		c.answerB = ans
 	}
 	c.mu.Unlock()
-	out, err := c.s.sdpFor(c.sess, l, []media.Codec{ans.Codec}, ans.TelephoneEventPT, ans.Direction, ans.Ptime, c.sdpID, c.nextVersion(l))
+	out, err := c.s.sdpFor(c.sess, l, []media.Codec{ans.Codec}, ans.TelephoneEventPT, ans.Direction, ans.Ptime, c.sdpID, c.nextVersion(l), prof)
 	if err != nil {
 		return nil, classify(err)
 	}

@@ -73,7 +73,12 @@ func (c *call) serviceInvite() (*sip.Request, error) {
 	if c.ansA.TelephoneEventPT != media.NoPayloadType {
 		dtmf = media.DefaultTelephoneEventPT
 	}
-	body, err := c.s.sdpFor(c.sess, media.LegB, codecs, dtmf, media.SendRecv, c.ansA.Ptime, c.sdpID, c.nextVersion(media.LegB))
+	prof, err := serviceOfferProfile(c.sess, c.route)
+	if err != nil {
+		return nil, err
+	}
+	c.setProfile(media.LegB, prof)
+	body, err := c.s.sdpFor(c.sess, media.LegB, codecs, dtmf, media.SendRecv, c.ansA.Ptime, c.sdpID, c.nextVersion(media.LegB), prof)
 	if err != nil {
 		return nil, err
 	}
@@ -135,12 +140,16 @@ func (c *call) applyServiceSDP(body []byte) error {
 	if err != nil {
 		return err
 	}
-	ans, err := media.Negotiate(desc, nil)
+	desc, ans, err := chooseOffer(desc, serviceEncryption(c.route))
 	if err != nil {
+		return err
+	}
+	ans.TelephoneEventPT = desc.TelephoneEventPT
+	if _, err := applyOffer(c.sess, media.LegB, desc, ans); err != nil {
 		return err
 	}
 	c.mu.Lock()
 	c.answerB = ans
 	c.mu.Unlock()
-	return c.sess.SetRemote(media.LegB, desc.RTPAddr(), ans.Codec.PT, desc.TelephoneEventPT)
+	return nil
 }

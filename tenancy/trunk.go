@@ -13,6 +13,12 @@ type Trunk struct {
 	Username     string   `json:"username,omitempty"`
 	// Password is write-only: the API never returns it (see Redacted).
 	Password string `json:"password,omitempty"`
+	// Media settings (design section 10), both optional.
+	// MediaEncryption: disable | allow (default) | require SDES-SRTP.
+	MediaEncryption string `json:"media_encryption,omitempty"`
+	// RTPLatching: strict (default) | learn (latch to the first packet's
+	// source when the SDP address is private or unreachable: NAT).
+	RTPLatching string `json:"rtp_latching,omitempty"`
 }
 
 // Validate checks every field of t.
@@ -41,6 +47,16 @@ func (t *Trunk) Validate() error {
 		if len(t.Password) < 12 || len(t.Password) > 128 {
 			return invalid("password", "must be 12 to 128 characters")
 		}
+	}
+	switch t.MediaEncryption {
+	case "", "disable", "allow", "require":
+	default:
+		return invalid("media_encryption", "must be disable, allow or require")
+	}
+	switch t.RTPLatching {
+	case "", "strict", "learn":
+	default:
+		return invalid("rtp_latching", "must be strict or learn")
 	}
 	return nil
 }

@@ -43,6 +43,9 @@ type fileTrunk struct {
 	AllowedCIDRs []string `yaml:"allowed_cidrs"`
 	Username     string   `yaml:"username"`
 	Password     string   `yaml:"password"`
+	// Media settings (design section 10).
+	MediaEncryption string `yaml:"media_encryption"`
+	RTPLatching     string `yaml:"rtp_latching"`
 }
 
 type fileVoice struct {

@@ -1,0 +1,87 @@
+package sip
+
+import (
+	"fmt"
+
+	"github.com/voiceedge/edge/media"
+	"github.com/voiceedge/edge/media/srtp"
+	"github.com/voiceedge/edge/routing"
+)
+
+// encryptionOf is a trunk's media_encryption (design section 10); a value
+// the control plane would not have stored reads as the default, allow.
+func encryptionOf(t *routing.Trunk) media.Encryption {
+	if t == nil {
+		return media.EncryptionAllow
+	}
+	enc, err := media.ParseEncryption(t.MediaEncryption)
+	if err != nil {
+		return media.EncryptionAllow
+	}
+	return enc
+}
+
+// serviceEncryption is what the service leg asks of SRTP: require when the
+// target says so (sips: or media=srtp), else plain RTP only.
+func serviceEncryption(r *routing.Route) media.Encryption {
+	if r != nil && r.Service != nil && r.Service.Target.SRTP {
+		return media.EncryptionRequire
+	}
+	return media.EncryptionDisable
+}
+
+// chooseOffer picks the audio stream of an offer that enc allows and
+// negotiates it (RFC 3264 section 6).
+func chooseOffer(offer *media.Description, enc media.Encryption) (*media.Description, media.Answer, error) {
+	d, err := media.SelectAudio(offer, enc)
+	if err != nil {
+		return nil, media.Answer{}, err
+	}
+	ans, err := media.Negotiate(d, nil)
+	if err != nil {
+		return nil, media.Answer{}, err
+	}
+	return d, ans, nil
+}
+
+// applyOffer points leg l of the session at an offer (or answer) chosen by
+// chooseOffer, sets the leg's SRTP keys and returns the profile of the
+// edge's answer, with the edge's own key.
+func applyOffer(sess MediaSession, l media.Leg, d *media.Description, ans media.Answer) (media.Profile, error) {
+	if err := sess.SetRemote(l, d.RTPAddr(), ans.Codec.PT, ans.TelephoneEventPT); err != nil {
+		return media.Profile{}, err
+	}
+	local, err := sess.SetCrypto(l, ans.Crypto)
+	if err != nil {
+		return media.Profile{}, err
+	}
+	prof := ans.Profile
+	prof.Crypto = local
+	return prof, nil
+}
+
+// serviceOfferProfile is the profile of the edge's offer to the service:
+// SAVP with a key of the edge when the target asks for SRTP.
+func serviceOfferProfile(sess MediaSession, r *routing.Route) (media.Profile, error) {
+	if serviceEncryption(r) != media.EncryptionRequire {
+		return media.Profile{}, nil
+	}
+	local, err := sess.OfferCrypto(media.LegB, srtp.AESCM128HMACSHA1_80)
+	if err != nil {
+		return media.Profile{}, fmt.Errorf("offer srtp to the service: %w", err)
+	}
+	return media.Profile{Proto: media.ProtoSAVP, Crypto: local}, nil
+}
+
+// profile returns the profile of the edge's SDP on leg l.
+func (c *call) profile(l media.Leg) media.Profile {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.prof[l]
+}
+
+func (c *call) setProfile(l media.Leg, p media.Profile) {
+	c.mu.Lock()
+	c.prof[l] = p
+	c.mu.Unlock()
+}
