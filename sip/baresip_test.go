@@ -45,7 +45,8 @@ type baresipProc struct {
 	mu     sync.Mutex
 	out    bytes.Buffer
 	done   chan struct{}
-	waited bool
+	// sipPort is its SIP port on 127.0.0.1, for a target URI.
+	sipPort int
 }
 
 func (p *baresipProc) Write(b []byte) (int, error) {
@@ -119,7 +120,7 @@ func startBaresip(t *testing.T, o baresipOptions) *baresipProc {
 	if o.Dial != "" {
 		args = append(args, "-e", "/dial "+o.Dial)
 	}
-	p := &baresipProc{cmd: exec.Command(bin, args...), dir: dir, rec: rec, done: make(chan struct{})}
+	p := &baresipProc{cmd: exec.Command(bin, args...), dir: dir, rec: rec, done: make(chan struct{}), sipPort: sipPort}
 	p.cmd.Dir = dir
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	if err := p.cmd.Start(); err != nil {

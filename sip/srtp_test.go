@@ -1,9 +1,12 @@
 package sip
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // TestCallSRTPBaresip is a whole call with real media stacks: baresip as a
@@ -40,6 +43,41 @@ func TestCallSRTPBaresip(t *testing.T) {
 	}
 	if got := e.counter(t, "edge_media_rtp_dropped_total", map[string]string{"reason": "srtp_auth"}); got != 0 {
 		t.Errorf("srtp_auth drops = %v in a clean call", got)
+	}
+	e.checkNoLeaks(t, ws)
+}
+
+// TestCallSRTPBothLegs puts baresip on both sides: the carrier (SRTP
+// required, 1 kHz) and the service (a media=srtp target, baresip answering
+// with SRTP required, 1.5 kHz). Each must hear the other's tone: SRTP in,
+// SRTP out, on both legs with four different keys.
+func TestCallSRTPBothLegs(t *testing.T) {
+	e := newTestEdge(t)
+	agent := startBaresip(t, baresipOptions{User: "agent", MediaEnc: "srtp-mand", ToneHz: 1500, Duration: 10 * time.Second})
+	target := fmt.Sprintf("sip:agent@127.0.0.1:%d;transport=udp;media=srtp", agent.sipPort)
+	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: target, mediaEnc: "require"})
+	time.Sleep(500 * time.Millisecond) // the agent's baresip is listening
+	carrier := startBaresip(t, baresipOptions{User: "carrier", MediaEnc: "srtp-mand", Dial: "sip:+15551230001@" + e.udpAddr, Duration: 6 * time.Second})
+	clogs := carrier.wait(t, 20*time.Second)
+	alogs := agent.wait(t, 20*time.Second)
+	for _, side := range []struct {
+		name string
+		p    *baresipProc
+		freq float64
+		logs string
+	}{{"carrier", carrier, 1500, clogs}, {"agent", agent, 1000, alogs}} {
+		samples, rate := side.p.heard(t)
+		hits, windows := toneWindows(samples, rate, side.freq, 1000)
+		if windows < 20 || hits < windows/3 {
+			t.Errorf("the %s heard %.0f Hz in %d of %d windows\n%s", side.name, side.freq, hits, windows, side.logs)
+		}
+		if !strings.Contains(side.logs, "SRTP is Enabled") {
+			t.Errorf("%s without SRTP:\n%s", side.name, side.logs)
+		}
+	}
+	d := e.waitEnded(t, ws, 1)[0]
+	if srtp, _ := d["srtp"].(map[string]any); srtp["a"] != true || srtp["b"] != true {
+		t.Errorf("call.ended srtp = %v, want both legs", d["srtp"])
 	}
 	e.checkNoLeaks(t, ws)
 }
@@ -97,11 +135,25 @@ func TestCallMediaEncryptionPolicy(t *testing.T) {
 			if tc.enc != "disable" && !strings.Contains(body, "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:") {
 				t.Errorf("answer has no crypto of the offer's tag and suite:\n%s", body)
 			}
+			trunk.hangup(t, inv, res)
 			for _, ev := range e.events(t, ws) {
 				if strings.Contains(string(ev.Data), "inline:") || strings.Contains(string(ev.Data), key) {
 					t.Errorf("event %s carries a key: %s", ev.Type, ev.Data)
 				}
 			}
 		})
+	}
+}
+
+// hangup acknowledges the 200 of inv and sends BYE, waiting for its 200.
+func (r *rawTrunk) hangup(t *testing.T, inv *rawInvite, ok *sip.Response) {
+	t.Helper()
+	contact, to := ok.Contact().Address, ok.To().String()
+	r.send(t, fmt.Sprintf("ACK %s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-ack-%d\r\nFrom: <sip:+15550009999@carrier>;tag=%s\r\n%s\r\nCall-ID: %s\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+		contact.String(), r.local(), time.Now().UnixNano(), inv.fromTag, to, inv.callID))
+	r.send(t, fmt.Sprintf("BYE %s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-bye-%d\r\nFrom: <sip:+15550009999@carrier>;tag=%s\r\n%s\r\nCall-ID: %s\r\nCSeq: 2 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+		contact.String(), r.local(), time.Now().UnixNano(), inv.fromTag, to, inv.callID))
+	if res, raw := r.final(t, 5*time.Second); res == nil || res.StatusCode != 200 {
+		t.Fatalf("BYE answered %v\n%s", res, raw)
 	}
 }
