@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/voiceedge/edge/media/rtcp"
 	"github.com/voiceedge/edge/media/srtp"
 )
 
@@ -64,6 +65,11 @@ func (f *forwarder) run() {
 		}
 		if n == readBufferSize-srtp.Overhead {
 			f.count(dropMalformed)
+			continue
+		}
+		if rtcp.IsRTCP(f.buf[:n]) {
+			// rtcp-mux (RFC 5761): RTCP on the RTP port, terminated here.
+			f.s.onRTCP(f.from, f.buf[:n], src, time.Now())
 			continue
 		}
 		pkt, reason := f.open(f.buf[:n])
@@ -199,6 +205,7 @@ func (f *forwarder) handle(pkt []byte, src netip.AddrPort, elapsed time.Duration
 	if audio {
 		f.audio(pkt[h.payloadStart:h.payloadEnd], fp.law, tp.law)
 	}
+	f.to.noteTx(ssrc, ts, elapsed)
 	setPayloadType(pkt, outPT)
 	if ssrc != h.ssrc || seq != h.seq || ts != h.timestamp {
 		setStreamFields(pkt, seq, ts, ssrc)

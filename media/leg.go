@@ -76,6 +76,10 @@ type leg struct {
 	out   outStream                   // the RTP stream sent to this leg
 	sec   atomic.Pointer[legSecurity] // nil: plain RTP
 	tx    sender
+	rtcp  *rtcpLeg
+	// The stream last sent to the leg, for its SR (noteTx).
+	txSSRC, txTS atomic.Uint32
+	txAt         atomic.Int64 // nanoseconds since the epoch, plus 1
 }
 
 // setRemote publishes a new peer from signalling. A latch survives a
@@ -134,5 +138,8 @@ func (l *leg) snapshot(epoch time.Time) LegStats {
 		st.Latched = p.latched.IsValid()
 	}
 	st.SRTP = l.sec.Load().active()
+	if l.rtcp != nil {
+		st.RTCP = l.rtcp.snapshot(st)
+	}
 	return st
 }

@@ -47,6 +47,9 @@ type metrics struct {
 	dropped        [numDropReasons]prometheus.Counter
 	timeouts       prometheus.Counter
 	portsExhausted prometheus.Counter
+	rtcpReceived   prometheus.Counter
+	rtcpSent       prometheus.Counter
+	rtcpDropped    [numRTCPDrops]prometheus.Counter
 }
 
 // newMetrics creates the series and registers them, with gauges reading
@@ -70,7 +73,15 @@ func newMetrics(reg *prometheus.Registry, activeSessions, portsInUse func() floa
 	ports := prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts("ports_in_use",
 		"RTP ports currently allocated.")), portsInUse)
 
-	m := &metrics{timeouts: timeouts, portsExhausted: exhausted}
+	rtcpPackets := prometheus.NewCounterVec(prometheus.CounterOpts(opts("rtcp_packets_total",
+		"RTCP compound packets the edge received from and sent to the peers of calls (terminated per leg).")), []string{"direction"})
+	rtcpDropped := prometheus.NewCounterVec(prometheus.CounterOpts(opts("rtcp_dropped_total",
+		"RTCP datagrams refused, by reason.")), []string{"reason"})
+	m := &metrics{timeouts: timeouts, portsExhausted: exhausted,
+		rtcpReceived: rtcpPackets.WithLabelValues("received"), rtcpSent: rtcpPackets.WithLabelValues("sent")}
+	for i, name := range rtcpDropNames {
+		m.rtcpDropped[i] = rtcpDropped.WithLabelValues(name)
+	}
 	for l, name := range directionNames {
 		m.relayedPackets[l] = packets.WithLabelValues(name)
 		m.relayedBytes[l] = bytes.WithLabelValues(name)
@@ -81,7 +92,7 @@ func newMetrics(reg *prometheus.Registry, activeSessions, portsInUse func() floa
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{packets, bytes, dropped, timeouts, exhausted, active, ports} {
+	for _, c := range []prometheus.Collector{packets, bytes, dropped, timeouts, exhausted, active, ports, rtcpPackets, rtcpDropped} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register media metrics: %w", err)
 		}

@@ -346,6 +346,7 @@ func (m *mixer) sendLeg(d Leg, src frameSource) {
 		return
 	}
 	ssrc, seq, ts := lg.out.mixed(src, m.nowTick)
+	lg.noteTx(ssrc, ts, time.Since(m.s.epoch))
 	pkt := m.pkt[:]
 	putRTPHeader(pkt, p.codecPT, seq, ts, ssrc)
 	encode(pkt[rtpHeaderLen:], m.out[:], p.law)

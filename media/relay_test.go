@@ -155,7 +155,7 @@ func TestRelayMalformedDropped(t *testing.T) {
 		{0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, // STUN
 		{0x80},
 		rtpPacket(t, 0, 1, 1, 1, nil)[:11],
-		{0x80, 200, 0, 1, 0, 0, 0, 1}, // RTCP
+		{0x80, 200, 0, 1, 0, 0, 0, 1}, // RTCP (a truncated SR): terminated, counted as RTCP
 	} {
 		c.trunk.send(c.a, junk)
 	}
@@ -163,9 +163,15 @@ func TestRelayMalformedDropped(t *testing.T) {
 	if got, _ := c.service.recv(); got.SequenceNumber != 1 {
 		t.Fatalf("got seq %d", got.SequenceNumber)
 	}
-	eventually(t, "malformed counted", func() bool { return c.s.Stats().A.DroppedMalformed == 4 })
-	if v := counterValue(t, reg, "edge_media_rtp_dropped_total", "reason", "malformed"); v != 4 {
+	eventually(t, "malformed counted", func() bool { return c.s.Stats().A.DroppedMalformed == 3 })
+	if v := counterValue(t, reg, "edge_media_rtp_dropped_total", "reason", "malformed"); v != 3 {
 		t.Fatalf("malformed metric = %v", v)
+	}
+	if st := c.s.Stats().A.RTCP; st.Dropped != 1 || st.ReportsReceived != 0 {
+		t.Fatalf("rtcp %+v, want the truncated SR dropped", st)
+	}
+	if v := counterValue(t, reg, "edge_media_rtcp_dropped_total", "reason", "malformed"); v != 1 {
+		t.Fatalf("rtcp malformed metric = %v", v)
 	}
 }
 

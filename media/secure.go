@@ -17,6 +17,7 @@ type legSecurity struct {
 	enc    *srtp.Encrypter // guarded by leg.txMu
 	remote srtp.Crypto
 	dec    *srtp.Decrypter // nil until the peer's key is known; the reader's alone
+	decCtl *srtp.Decrypter // SRTCP of the peer, guarded by the leg's rtcp.mu
 }
 
 // active reports whether the leg runs SRTP: both keys are known.
@@ -110,7 +111,11 @@ func (s *Session) SetCrypto(l Leg, remote srtp.Crypto) (srtp.Crypto, error) {
 		if err != nil {
 			return srtp.Crypto{}, fmt.Errorf("set crypto of call %s leg %s: %w: %w", s.callID, l, ErrBadCrypto, err)
 		}
-		next.dec = dec
+		ctl, err := srtp.NewDecrypter(remote)
+		if err != nil {
+			return srtp.Crypto{}, fmt.Errorf("set crypto of call %s leg %s: %w: %w", s.callID, l, ErrBadCrypto, err)
+		}
+		next.dec, next.decCtl = dec, ctl
 	}
 	next.remote = remote
 	lg.sec.Store(next)
@@ -129,7 +134,7 @@ func withLocal(cur *legSecurity, suite srtp.Suite, tag int) (*legSecurity, error
 	}
 	next := &legSecurity{local: local, enc: enc}
 	if cur != nil {
-		next.remote, next.dec = cur.remote, cur.dec
+		next.remote, next.dec, next.decCtl = cur.remote, cur.dec, cur.decCtl
 	}
 	return next, nil
 }

@@ -63,12 +63,12 @@ func newSession(callID string, cfg Config, pool *PortPool, m *metrics, log *slog
 		closing:     make(chan struct{}),
 	}
 	for _, id := range []Leg{LegA, LegB} {
-		conn, err := pool.Allocate()
+		conn, ctl, err := pool.AllocatePair()
 		if err != nil {
 			s.releasePorts()
 			return nil, fmt.Errorf("allocate rtp port for leg %s of call %s: %w", id, callID, err)
 		}
-		s.legs[id] = &leg{id: id, conn: conn, local: localAddrPort(conn)}
+		s.legs[id] = &leg{id: id, conn: conn, local: localAddrPort(conn), rtcp: newRTCPLeg(ctl)}
 	}
 	s.fwd[LegA] = newForwarder(s, s.legs[LegA], s.legs[LegB])
 	s.fwd[LegB] = newForwarder(s, s.legs[LegB], s.legs[LegA])
@@ -174,9 +174,15 @@ func (s *Session) Run(ctx context.Context) error {
 	}
 	s.running = true
 	s.resumed.Store(int64(time.Since(s.epoch)))
-	s.wg.Add(2)
+	s.wg.Add(4)
 	go s.fwd[LegA].run()
 	go s.fwd[LegB].run()
+	go s.readRTCP(s.legs[LegA])
+	go s.readRTCP(s.legs[LegB])
+	if s.cfg.RTCPInterval > 0 {
+		s.wg.Add(1)
+		go s.reportLoop()
+	}
 	if s.cfg.MediaTimeout > 0 {
 		s.wg.Add(1)
 		go s.watchTimeout()

@@ -34,6 +34,8 @@ type LegStats struct {
 	DroppedAuth uint64 `json:"dropped_srtp_auth"`
 	// SRTP reports whether the leg runs SDES-SRTP (RFC 4568).
 	SRTP bool `json:"srtp"`
+	// RTCP is the leg's RTCP: reports exchanged and what the peer said.
+	RTCP RTCPStats `json:"rtcp"`
 	// DroppedMalformed counts datagrams that are not RTP.
 	DroppedMalformed uint64 `json:"dropped_malformed"`
 	// DroppedOther counts RTP from the peer that could not be sent on: a
@@ -76,6 +78,8 @@ type legCounters struct {
 	expected           atomic.Uint64
 	lost               atomic.Int64
 	jitter             atomic.Uint32 // RTP clock units, scaled by 16 (appendix A.8)
+	rxSSRC             atomic.Uint32 // SSRC of the stream received
+	extSeq             atomic.Uint32 // its extended highest sequence number
 	lastRx             atomic.Int64  // nanoseconds since the session's epoch, plus 1; 0 = never
 }
 
@@ -199,6 +203,8 @@ func (r *rxStream) publish(c *legCounters) {
 	c.expected.Store(r.priorExpected + exp)
 	c.lost.Store(r.priorLost + int64(exp) - int64(r.received))
 	c.jitter.Store(r.jitter)
+	c.rxSSRC.Store(r.ssrc)
+	c.extSeq.Store(uint32(r.cycles + uint64(r.maxSeq)))
 }
 
 // rtpClock converts a time since the session's epoch to RTP clock units.

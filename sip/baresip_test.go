@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,14 +40,68 @@ type baresipOptions struct {
 
 // baresipProc is a running baresip.
 type baresipProc struct {
-	cmd    *exec.Cmd
-	dir    string // its config dir (-f), in t.TempDir()
-	rec    string // where sndfile writes the recordings
-	mu     sync.Mutex
-	out    bytes.Buffer
-	done   chan struct{}
-	// sipPort is its SIP port on 127.0.0.1, for a target URI.
-	sipPort int
+	cmd  *exec.Cmd
+	dir  string // its config dir (-f), in t.TempDir()
+	rec  string // where sndfile writes the recordings
+	mu   sync.Mutex
+	out  bytes.Buffer
+	done chan struct{}
+	// sipPort is its SIP port on 127.0.0.1, for a target URI; ctrlPort its
+	// ctrl_tcp port.
+	sipPort, ctrlPort int
+}
+
+// freeSIPPort returns a port of 127.0.0.1 free for baresip's SIP: UDP and
+// TCP on it, and TCP on the next one (its TLS transport), at the time of
+// the call.
+func freeSIPPort(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		p := freeUDPPort(t, "127.0.0.1")
+		ok := true
+		for _, port := range []int{p, p + 1} {
+			ln, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
+			if err != nil {
+				ok = false
+				break
+			}
+			ln.Close()
+		}
+		if ok {
+			return p
+		}
+	}
+	t.Fatal("no free SIP port for baresip")
+	return 0
+}
+
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// command sends a command to baresip over ctrl_tcp (a netstring of JSON,
+// {"command": ..., "params": ...}) and returns its response.
+func (p *baresipProc) command(t *testing.T, cmd, params string) string {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp4", fmt.Sprintf("127.0.0.1:%d", p.ctrlPort), 2*time.Second)
+	if err != nil {
+		t.Fatalf("ctrl_tcp: %v\n%s", err, p.logs())
+	}
+	defer conn.Close()
+	msg := fmt.Sprintf(`{"command":%q,"params":%q,"token":"t"}`, cmd, params)
+	if _, err := fmt.Fprintf(conn, "%d:%s,", len(msg), msg); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	buf := make([]byte, 4096)
+	n, _ := conn.Read(buf)
+	return string(buf[:n])
 }
 
 func (p *baresipProc) Write(b []byte) (int, error) {
@@ -75,7 +130,8 @@ func startBaresip(t *testing.T, o baresipOptions) *baresipProc {
 	if err := os.Mkdir(rec, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	sipPort := freeUDPPort(t, "127.0.0.1")
+	sipPort := freeSIPPort(t)
+	ctrlPort := freeTCPPort(t)
 	rtpLo := 30000 + (sipPort%200)*10 // a small range of its own, near nobody's
 	mux := "no"
 	if o.RTCPMux {
@@ -102,6 +158,9 @@ func startBaresip(t *testing.T, o baresipOptions) *baresipProc {
 		"module aubridge.so",
 		"module srtp.so",
 		"module sndfile.so",
+		"module rtcpsummary.so", // logs what RTCP told it at the end of the call
+		"module ctrl_tcp.so",
+		fmt.Sprintf("ctrl_tcp_listen 127.0.0.1:%d", ctrlPort),
 		"module_app account.so",
 		"module_app menu.so",
 		"snd_path " + rec,
@@ -120,7 +179,7 @@ func startBaresip(t *testing.T, o baresipOptions) *baresipProc {
 	if o.Dial != "" {
 		args = append(args, "-e", "/dial "+o.Dial)
 	}
-	p := &baresipProc{cmd: exec.Command(bin, args...), dir: dir, rec: rec, done: make(chan struct{}), sipPort: sipPort}
+	p := &baresipProc{cmd: exec.Command(bin, args...), dir: dir, rec: rec, done: make(chan struct{}), sipPort: sipPort, ctrlPort: ctrlPort}
 	p.cmd.Dir = dir
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	if err := p.cmd.Start(); err != nil {
@@ -136,6 +195,19 @@ func startBaresip(t *testing.T, o baresipOptions) *baresipProc {
 		}
 	})
 	return p
+}
+
+// rtcpSummary returns baresip's RTCP summary line of the call ("EX=BareSip;
+// ..."), "" when it collected no RTCP.
+func (p *baresipProc) rtcpSummary() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range strings.Split(p.out.String(), "\n") {
+		if i := strings.Index(l, "EX=BareSip;"); i >= 0 && !strings.Contains(l, "ERROR=") {
+			return strings.TrimSpace(l[i:])
+		}
+	}
+	return ""
 }
 
 // wait waits (at most d) for baresip to exit and returns its log.

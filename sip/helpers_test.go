@@ -42,6 +42,7 @@ type testEdge struct {
 type edgeOptions struct {
 	cfg          func(*Config)
 	mediaTimeout time.Duration
+	rtcpInterval time.Duration // 0: media's default
 }
 
 // portBase spreads the RTP ranges of the tests of this process.
@@ -76,6 +77,9 @@ func newTestEdge(t *testing.T, opts ...func(*edgeOptions)) *testEdge {
 	e.pool = pool
 	mcfg := media.DefaultConfig()
 	mcfg.MediaTimeout = o.mediaTimeout
+	if o.rtcpInterval > 0 {
+		mcfg.RTCPInterval = o.rtcpInterval
+	}
 	mgr, err := media.NewManager(mcfg, pool, e.reg, media.WithLogger(testLogger()))
 	if err != nil {
 		t.Fatal(err)

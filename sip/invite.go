@@ -128,6 +128,9 @@ func newCallID() string {
 // leg's port, one codec (an answer) or the edge's offer.
 func (s *Server) sdpFor(sess MediaSession, l media.Leg, codecs []media.Codec, dtmf uint8, dir media.Direction, ptime int, id, version uint64, prof media.Profile) ([]byte, error) {
 	port := sess.LocalAddr(l).Port()
+	if !prof.RTCPMux && port != 0 {
+		prof.RTCPPort = int(port) + 1 // a=rtcp (RFC 3605): the pair's odd port
+	}
 	body, err := media.BuildSDP(media.SDPParams{
 		Addr: s.cfg.PublicIP, Port: int(port), SessionID: id, SessionVersion: version,
 		Codecs: codecs, TelephoneEventPT: dtmf, Direction: dir, Ptime: ptime, Profile: prof,

@@ -51,6 +51,9 @@ func applyOffer(sess MediaSession, l media.Leg, d *media.Description, ans media.
 	if err := sess.SetRemote(l, d.RTPAddr(), ans.Codec.PT, ans.TelephoneEventPT); err != nil {
 		return media.Profile{}, err
 	}
+	if err := sess.SetRTCP(l, d.RTCPAddr(), d.RTCPMux); err != nil {
+		return media.Profile{}, err
+	}
 	local, err := sess.SetCrypto(l, ans.Crypto)
 	if err != nil {
 		return media.Profile{}, err

@@ -15,10 +15,12 @@ import (
 // baresip must hear its own tone back, which it can only do if the edge
 // decrypted, relayed, and encrypted again with the key it answered.
 func TestCallSRTPBaresip(t *testing.T) {
-	e := newTestEdge(t)
+	e := newTestEdge(t, func(o *edgeOptions) { o.rtcpInterval = time.Second })
 	svc, target := startService(t, "uas_answer.xml")
 	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: target, mediaEnc: "require"})
-	carrier := startBaresip(t, baresipOptions{User: "carrier", MediaEnc: "srtp-mand", Dial: "sip:+15551230001@" + e.udpAddr, Duration: 6 * time.Second})
+	carrier := startBaresip(t, baresipOptions{User: "carrier", MediaEnc: "srtp-mand", Dial: "sip:+15551230001@" + e.udpAddr, Duration: 12 * time.Second})
+	time.Sleep(6 * time.Second) // baresip sends its first RTCP after about 5 s
+	carrier.command(t, "hangup", "")
 	logs := carrier.wait(t, 20*time.Second)
 	if code, slogs := svc.wait(t, 15*time.Second); code != 0 {
 		t.Fatalf("service sipp exit %d\n%s\nbaresip:\n%s", code, slogs, logs)
@@ -41,6 +43,17 @@ func TestCallSRTPBaresip(t *testing.T) {
 	if n, _ := pk["a_received"].(float64); n < 50 {
 		t.Errorf("packets from the trunk = %v", pk)
 	}
+	// RTCP, terminated at the edge, both ways on the trunk leg (SRTCP).
+	if sum := carrier.rtcpSummary(); sum == "" {
+		t.Errorf("baresip collected no RTCP from the edge\n%s", logs)
+	} else {
+		t.Logf("baresip's RTCP summary: %s", sum)
+	}
+	rtcpA := d["rtcp"].(map[string]any)["a"].(map[string]any)
+	if rtcpA["reports_received"].(float64) < 1 || rtcpA["reports_sent"].(float64) < 1 || rtcpA["mos"].(float64) < 4 {
+		t.Errorf("call.ended rtcp of the trunk leg = %v", rtcpA)
+	}
+	t.Logf("call.ended rtcp: %v", d["rtcp"])
 	if got := e.counter(t, "edge_media_rtp_dropped_total", map[string]string{"reason": "srtp_auth"}); got != 0 {
 		t.Errorf("srtp_auth drops = %v in a clean call", got)
 	}
@@ -52,12 +65,14 @@ func TestCallSRTPBaresip(t *testing.T) {
 // with SRTP required, 1.5 kHz). Each must hear the other's tone: SRTP in,
 // SRTP out, on both legs with four different keys.
 func TestCallSRTPBothLegs(t *testing.T) {
-	e := newTestEdge(t)
-	agent := startBaresip(t, baresipOptions{User: "agent", MediaEnc: "srtp-mand", ToneHz: 1500, Duration: 10 * time.Second})
+	e := newTestEdge(t, func(o *edgeOptions) { o.rtcpInterval = time.Second })
+	agent := startBaresip(t, baresipOptions{User: "agent", MediaEnc: "srtp-mand", ToneHz: 1500, Duration: 14 * time.Second})
 	target := fmt.Sprintf("sip:agent@127.0.0.1:%d;transport=udp;media=srtp", agent.sipPort)
 	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: target, mediaEnc: "require"})
 	time.Sleep(500 * time.Millisecond) // the agent's baresip is listening
-	carrier := startBaresip(t, baresipOptions{User: "carrier", MediaEnc: "srtp-mand", Dial: "sip:+15551230001@" + e.udpAddr, Duration: 6 * time.Second})
+	carrier := startBaresip(t, baresipOptions{User: "carrier", MediaEnc: "srtp-mand", Dial: "sip:+15551230001@" + e.udpAddr, Duration: 12 * time.Second})
+	time.Sleep(6 * time.Second)
+	carrier.command(t, "hangup", "")
 	clogs := carrier.wait(t, 20*time.Second)
 	alogs := agent.wait(t, 20*time.Second)
 	for _, side := range []struct {
@@ -78,6 +93,18 @@ func TestCallSRTPBothLegs(t *testing.T) {
 	d := e.waitEnded(t, ws, 1)[0]
 	if srtp, _ := d["srtp"].(map[string]any); srtp["a"] != true || srtp["b"] != true {
 		t.Errorf("call.ended srtp = %v, want both legs", d["srtp"])
+	}
+	for _, side := range []struct {
+		leg string
+		p   *baresipProc
+	}{{"a", carrier}, {"b", agent}} {
+		if side.p.rtcpSummary() == "" {
+			t.Errorf("leg %s: baresip collected no RTCP from the edge", side.leg)
+		}
+		st := d["rtcp"].(map[string]any)[side.leg].(map[string]any)
+		if st["reports_received"].(float64) < 1 || st["reports_sent"].(float64) < 1 {
+			t.Errorf("call.ended rtcp of leg %s = %v", side.leg, st)
+		}
 	}
 	e.checkNoLeaks(t, ws)
 }
