@@ -49,6 +49,10 @@ var (
 	// ErrUnsupportedCodec reports a codec payload type the relay cannot
 	// carry (only PCMU, PT 0, and PCMA, PT 8).
 	ErrUnsupportedCodec = errors.New("media: unsupported codec")
+	// ErrUnreachableRemote reports a peer the edge cannot send to: its SDP
+	// names a host (not resolved in the media path) and the leg does not
+	// learn addresses (rtp_latching: strict). The SIP layer answers 488.
+	ErrUnreachableRemote = errors.New("media: unreachable remote address")
 	// ErrInvalidRemote reports a remote address that cannot receive RTP.
 	ErrInvalidRemote = errors.New("media: invalid remote address")
 	// ErrInvalidLeg reports a Leg other than LegA and LegB.

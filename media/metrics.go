@@ -47,6 +47,7 @@ type metrics struct {
 	dropped        [numDropReasons]prometheus.Counter
 	timeouts       prometheus.Counter
 	portsExhausted prometheus.Counter
+	latched        [2]prometheus.Counter // signalled, learned
 	rtcpReceived   prometheus.Counter
 	rtcpSent       prometheus.Counter
 	rtcpDropped    [numRTCPDrops]prometheus.Counter
@@ -77,7 +78,10 @@ func newMetrics(reg *prometheus.Registry, activeSessions, portsInUse func() floa
 		"RTCP compound packets the edge received from and sent to the peers of calls (terminated per leg).")), []string{"direction"})
 	rtcpDropped := prometheus.NewCounterVec(prometheus.CounterOpts(opts("rtcp_dropped_total",
 		"RTCP datagrams refused, by reason.")), []string{"reason"})
+	latches := prometheus.NewCounterVec(prometheus.CounterOpts(opts("rtp_latched_total",
+		"Legs latched onto their peer's RTP source (RFC 4961): signalled (the SDP address's IP) or learned (rtp_latching: learn, another source).")), []string{"how"})
 	m := &metrics{timeouts: timeouts, portsExhausted: exhausted,
+		latched: [2]prometheus.Counter{latches.WithLabelValues("signalled"), latches.WithLabelValues("learned")},
 		rtcpReceived: rtcpPackets.WithLabelValues("received"), rtcpSent: rtcpPackets.WithLabelValues("sent")}
 	for i, name := range rtcpDropNames {
 		m.rtcpDropped[i] = rtcpDropped.WithLabelValues(name)
@@ -92,7 +96,7 @@ func newMetrics(reg *prometheus.Registry, activeSessions, portsInUse func() floa
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{packets, bytes, dropped, timeouts, exhausted, active, ports, rtcpPackets, rtcpDropped} {
+	for _, c := range []prometheus.Collector{packets, bytes, dropped, timeouts, exhausted, active, ports, rtcpPackets, rtcpDropped, latches} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register media metrics: %w", err)
 		}
@@ -160,4 +164,17 @@ func newOperatorMetrics(reg *prometheus.Registry, active func() float64) (*opera
 		}
 	}
 	return m, nil
+}
+
+// countLatch counts a leg latching onto its peer; nil-safe for legs made
+// without metrics.
+func (m *metrics) countLatch(learned bool) {
+	if m == nil {
+		return
+	}
+	if learned {
+		m.latched[1].Inc()
+	} else {
+		m.latched[0].Inc()
+	}
 }

@@ -68,7 +68,7 @@ func newSession(callID string, cfg Config, pool *PortPool, m *metrics, log *slog
 			s.releasePorts()
 			return nil, fmt.Errorf("allocate rtp port for leg %s of call %s: %w", id, callID, err)
 		}
-		s.legs[id] = &leg{id: id, conn: conn, local: localAddrPort(conn), rtcp: newRTCPLeg(ctl)}
+		s.legs[id] = &leg{id: id, conn: conn, local: localAddrPort(conn), rtcp: newRTCPLeg(ctl), onLatch: m.countLatch}
 	}
 	s.fwd[LegA] = newForwarder(s, s.legs[LegA], s.legs[LegB])
 	s.fwd[LegB] = newForwarder(s, s.legs[LegB], s.legs[LegA])
@@ -98,10 +98,12 @@ func (s *Session) LocalAddr(l Leg) netip.AddrPort {
 }
 
 // SetRemote configures a leg from the SDP of its peer: addr is where the
-// peer wants RTP (Description.RTPAddr), codecPT the payload type of the
-// negotiated codec, PCMU (0) or PCMA (8), and dtmfPT its telephone-event
-// payload type or NoPayloadType. Call it again on every new offer or answer
-// (re-INVITE); a latched source survives when the IP is unchanged. Until
+// peer wants RTP (Description.RTPAddr; an invalid address, for a host name
+// in c=, only with LatchLearn), codecPT the payload type of the negotiated
+// codec, PCMU (0) or PCMA (8), and dtmfPT its telephone-event payload type
+// or NoPayloadType. Call it again on every new offer or answer
+// (re-INVITE), after SetLegOptions; a latched source survives when the
+// address and port are unchanged, a new one moves the stream. Until
 // both legs are set, packets are received and counted but not relayed.
 func (s *Session) SetRemote(l Leg, addr netip.AddrPort, codecPT, dtmfPT uint8) error {
 	if !l.valid() {
@@ -114,8 +116,12 @@ func (s *Session) SetRemote(l Leg, addr netip.AddrPort, codecPT, dtmfPT uint8) e
 		return fmt.Errorf("set remote of call %s leg %s: %w: telephone-event payload type %d",
 			s.callID, l, ErrUnsupportedCodec, dtmfPT)
 	}
-	if !addr.Addr().IsValid() || addr.Addr().IsMulticast() {
+	switch {
+	case addr.Addr().IsMulticast():
 		return fmt.Errorf("set remote of call %s leg %s: %w: %s", s.callID, l, ErrInvalidRemote, addr)
+	case !addr.Addr().IsValid() && !s.legs[l].learn.Load():
+		// A host name in c= (no address): only learning can find the peer.
+		return fmt.Errorf("set remote of call %s leg %s: %w: %w: no address to send to", s.callID, l, ErrInvalidRemote, ErrUnreachableRemote)
 	}
 	s.mu.Lock()
 	closed := s.closed

@@ -53,7 +53,7 @@ func (fakeSession) TimedOut() <-chan struct{}                               { re
 func (fakeSession) Stats() media.SessionStats                               { return media.SessionStats{} }
 func (fakeSession) Run(context.Context) error                               { return nil }
 func (fakeSession) Close() error                                            { return nil }
-func (fakeSession) SetRTCP(media.Leg, netip.AddrPort, bool) error           { return nil }
+func (fakeSession) SetLegOptions(media.Leg, media.LegOptions) error         { return nil }
 func (fakeSession) OfferCrypto(media.Leg, srtp.Suite) (srtp.Crypto, error) {
 	return srtp.Generate(srtp.AESCM128HMACSHA1_80, 1)
 }

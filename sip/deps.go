@@ -50,7 +50,7 @@ type MediaSession interface {
 	SetHold(on bool)
 	OfferCrypto(l media.Leg, suite srtp.Suite) (srtp.Crypto, error)
 	SetCrypto(l media.Leg, remote srtp.Crypto) (srtp.Crypto, error)
-	SetRTCP(l media.Leg, addr netip.AddrPort, mux bool) error
+	SetLegOptions(l media.Leg, o media.LegOptions) error
 	TimedOut() <-chan struct{}
 	Stats() media.SessionStats
 	Run(ctx context.Context) error

@@ -224,6 +224,8 @@ func classify(err error) *Rejection {
 		return &Rejection{Reason: ReasonSRTPDisabled, Err: err}
 	case errors.Is(err, media.ErrBadCrypto):
 		return &Rejection{Reason: ReasonBadCrypto, Err: err}
+	case errors.Is(err, media.ErrUnreachableRemote):
+		return &Rejection{Reason: ReasonNotAcceptable, Detail: "SDP connection address", Err: err}
 	case errors.Is(err, media.ErrSDPTooComplex):
 		return &Rejection{Reason: ReasonSDPTooLarge, Err: err}
 	case errors.Is(err, media.ErrNoCommonCodec), errors.Is(err, media.ErrNoAudio),

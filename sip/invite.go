@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"fmt"
 	"math"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -88,7 +89,7 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 	if err != nil {
 		return nil, classify(err)
 	}
-	prof, err := applyOffer(sess, media.LegA, offer, ans)
+	prof, err := applyOffer(sess, media.LegA, offer, ans, latchingOf(adm.trunk))
 	if err != nil {
 		_ = sess.Close()
 		return nil, classify(err)
@@ -132,13 +133,22 @@ func (s *Server) sdpFor(sess MediaSession, l media.Leg, codecs []media.Codec, dt
 		prof.RTCPPort = int(port) + 1 // a=rtcp (RFC 3605): the pair's odd port
 	}
 	body, err := media.BuildSDP(media.SDPParams{
-		Addr: s.cfg.PublicIP, Port: int(port), SessionID: id, SessionVersion: version,
+		Addr: s.mediaIP(l), Port: int(port), SessionID: id, SessionVersion: version,
 		Codecs: codecs, TelephoneEventPT: dtmf, Direction: dir, Ptime: ptime, Profile: prof,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build sdp for leg %s: %w", l, err)
 	}
 	return body, nil
+}
+
+// mediaIP is the edge's address as leg l's peer reaches it: PublicIP
+// towards trunks, ServiceIP (default PublicIP) towards services.
+func (s *Server) mediaIP(l media.Leg) netip.Addr {
+	if l == media.LegB && s.cfg.ServiceIP.IsValid() {
+		return s.cfg.ServiceIP
+	}
+	return s.cfg.PublicIP
 }
 
 // sdpSessionID returns a random o= session id (RFC 4566 section 5.2).

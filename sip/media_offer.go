@@ -44,14 +44,28 @@ func chooseOffer(offer *media.Description, enc media.Encryption) (*media.Descrip
 	return d, ans, nil
 }
 
+// latchingOf is a trunk's rtp_latching; the service leg is always strict
+// (services sit on a network the edge reaches as their SDP says).
+func latchingOf(t *routing.Trunk) media.Latching {
+	if t == nil {
+		return media.LatchStrict
+	}
+	l, err := media.ParseLatching(t.RTPLatching)
+	if err != nil {
+		return media.LatchStrict
+	}
+	return l
+}
+
 // applyOffer points leg l of the session at an offer (or answer) chosen by
-// chooseOffer, sets the leg's SRTP keys and returns the profile of the
-// edge's answer, with the edge's own key.
-func applyOffer(sess MediaSession, l media.Leg, d *media.Description, ans media.Answer) (media.Profile, error) {
-	if err := sess.SetRemote(l, d.RTPAddr(), ans.Codec.PT, ans.TelephoneEventPT); err != nil {
+// chooseOffer, with the leg's latching, sets the leg's SRTP keys and
+// returns the profile of the edge's answer, with the edge's own key.
+func applyOffer(sess MediaSession, l media.Leg, d *media.Description, ans media.Answer, latch media.Latching) (media.Profile, error) {
+	o := media.LegOptions{RTCP: d.RTCPAddr(), RTCPMux: d.RTCPMux, Latching: latch, Direction: d.EffectiveDirection()}
+	if err := sess.SetLegOptions(l, o); err != nil {
 		return media.Profile{}, err
 	}
-	if err := sess.SetRTCP(l, d.RTCPAddr(), d.RTCPMux); err != nil {
+	if err := sess.SetRemote(l, d.RTPAddr(), ans.Codec.PT, ans.TelephoneEventPT); err != nil {
 		return media.Profile{}, err
 	}
 	local, err := sess.SetCrypto(l, ans.Crypto)

@@ -75,15 +75,15 @@ func (c *call) reoffer(l media.Leg, body []byte) ([]byte, *Rejection) {
 	if err != nil {
 		return nil, classify(err)
 	}
-	enc := encryptionOf(c.trunk)
+	enc, latch := encryptionOf(c.trunk), latchingOf(c.trunk)
 	if l == media.LegB {
-		enc = serviceEncryption(c.route)
+		enc, latch = serviceEncryption(c.route), media.LatchStrict
 	}
 	offer, ans, err := chooseOffer(offer, enc)
 	if err != nil {
 		return nil, classify(err)
 	}
-	prof, err := applyOffer(c.sess, l, offer, ans)
+	prof, err := applyOffer(c.sess, l, offer, ans, latch)
 	if err != nil {
 		return nil, classify(err)
 	}

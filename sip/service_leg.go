@@ -84,7 +84,7 @@ func (c *call) serviceInvite() (*sip.Request, error) {
 	}
 	req := sip.NewRequest(sip.INVITE, uri)
 	req.SetTransport(strings.ToUpper(transport))
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: c.rec.From, Host: c.s.cfg.PublicIP.String()}}
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: c.rec.From, Host: c.s.mediaIP(media.LegB).String()}}
 	from.Params = sip.NewParams()
 	from.Params.Add("tag", sip.GenerateTagN(16))
 	callID := sip.CallIDHeader(newCallID())
@@ -145,7 +145,7 @@ func (c *call) applyServiceSDP(body []byte) error {
 		return err
 	}
 	ans.TelephoneEventPT = desc.TelephoneEventPT
-	if _, err := applyOffer(c.sess, media.LegB, desc, ans); err != nil {
+	if _, err := applyOffer(c.sess, media.LegB, desc, ans, media.LatchStrict); err != nil {
 		return err
 	}
 	c.mu.Lock()

@@ -44,6 +44,9 @@ type config struct {
 	// PublicIP is written into SDP and Contact (EDGE_PUBLIC_IP). Default:
 	// the host of SIPAddr, or 127.0.0.1 when that is a wildcard.
 	PublicIP string `yaml:"public_ip"`
+	// ServiceIP is written into SDP towards services (EDGE_SERVICE_IP).
+	// Default: PublicIP.
+	ServiceIP string `yaml:"service_ip"`
 	// NodeID names this node (EDGE_NODE_ID). Default: the host name.
 	NodeID string `yaml:"node_id"`
 	// LogLevel is debug, info, warn or error (EDGE_LOG_LEVEL). Default info.
@@ -96,6 +99,7 @@ func loadConfig(args []string, lookup func(string) (string, bool), stderr io.Wri
 		{"http", "EDGE_HTTP_ADDR", "HTTP address of /metrics, /healthz, /readyz"},
 		{"rtp-ports", "EDGE_RTP_PORTS", "RTP port range min-max"},
 		{"public-ip", "EDGE_PUBLIC_IP", "address written in SDP and Contact"},
+		{"service-ip", "EDGE_SERVICE_IP", "address written in SDP towards services (default: public-ip)"},
 		{"node-id", "EDGE_NODE_ID", "this node's id"},
 		{"log-level", "EDGE_LOG_LEVEL", "debug, info, warn or error"},
 		{"trusted-cidrs", "EDGE_TRUSTED_CIDRS", "comma-separated CIDRs exempt from rate limits"},
@@ -153,6 +157,8 @@ func (c *config) set(env, v string) error {
 		c.RTPPorts = v
 	case "EDGE_PUBLIC_IP":
 		c.PublicIP = v
+	case "EDGE_SERVICE_IP":
+		c.ServiceIP = v
 	case "EDGE_NODE_ID":
 		c.NodeID = v
 	case "EDGE_LOG_LEVEL":
@@ -227,6 +233,13 @@ func (c *config) sipConfig() (sip.Config, error) {
 	s := sip.DefaultConfig()
 	s.NodeID = c.NodeID
 	s.PublicIP, _ = c.publicIP()
+	if c.ServiceIP != "" {
+		ip, err := netip.ParseAddr(c.ServiceIP)
+		if err != nil {
+			return s, fmt.Errorf("%w: service_ip: %v", errUsage, err)
+		}
+		s.ServiceIP = ip
+	}
 	s.NoAnswerTimeout, s.MaxDuration, s.DrainTimeout = c.NoAnswerTimeout, c.MaxDuration, c.DrainTimeout
 	s.DropUnknownSources, s.RateLimit, s.RateBurst = c.DropUnknownSources, c.RateLimit, c.RateBurst
 	for _, cidr := range c.TrustedCIDRs {
