@@ -84,16 +84,16 @@ type leg struct {
 	conn  *net.UDPConn
 	local netip.AddrPort
 	peer  atomic.Pointer[peer]
-	learn  atomic.Bool // rtp_latching: learn (LegOptions)
+	learn atomic.Bool // rtp_latching: learn (LegOptions)
 	// onLatch counts a latch; learned: onto a source other than the SDP
 	// address's IP.
 	onLatch func(learned bool)
-	noRecv atomic.Bool // the peer's direction excludes receiving
-	stats legCounters
-	out   outStream                   // the RTP stream sent to this leg
-	sec   atomic.Pointer[legSecurity] // nil: plain RTP
-	tx    sender
-	rtcp  *rtcpLeg
+	noRecv  atomic.Bool // the peer's direction excludes receiving
+	stats   legCounters
+	out     outStream                   // the RTP stream sent to this leg
+	sec     atomic.Pointer[legSecurity] // nil: plain RTP
+	tx      sender
+	rtcp    *rtcpLeg
 	// The stream last sent to the leg, for its SR (noteTx).
 	txSSRC, txTS atomic.Uint32
 	txAt         atomic.Int64 // nanoseconds since the epoch, plus 1

@@ -81,7 +81,7 @@ func newMetrics(reg *prometheus.Registry, activeSessions, portsInUse func() floa
 	latches := prometheus.NewCounterVec(prometheus.CounterOpts(opts("rtp_latched_total",
 		"Legs latched onto their peer's RTP source (RFC 4961): signalled (the SDP address's IP) or learned (rtp_latching: learn, another source).")), []string{"how"})
 	m := &metrics{timeouts: timeouts, portsExhausted: exhausted,
-		latched: [2]prometheus.Counter{latches.WithLabelValues("signalled"), latches.WithLabelValues("learned")},
+		latched:      [2]prometheus.Counter{latches.WithLabelValues("signalled"), latches.WithLabelValues("learned")},
 		rtcpReceived: rtcpPackets.WithLabelValues("received"), rtcpSent: rtcpPackets.WithLabelValues("sent")}
 	for i, name := range rtcpDropNames {
 		m.rtcpDropped[i] = rtcpDropped.WithLabelValues(name)
