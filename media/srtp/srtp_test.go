@@ -199,7 +199,7 @@ func TestNoAllocations(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if allocs != 0 {
+	if allocs != 0 && !raceEnabled {
 		t.Errorf("%v allocations per packet, want 0", allocs)
 	}
 }
