@@ -180,6 +180,9 @@ func (f *forwarder) handle(pkt []byte, src netip.AddrPort, elapsed time.Duration
 	if tp == nil {
 		return netip.AddrPort{}, dropNotReady
 	}
+	if f.to.injecting.Load() {
+		return netip.AddrPort{}, handedToMixer // an injected event replaces it
+	}
 	dst, ok := tp.destination()
 	if !ok {
 		return netip.AddrPort{}, dropNotReady

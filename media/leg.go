@@ -85,6 +85,9 @@ type leg struct {
 	local netip.AddrPort
 	peer  atomic.Pointer[peer]
 	learn atomic.Bool // rtp_latching: learn (LegOptions)
+	// injecting is set while SendDTMF plays an event to the leg: relayed
+	// audio to it is held back.
+	injecting atomic.Bool
 	// onLatch counts a latch; learned: onto a source other than the SDP
 	// address's IP.
 	onLatch func(learned bool)

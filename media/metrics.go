@@ -48,6 +48,7 @@ type metrics struct {
 	timeouts       prometheus.Counter
 	portsExhausted prometheus.Counter
 	latched        [2]prometheus.Counter // signalled, learned
+	dtmfInjected   prometheus.Counter
 	rtcpReceived   prometheus.Counter
 	rtcpSent       prometheus.Counter
 	rtcpDropped    [numRTCPDrops]prometheus.Counter
@@ -80,7 +81,9 @@ func newMetrics(reg *prometheus.Registry, activeSessions, portsInUse func() floa
 		"RTCP datagrams refused, by reason.")), []string{"reason"})
 	latches := prometheus.NewCounterVec(prometheus.CounterOpts(opts("rtp_latched_total",
 		"Legs latched onto their peer's RTP source (RFC 4961): signalled (the SDP address's IP) or learned (rtp_latching: learn, another source).")), []string{"how"})
-	m := &metrics{timeouts: timeouts, portsExhausted: exhausted,
+	dtmf := prometheus.NewCounter(prometheus.CounterOpts(opts("dtmf_injected_total",
+		"RFC 4733 events the edge made itself (from SIP INFO digits).")))
+	m := &metrics{timeouts: timeouts, portsExhausted: exhausted, dtmfInjected: dtmf,
 		latched:      [2]prometheus.Counter{latches.WithLabelValues("signalled"), latches.WithLabelValues("learned")},
 		rtcpReceived: rtcpPackets.WithLabelValues("received"), rtcpSent: rtcpPackets.WithLabelValues("sent")}
 	for i, name := range rtcpDropNames {
@@ -96,7 +99,7 @@ func newMetrics(reg *prometheus.Registry, activeSessions, portsInUse func() floa
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{packets, bytes, dropped, timeouts, exhausted, active, ports, rtcpPackets, rtcpDropped, latches} {
+	for _, c := range []prometheus.Collector{packets, bytes, dropped, timeouts, exhausted, active, ports, rtcpPackets, rtcpDropped, latches, dtmf} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register media metrics: %w", err)
 		}

@@ -51,6 +51,7 @@ type MediaSession interface {
 	OfferCrypto(l media.Leg, suite srtp.Suite) (srtp.Crypto, error)
 	SetCrypto(l media.Leg, remote srtp.Crypto) (srtp.Crypto, error)
 	SetLegOptions(l media.Leg, o media.LegOptions) error
+	SendDTMF(l media.Leg, event uint8, d time.Duration) error
 	TimedOut() <-chan struct{}
 	Stats() media.SessionStats
 	Run(ctx context.Context) error

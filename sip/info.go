@@ -63,6 +63,10 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 		return
 	}
+	if ref.leg == media.LegA && isDTMFType(req.ContentType()) {
+		s.onTrunkDTMF(c, req, tx)
+		return
+	}
 	if ref.leg != media.LegB || !isJSONType(req.ContentType()) {
 		rej := reject(ReasonUnsupportedMedia, "Content-Type")
 		rej.headers = []sip.Header{sip.NewHeader("Accept", "application/json")}

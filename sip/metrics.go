@@ -17,6 +17,7 @@ type metrics struct {
 	activeCalls  prometheus.Gauge
 	setupLatency prometheus.Histogram
 	storeErrors  *prometheus.CounterVec
+	dtmf         *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry) (*metrics, error) {
@@ -55,11 +56,15 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 			Namespace: ns, Subsystem: sub, Name: "store_errors_total",
 			Help: "Failed call-state writes to Redis, by operation.",
 		}, []string{"op"}),
+		dtmf: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "dtmf_total",
+			Help: "DTMF digits converted between SIP INFO and RFC 4733, by source (info, rfc4733) and result; never the digits.",
+		}, []string{"source", "result"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.invites, m.dropped, m.ended, m.requests, m.refused, m.activeCalls, m.setupLatency, m.storeErrors} {
+	for _, c := range []prometheus.Collector{m.invites, m.dropped, m.ended, m.requests, m.refused, m.activeCalls, m.setupLatency, m.storeErrors, m.dtmf} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register sip metrics: %w", err)
 		}

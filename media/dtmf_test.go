@@ -1,0 +1,67 @@
+package media
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestSendDTMFInStream(t *testing.T) {
+	c, reg := newCall(t, DefaultConfig(), PayloadPCMU, 101, PayloadPCMU, 96)
+	c.trunk.send(c.a, rtpPacket(t, 0, 700, 16000, 0xA1, ramp(0)))
+	c.service.recv()
+	if err := c.s.SendDTMF(LegB, 5, 100*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.s.SendDTMF(LegB, 6, 0); !errors.Is(err, ErrDTMFBusy) {
+		t.Errorf("second event at once: %v", err)
+	}
+	var ends, n int
+	lastSeq := uint16(700)
+	var evTS uint32
+	for ends < 3 {
+		p, _ := c.service.recv()
+		n++
+		if p.PayloadType != 96 || p.SSRC != 0xA1 || len(p.Payload) != 4 || p.Payload[0] != 5 {
+			t.Fatalf("packet %d: %+v %x", n, p.Header, p.Payload)
+		}
+		if p.SequenceNumber != lastSeq+1 {
+			t.Fatalf("packet %d: seq %d after %d", n, p.SequenceNumber, lastSeq)
+		}
+		lastSeq = p.SequenceNumber
+		if n == 1 {
+			evTS = p.Timestamp
+			if !p.Marker || evTS == 16000 {
+				t.Errorf("first packet: marker %v ts %d", p.Marker, p.Timestamp)
+			}
+		} else if p.Timestamp != evTS {
+			t.Errorf("packet %d: timestamp %d, want the event's %d", n, p.Timestamp, evTS)
+		}
+		if p.Payload[1]&0x80 != 0 {
+			ends++
+		}
+	}
+	if n < 6 {
+		t.Errorf("%d packets for a 100 ms event", n)
+	}
+	if v := counterValue(t, reg, "edge_media_dtmf_injected_total", "", ""); v != 1 {
+		t.Errorf("dtmf_injected = %v", v)
+	}
+	// Audio afterwards continues the stream.
+	eventually(t, "event over", func() bool { return !c.s.legs[LegB].injecting.Load() })
+	c.trunk.send(c.a, rtpPacket(t, 0, 701, 16160, 0xA1, ramp(0)))
+	c.trunk.send(c.a, rtpPacket(t, 0, 702, 16320, 0xA1, ramp(0)))
+	c.trunk.send(c.a, rtpPacket(t, 0, 703, 16480, 0xA1, ramp(0)))
+	c.trunk.send(c.a, rtpPacket(t, 0, 704, 16640, 0xA1, ramp(0)))
+	p, _ := c.service.recv()
+	if p.SequenceNumber <= lastSeq || p.SSRC != 0xA1 {
+		t.Errorf("audio after the event: seq %d (event ended at %d)", p.SequenceNumber, lastSeq)
+	}
+	if err := c.s.SendDTMF(LegA, 1, 0); err != nil {
+		t.Errorf("leg A has telephone-event 101: %v", err)
+	}
+	c2, _ := newCall(t, DefaultConfig(), PayloadPCMU, 101, PayloadPCMU, NoPayloadType)
+	if err := c2.s.SendDTMF(LegB, 1, 0); !errors.Is(err, ErrNoTelephoneEvent) {
+		t.Errorf("no telephone-event: %v", err)
+	}
+}
