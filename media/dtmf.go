@@ -30,6 +30,45 @@ const (
 	dtmfEndRepeats      = 3  // the end packet is sent three times (section 2.5.1.4)
 )
 
+// DTMFHook receives the RFC 4733 events of a leg whose other leg did not
+// negotiate telephone-event, once per event when it ends: from is the leg
+// that sent it. It runs on the relay's goroutine and must not block.
+type DTMFHook func(from Leg, ev uint8, d time.Duration)
+
+// OnDTMF sets the DTMFHook (nil removes it).
+func (s *Session) OnDTMF(h DTMFHook) {
+	if h == nil {
+		s.dtmfHook.Store(nil)
+		return
+	}
+	s.dtmfHook.Store(&h)
+}
+
+// signalDTMF hands the end of an RFC 4733 event (section 2.3) to the
+// session's DTMFHook, once per event.
+func (f *forwarder) signalDTMF(payload []byte, ts uint32) {
+	if len(payload) < 4 {
+		return
+	}
+	end := payload[1]&0x80 != 0
+	if ts != f.evTS {
+		f.evTS, f.evEnded = ts, false
+	}
+	if !end || f.evEnded {
+		return
+	}
+	f.evEnded = true
+	if h := f.s.dtmfHook.Load(); h != nil && payload[0] <= 15 {
+		d := time.Duration(binary.BigEndian.Uint16(payload[2:])) * time.Second / clockRate
+		(*h)(f.from.id, payload[0], d)
+	}
+}
+
+// DTMFDigit returns the digit of an RFC 4733 DTMF event code (0-15).
+func DTMFDigit(ev uint8) byte {
+	return "0123456789*#ABCD"[ev&15]
+}
+
 // DTMFEvent returns the RFC 4733 event code of a DTMF digit (0-9, *, #,
 // A-D); ok is false for anything else.
 func DTMFEvent(digit byte) (uint8, bool) {

@@ -24,6 +24,10 @@ type forwarder struct {
 	buf      []byte  // one datagram, rewritten in place
 	pcm      []int16 // decoded audio for the Tap and the mixer; see pcmBuf
 	rx       rxStream
+	// The RFC 4733 event last seen (its timestamp) and whether its end was
+	// signalled already (the end packet comes three times).
+	evTS    uint32
+	evEnded bool
 }
 
 func newForwarder(s *Session, from, to *leg) *forwarder {
@@ -194,6 +198,10 @@ func (f *forwarder) handle(pkt []byte, src netip.AddrPort, elapsed time.Duration
 	case h.pt == fp.dtmfPT && tp.dtmfPT != NoPayloadType:
 		// RFC 4733 events pass through with the receiver's payload type.
 		outPT = tp.dtmfPT
+	case h.pt == fp.dtmfPT && fp.dtmfPT != NoPayloadType:
+		// The receiver has no telephone-event: the signalling carries it.
+		f.signalDTMF(pkt[h.payloadStart:h.payloadEnd], h.timestamp)
+		return netip.AddrPort{}, handedToMixer
 	default:
 		return netip.AddrPort{}, dropPayloadType
 	}

@@ -24,10 +24,11 @@ type Session struct {
 	log     *slog.Logger
 	epoch   time.Time // time origin of the counters (monotonic)
 
-	legs [2]*leg
-	fwd  [2]*forwarder // fwd[l] relays what leg l receives
-	tap  atomic.Pointer[tapHolder]
-	mix  atomic.Pointer[mixer] // set while operators are on the call
+	legs     [2]*leg
+	fwd      [2]*forwarder // fwd[l] relays what leg l receives
+	tap      atomic.Pointer[tapHolder]
+	mix      atomic.Pointer[mixer] // set while operators are on the call
+	dtmfHook atomic.Pointer[DTMFHook]
 
 	mixMu sync.Mutex  // guards mixer and ops
 	mixer *mixer      // the running mixer, nil without operators

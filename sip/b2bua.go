@@ -72,6 +72,7 @@ func newCallState(s *Server, req *sip.Request, tx sip.ServerTransaction, adm *ad
 		log: s.log.With("call_id", rec.ID, "workspace_id", rec.WorkspaceID),
 	}
 	c.ctx, c.cancel = context.WithCancelCause(s.bgCtx)
+	sess.OnDTMF(c.relayDTMF)
 	return c
 }
 

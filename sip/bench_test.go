@@ -55,6 +55,7 @@ func (fakeSession) Run(context.Context) error                               { re
 func (fakeSession) Close() error                                            { return nil }
 func (fakeSession) SetLegOptions(media.Leg, media.LegOptions) error         { return nil }
 func (fakeSession) SendDTMF(media.Leg, uint8, time.Duration) error          { return nil }
+func (fakeSession) OnDTMF(media.DTMFHook)                                   {}
 func (fakeSession) OfferCrypto(media.Leg, srtp.Suite) (srtp.Crypto, error) {
 	return srtp.Generate(srtp.AESCM128HMACSHA1_80, 1)
 }

@@ -52,6 +52,7 @@ type MediaSession interface {
 	SetCrypto(l media.Leg, remote srtp.Crypto) (srtp.Crypto, error)
 	SetLegOptions(l media.Leg, o media.LegOptions) error
 	SendDTMF(l media.Leg, event uint8, d time.Duration) error
+	OnDTMF(h media.DTMFHook)
 	TimedOut() <-chan struct{}
 	Stats() media.SessionStats
 	Run(ctx context.Context) error

@@ -1,7 +1,9 @@
 package sip
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"mime"
 	"strconv"
 	"strings"
@@ -98,4 +100,42 @@ func (s *Server) onTrunkDTMF(c *call, req *sip.Request, tx sip.ServerTransaction
 	}
 	s.metrics.dtmf.WithLabelValues("info", result).Inc()
 	_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+}
+
+// relayDTMF sends an RFC 4733 digit of the trunk to a service that did not
+// negotiate telephone-event, as SIP INFO application/dtmf-relay in its
+// dialog (media.DTMFHook: it must not block, so the INFO goes on its own
+// goroutine, bounded by the call's context and 5 s).
+func (c *call) relayDTMF(from media.Leg, ev uint8, d time.Duration) {
+	if from != media.LegA {
+		return
+	}
+	c.mu.Lock()
+	up := c.bUp && c.b != nil
+	c.mu.Unlock()
+	if !up {
+		c.s.metrics.dtmf.WithLabelValues("rfc4733", "no_dialog").Inc()
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
+		defer cancel()
+		res := c.b.InviteResponse
+		to := res.Contact()
+		if to == nil {
+			c.s.metrics.dtmf.WithLabelValues("rfc4733", "error").Inc()
+			return
+		}
+		req := sip.NewRequest(sip.INFO, *to.Address.Clone())
+		req.Laddr = c.b.InviteRequest.Laddr
+		ct := sip.ContentTypeHeader("application/dtmf-relay")
+		req.AppendHeader(&ct)
+		req.SetBody([]byte(fmt.Sprintf("Signal=%c\r\nDuration=%d\r\n", media.DTMFDigit(ev), max(d.Milliseconds(), 40))))
+		r, err := c.b.Do(ctx, req)
+		result := "info_sent"
+		if err != nil || r.StatusCode >= 300 {
+			result = "info_failed"
+		}
+		c.s.metrics.dtmf.WithLabelValues("rfc4733", result).Inc()
+	}()
 }

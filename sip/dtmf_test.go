@@ -1,7 +1,9 @@
 package sip
 
 import (
+	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -82,6 +84,65 @@ func TestCallInfoDTMF(t *testing.T) {
 	trunk.hangup(t, inv, ok)
 	if code, logs := svc.wait(t, 10*time.Second); code != 0 {
 		t.Fatalf("service sipp exit %d\n%s", code, logs)
+	}
+	e.waitEnded(t, ws, 1)
+	e.checkNoLeaks(t, ws)
+}
+
+// sendEvent sends an RFC 4733 event (PT 101) of the trunk: a few updates
+// and the end packet three times (RFC 4733 section 2.5.1.4).
+func (r *rtpSocket) sendEvent(t *testing.T, to netip.AddrPort, ev uint8) {
+	t.Helper()
+	pkt := make([]byte, 16)
+	pkt[0] = 0x80
+	binary.BigEndian.PutUint32(pkt[8:], 0x5eed)
+	ts := uint32(r.seq+1) * 160
+	for i := 0; i < 8; i++ {
+		r.seq++
+		pkt[1] = 101
+		if i == 0 {
+			pkt[1] |= 0x80
+		}
+		binary.BigEndian.PutUint16(pkt[2:], r.seq)
+		binary.BigEndian.PutUint32(pkt[4:], ts)
+		pkt[12], pkt[13] = ev, 10
+		if i >= 5 {
+			pkt[13] |= 0x80
+		}
+		binary.BigEndian.PutUint16(pkt[14:], uint16(min(i+1, 5)*160))
+		if _, err := r.conn.WriteToUDPAddrPort(pkt, to); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestCallRFC4733ToInfo: a service that did not negotiate telephone-event
+// gets the trunk's RFC 4733 digit as SIP INFO application/dtmf-relay
+// (the SIPp scenario checks Signal=5), once per event.
+func TestCallRFC4733ToInfo(t *testing.T) {
+	e := newTestEdge(t)
+	svc, target := startService(t, "uas_info_dtmf.xml")
+	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: target})
+	trunk := newRawTrunk(t, "127.0.0.1", e.udpAddr)
+	sock := newRTPSocket(t)
+	inv := trunk.newInvite("+15551230001")
+	inv.sdp = offerAt("127.0.0.1", sock.port())
+	ok, raw := trunk.call(t, inv, 10*time.Second)
+	if ok == nil || ok.StatusCode != 200 {
+		t.Fatalf("got %v\n%s", ok, raw)
+	}
+	trunk.send(t, fmt.Sprintf("ACK %s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-ack1\r\nFrom: <sip:+15550009999@carrier>;tag=%s\r\n%s\r\nCall-ID: %s\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+		ok.Contact().Address.String(), trunk.local(), inv.fromTag, ok.To().String(), inv.callID))
+	to := edgeMedia(t, ok)
+	sock.talk(t, to, 5)
+	sock.sendEvent(t, to, 5)
+	waitFor(t, 5*time.Second, "INFO sent", func() bool {
+		return e.counter(t, "edge_sip_dtmf_total", map[string]string{"source": "rfc4733", "result": "info_sent"}) == 1
+	})
+	trunk.hangup(t, inv, ok)
+	if code, logs := svc.wait(t, 10*time.Second); code != 0 {
+		t.Fatalf("service sipp exit %d (no INFO with Signal=5?)\n%s", code, logs)
 	}
 	e.waitEnded(t, ws, 1)
 	e.checkNoLeaks(t, ws)
