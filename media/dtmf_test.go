@@ -65,3 +65,30 @@ func TestSendDTMFInStream(t *testing.T) {
 		t.Errorf("no telephone-event: %v", err)
 	}
 }
+
+func TestRFC4733ToHook(t *testing.T) {
+	c, _ := newCall(t, DefaultConfig(), PayloadPCMU, 101, PayloadPCMU, NoPayloadType)
+	got := make(chan [2]int, 4)
+	c.s.OnDTMF(func(from Leg, ev uint8, d time.Duration) { got <- [2]int{int(ev), int(d.Milliseconds())} })
+	for i, end := range []bool{false, false, true, true, true} {
+		flags := byte(10)
+		if end {
+			flags |= 0x80
+		}
+		c.trunk.send(c.a, rtpPacket(t, 101, uint16(10+i), 8000, 1, []byte{7, flags, 0x01, 0x40}))
+	}
+	select {
+	case g := <-got:
+		if g != [2]int{7, 40} {
+			t.Errorf("hook got %v, want event 7 of 40 ms", g)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("no DTMF signalled")
+	}
+	select {
+	case g := <-got:
+		t.Errorf("the end packet's repeats signalled again: %v", g)
+	case <-time.After(100 * time.Millisecond):
+	}
+	c.service.expectNothing()
+}

@@ -172,7 +172,7 @@ func (f *forwarder) handle(pkt []byte, src netip.AddrPort, elapsed time.Duration
 	f.rx.publish(st)
 
 	m := f.s.mix.Load()
-	if audio && m != nil {
+	if audio && m != nil && fp.law != lawNone {
 		pcm := f.pcmBuf()
 		pcm = pcm[:decode(pcm, pkt[h.payloadStart:h.payloadEnd], fp.law)]
 		if m.fromLeg(f.from.id, &h, pcm, elapsed) {
@@ -193,8 +193,12 @@ func (f *forwarder) handle(pkt []byte, src netip.AddrPort, elapsed time.Duration
 	}
 	var outPT uint8
 	switch {
+	case audio && fp.law != tp.law && (fp.law == lawNone || tp.law == lawNone):
+		return netip.AddrPort{}, dropPayloadType // G.722 is passed through, never transcoded
 	case audio:
 		outPT = tp.codecPT
+	case h.pt == PayloadCN && f.from.cn.Load() && f.to.cn.Load():
+		outPT = PayloadCN // comfort noise (RFC 3389) passes through
 	case h.pt == fp.dtmfPT && tp.dtmfPT != NoPayloadType:
 		// RFC 4733 events pass through with the receiver's payload type.
 		outPT = tp.dtmfPT
@@ -213,7 +217,7 @@ func (f *forwarder) handle(pkt []byte, src netip.AddrPort, elapsed time.Duration
 	} else if ssrc, seq, ts, ok = f.to.out.relay(h.ssrc, h.seq, h.timestamp, elapsed); !ok {
 		return netip.AddrPort{}, dropLate
 	}
-	if audio {
+	if audio && fp.law != lawNone {
 		f.audio(pkt[h.payloadStart:h.payloadEnd], fp.law, tp.law)
 	}
 	f.to.noteTx(ssrc, ts, elapsed)

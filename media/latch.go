@@ -52,6 +52,9 @@ type LegOptions struct {
 	// sendonly or inactive means "do not send to me", so the relay stops
 	// sending to the held party (RFC 3264 section 8.4).
 	Direction Direction
+	// ComfortNoise: the peer negotiated CN (PT 13); it is passed through to
+	// a peer that did too.
+	ComfortNoise bool
 }
 
 // SetLegOptions applies o to leg l. Call it before SetRemote with each new
@@ -63,6 +66,7 @@ func (s *Session) SetLegOptions(l Leg, o LegOptions) error {
 	lg := s.legs[l]
 	lg.learn.Store(o.Latching == LatchLearn)
 	lg.noRecv.Store(o.Direction == SendOnly || o.Direction == Inactive)
+	lg.cn.Store(o.ComfortNoise)
 	return s.SetRTCP(l, o.RTCP, o.RTCPMux)
 }
 

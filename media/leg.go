@@ -88,6 +88,7 @@ type leg struct {
 	// injecting is set while SendDTMF plays an event to the leg: relayed
 	// audio to it is held back.
 	injecting atomic.Bool
+	cn        atomic.Bool // the peer negotiated CN (LegOptions)
 	// onLatch counts a latch; learned: onto a source other than the SDP
 	// address's IP.
 	onLatch func(learned bool)

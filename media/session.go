@@ -110,7 +110,7 @@ func (s *Session) SetRemote(l Leg, addr netip.AddrPort, codecPT, dtmfPT uint8) e
 	if !l.valid() {
 		return fmt.Errorf("set remote of call %s: %w: %d", s.callID, ErrInvalidLeg, l)
 	}
-	if lawOf(codecPT) == lawNone {
+	if !Relayable(codecPT) {
 		return fmt.Errorf("set remote of call %s leg %s: %w: payload type %d", s.callID, l, ErrUnsupportedCodec, codecPT)
 	}
 	if dtmfPT != NoPayloadType && (dtmfPT > 127 || dtmfPT == codecPT) {

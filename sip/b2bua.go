@@ -48,7 +48,8 @@ type call struct {
 	peer      netip.Addr
 	aUp, bUp  bool // leg answered (and not hung up by its side)
 	sdpVer    [2]uint64
-	prof      [2]media.Profile // of the edge's SDP per leg (SRTP, m-lines)
+	prof      [2]media.Profile   // of the edge's SDP per leg (SRTP, m-lines)
+	offerA    *media.Description // the trunk's offer (its codecs, in order, go to the service)
 	answerB   media.Answer
 	acks      chan uint32 // CSeq numbers of ACKs of re-INVITEs of leg A
 	endOnce   sync.Once
@@ -131,7 +132,7 @@ func (c *call) readInvite() error {
 
 // answerSDP is the edge's SDP answer to the trunk, on leg A.
 func (c *call) answerSDP(dir media.Direction) ([]byte, error) {
-	return c.s.sdpFor(c.sess, media.LegA, []media.Codec{c.ansA.Codec}, c.ansA.TelephoneEventPT, dir, c.ansA.Ptime, c.sdpID, c.nextVersion(media.LegA), c.profile(media.LegA))
+	return c.s.sdpFor(c.sess, media.LegA, c.answerCodecs(), c.ansA.TelephoneEventPT, dir, c.ansA.Ptime, c.sdpID, c.nextVersion(media.LegA), c.profile(media.LegA))
 }
 
 // respondTrunk sends a response on leg A's INVITE transaction.

@@ -36,6 +36,8 @@ type baresipOptions struct {
 	Duration time.Duration
 	// RTCPMux offers rtcp-mux.
 	RTCPMux bool
+	// Codecs are the codec modules, in order of preference (default g711).
+	Codecs []string
 }
 
 // baresipProc is a running baresip.
@@ -153,7 +155,7 @@ func startBaresip(t *testing.T, o baresipOptions) *baresipProc {
 		fmt.Sprintf("rtp_ports %d-%d", rtpLo, rtpLo+9),
 		"rtcp_mux " + mux,
 		"module_path /usr/lib/baresip/modules",
-		"module g711.so",
+		codecModules(o.Codecs),
 		"module ausine.so",
 		"module aubridge.so",
 		"module srtp.so",
@@ -319,4 +321,17 @@ func toneWindows(samples []int16, rate int, freq, threshold float64) (hits, wind
 		}
 	}
 	return hits, windows
+}
+
+// codecModules returns the config lines loading codec modules in order
+// (baresip offers codecs in the order their modules load).
+func codecModules(codecs []string) string {
+	if len(codecs) == 0 {
+		codecs = []string{"g711"}
+	}
+	lines := make([]string, len(codecs))
+	for i, c := range codecs {
+		lines[i] = "module " + c + ".so"
+	}
+	return strings.Join(lines, "\n")
 }

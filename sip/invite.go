@@ -80,7 +80,7 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 	if err != nil {
 		return nil, classify(err)
 	}
-	offer, ans, err := chooseOffer(offer, encryptionOf(adm.trunk))
+	offer, ans, err := chooseOffer(offer, encryptionOf(adm.trunk), nil)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -108,6 +108,7 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 		return nil, classify(err)
 	}
 	c := newCallState(s, req, tx, adm, rec, sess, ans, prof)
+	c.offerA = offer
 	s.calls.Add(1)
 	s.dialogs.addCall(c)
 	s.metrics.activeCalls.Inc()

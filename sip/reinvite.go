@@ -79,7 +79,14 @@ func (c *call) reoffer(l media.Leg, body []byte) ([]byte, *Rejection) {
 	if l == media.LegB {
 		enc, latch = serviceEncryption(c.route), media.LatchStrict
 	}
-	offer, ans, err := chooseOffer(offer, enc)
+	// A leg may keep G.722 only while the other leg has it (passthrough).
+	var supported []media.Codec
+	c.mu.Lock()
+	if other := c.ansA; (l == media.LegB && other.Codec.PT == media.PayloadG722) || (l == media.LegA && c.answerB.Codec.PT == media.PayloadG722) {
+		supported = media.PassthroughCodecs()
+	}
+	c.mu.Unlock()
+	offer, ans, err := chooseOffer(offer, enc, supported)
 	if err != nil {
 		return nil, classify(err)
 	}

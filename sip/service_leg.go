@@ -63,12 +63,7 @@ func (c *call) serviceInvite() (*sip.Request, error) {
 		uri.UriParams = sip.NewParams()
 		uri.UriParams.Add("transport", transport)
 	}
-	codecs := []media.Codec{c.ansA.Codec}
-	for _, k := range media.DefaultCodecs() {
-		if k.PT != c.ansA.Codec.PT {
-			codecs = append(codecs, k)
-		}
-	}
+	codecs := serviceCodecs(c.offerA, c.ansA)
 	dtmf := media.NoPayloadType
 	if c.ansA.TelephoneEventPT != media.NoPayloadType {
 		dtmf = media.DefaultTelephoneEventPT
@@ -140,7 +135,7 @@ func (c *call) applyServiceSDP(body []byte) error {
 	if err != nil {
 		return err
 	}
-	desc, ans, err := chooseOffer(desc, serviceEncryption(c.route))
+	desc, ans, err := chooseOffer(desc, serviceEncryption(c.route), media.PassthroughCodecs())
 	if err != nil {
 		return err
 	}
@@ -151,5 +146,5 @@ func (c *call) applyServiceSDP(body []byte) error {
 	c.mu.Lock()
 	c.answerB = ans
 	c.mu.Unlock()
-	return nil
+	return c.followServiceCodec(ans)
 }

@@ -89,6 +89,7 @@ var errorTable = []struct {
 	{ErrMethodNotAllowed, http.StatusMethodNotAllowed, CodeMethodNotAllowed},
 	{ErrCallNotActive, http.StatusConflict, CodeConflict},
 	{media.ErrClosed, http.StatusConflict, CodeConflict},
+	{media.ErrCodecNotMixable, http.StatusConflict, CodeConflict},
 	{ErrNodeUnreachable, http.StatusBadGateway, CodeBadGateway},
 	{ErrStreamsFull, http.StatusServiceUnavailable, CodeUnavailable},
 	{ErrClosed, http.StatusServiceUnavailable, CodeUnavailable},
