@@ -135,3 +135,28 @@ func cnameOf(b []byte) string {
 	}
 	return ""
 }
+
+// BenchmarkRTCPReport measures one report of a leg (statistics, SR with a
+// report block and CNAME, the write): the RTCP cost of a call is two of
+// these every RTCPInterval.
+func BenchmarkRTCPReport(b *testing.B) {
+	m, _ := newTestManager(b, Config{})
+	s, err := m.NewSession("bench-rtcp")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	peer := newPeer(b, "127.0.0.1")
+	if err := s.SetRemote(LegA, peer.addr(), PayloadPCMU, 101); err != nil {
+		b.Fatal(err)
+	}
+	lg := s.legs[LegA]
+	lg.stats.rxPackets.Store(100)
+	lg.stats.expected.Store(100)
+	lg.noteTx(0xB2, 16000, time.Second)
+	b.ReportAllocs()
+	for b.Loop() {
+		lg.stats.txPackets.Add(1)
+		s.report(lg, time.Now())
+	}
+}
