@@ -26,7 +26,8 @@ type escalationBody struct {
 	Reason string `json:"reason"`
 }
 
-// onInfo answers an INFO inside a call's dialog (RFC 6086). The edge reads
+// onInfo answers an INFO inside a call's dialog (RFC 6086). DTMF INFO of
+// the trunk goes to onTrunkDTMF (dtmf.go). Otherwise the edge reads
 // one kind of INFO: from the service (leg B), Content-Type
 // application/json with {"type":"escalation","reason":"..."}, which writes
 // call.escalation_requested into the call's workspace stream and is
