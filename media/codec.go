@@ -11,6 +11,13 @@ const NoPayloadType uint8 = 0xFF
 const (
 	PayloadPCMU uint8 = 0
 	PayloadPCMA uint8 = 8
+	// PayloadG722 is G.722 (RFC 3551 section 4.5.2: 16 kHz audio, an 8000
+	// Hz RTP clock). The relay passes it through untouched when both legs
+	// use it; it does not transcode it, mix it or tap it.
+	PayloadG722 uint8 = 9
+	// PayloadCN is comfort noise (RFC 3389), passed through between legs
+	// that both negotiated it.
+	PayloadCN uint8 = 13
 )
 
 // DefaultTelephoneEventPT is the dynamic payload type the edge offers for
@@ -29,7 +36,20 @@ type Codec struct {
 var (
 	CodecPCMU = Codec{Name: "PCMU", ClockRate: 8000, PT: PayloadPCMU}
 	CodecPCMA = Codec{Name: "PCMA", ClockRate: 8000, PT: PayloadPCMA}
+	// CodecG722 is relayed without transcoding (passthrough only).
+	CodecG722 = Codec{Name: "G722", ClockRate: 8000, PT: PayloadG722}
+	// CodecCN is comfort noise (RFC 3389), offered and answered beside the
+	// codec when a peer offers it.
+	CodecCN = Codec{Name: "CN", ClockRate: 8000, PT: PayloadCN}
 )
+
+// PassthroughCodecs returns every codec the relay carries, G.722
+// included, in the edge's order of preference: use it as Negotiate's
+// supported list where the other leg can be given the same codec.
+func PassthroughCodecs() []Codec { return []Codec{CodecG722, CodecPCMU, CodecPCMA} }
+
+// Relayable reports whether the relay carries payload type pt as audio.
+func Relayable(pt uint8) bool { return lawOf(pt) != lawNone || pt == PayloadG722 }
 
 // DefaultCodecs returns the codecs the edge supports, in its order of
 // preference: PCMU, then PCMA.

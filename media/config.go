@@ -23,6 +23,12 @@ type Config struct {
 	// port). After latching, other sources are dropped either way.
 	// Default false.
 	LatchAnySource bool
+
+	// RTCPInterval is the mean interval of the reports the edge sends each
+	// leg's peer (RFC 3550 section 6.2), randomised by half of it either
+	// way. Zero sends none (RTCP is still received). Default
+	// DefaultRTCPInterval (5s).
+	RTCPInterval time.Duration
 }
 
 // DefaultConfig returns the defaults, the one place they are set.
@@ -30,11 +36,15 @@ func DefaultConfig() Config {
 	return Config{
 		MediaTimeout:   DefaultMediaTimeout,
 		LatchAnySource: false,
+		RTCPInterval:   DefaultRTCPInterval,
 	}
 }
 
 // Validate reports whether c can be used.
 func (c Config) Validate() error {
+	if c.RTCPInterval < 0 {
+		return fmt.Errorf("%w: rtcp interval %v is negative", ErrInvalidConfig, c.RTCPInterval)
+	}
 	if c.MediaTimeout < 0 {
 		return fmt.Errorf("%w: media timeout %v is negative", ErrInvalidConfig, c.MediaTimeout)
 	}

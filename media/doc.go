@@ -5,14 +5,27 @@
 //
 // What it provides:
 //
-//   - PortPool: even RTP ports from a configured range (RFC 3550 section 11),
-//     handed out round-robin so a released port is not reused at once.
+//   - PortPool: pairs of an even RTP port and the odd RTCP port above it
+//     from a configured range (RFC 3550 section 11), handed out round-robin
+//     so a released pair is not reused at once.
 //   - SDP: ParseSDP reduces an RFC 4566 body to the few facts the edge needs
-//     (connection address, audio port, payload formats, telephone-event,
-//     direction, ptime); Negotiate applies the RFC 3264 offer/answer rules
-//     for PCMU, PCMA and telephone-event (RFC 4733); BuildSDP writes the
-//     edge's own offers and answers; AnswerDirection gives the hold/resume
-//     direction of an answer (RFC 3264 section 8.4, RFC 6337).
+//     (every m-line, and of the audio stream: connection address, port,
+//     profile, payload formats, telephone-event, direction, ptime, a=crypto,
+//     rtcp-mux and a=rtcp), leniently about line order; ExtractSDP takes the
+//     SDP part of a multipart body; SelectAudio picks the stream a trunk's
+//     media_encryption allows; Negotiate applies the RFC 3264 offer/answer
+//     rules for PCMU, PCMA and telephone-event (RFC 4733); BuildSDP writes
+//     the edge's own offers and answers, mirroring the offer's m-lines;
+//     AnswerDirection gives the hold/resume direction of an answer (RFC 3264
+//     section 8.4, RFC 6337).
+//   - SRTP (package media/srtp): SDES keys per leg (Session.OfferCrypto,
+//     SetCrypto), decrypted in place before the source check, encrypted
+//     into a per-leg buffer; failures dropped and counted (srtp_auth).
+//   - RTCP (package media/rtcp): terminated per leg, see rtcp_leg.go and
+//     Session.SetLegOptions; Stats carry what the peers reported.
+//   - Latching: symmetric RTP (RFC 4961); LegOptions.Latching learn latches
+//     a peer with a private or unreachable SDP address onto its first
+//     packet; a new address or port in a re-offer moves the stream.
 //   - G.711: PCMU and PCMA encoding, decoding and direct transcoding by table.
 //   - Session: the relay of one call. Symmetric RTP latching (RFC 4961),
 //     per-leg payload type mapping for the codec and RFC 4733 events,
@@ -44,7 +57,8 @@
 //	stats := sess.Stats()                     // into call.ended
 //	sess.Close()                              // ports back to the pool
 //
-// RTCP is not relayed: the edge binds only the even RTP port of each pair.
+// RTCP is never relayed: each leg's RTCP is terminated at the edge, which
+// sends that leg's peer reports of its own (Config.RTCPInterval).
 //
 // # Operator legs
 //

@@ -17,8 +17,9 @@ var (
 	ErrMalformedSDP = errors.New("media: malformed sdp")
 	// ErrNoAudio reports an SDP body without an m=audio line.
 	ErrNoAudio = errors.New("media: sdp has no audio stream")
-	// ErrUnsupportedTransport reports an audio stream that is not RTP/AVP
-	// (for instance RTP/SAVP): the SIP layer answers 488.
+	// ErrUnsupportedTransport reports an audio stream that is not RTP (AVP,
+	// AVPF, SAVP or SAVPF; for instance UDP/TLS/RTP/SAVPF): the SIP layer
+	// answers 488.
 	ErrUnsupportedTransport = errors.New("media: unsupported media transport")
 	// ErrBadConnection reports a missing or unusable c= line (no address,
 	// a host name, a multicast group).
@@ -29,12 +30,29 @@ var (
 	// ErrStreamDisabled reports an offer whose audio stream has port 0
 	// (RFC 3264 section 5.1).
 	ErrStreamDisabled = errors.New("media: audio stream disabled")
+	// ErrSDPTooComplex reports a body with more than MaxMediaLines m-lines
+	// or MaxAttributes attributes: 488.
+	ErrSDPTooComplex = errors.New("media: sdp has too many lines")
+	// ErrBadCrypto reports an RTP/SAVP stream whose a=crypto cannot be used
+	// (a supported suite with a bad key, an MKI, session parameters) or
+	// that has none of a supported suite: 488, counted.
+	ErrBadCrypto = errors.New("media: unusable sdes crypto")
+	// ErrEncryptionRequired reports a plain RTP offer on a trunk whose
+	// media_encryption is require: 488.
+	ErrEncryptionRequired = errors.New("media: srtp required")
+	// ErrEncryptionRefused reports an SRTP-only offer on a trunk whose
+	// media_encryption is disable: 488.
+	ErrEncryptionRefused = errors.New("media: srtp disabled")
 	// ErrInvalidSDPParams reports SDPParams that cannot make a valid body.
 	ErrInvalidSDPParams = errors.New("media: invalid sdp parameters")
 
 	// ErrUnsupportedCodec reports a codec payload type the relay cannot
 	// carry (only PCMU, PT 0, and PCMA, PT 8).
 	ErrUnsupportedCodec = errors.New("media: unsupported codec")
+	// ErrUnreachableRemote reports a peer the edge cannot send to: its SDP
+	// names a host (not resolved in the media path) and the leg does not
+	// learn addresses (rtp_latching: strict). The SIP layer answers 488.
+	ErrUnreachableRemote = errors.New("media: unreachable remote address")
 	// ErrInvalidRemote reports a remote address that cannot receive RTP.
 	ErrInvalidRemote = errors.New("media: invalid remote address")
 	// ErrInvalidLeg reports a Leg other than LegA and LegB.
@@ -57,6 +75,10 @@ var (
 	// that accepts PCMU/8000, the only codec of operator legs. The HTTP
 	// layer answers 422.
 	ErrNoPCMU = errors.New("media: offer has no pcmu audio")
+	// ErrCodecNotMixable reports an operator join to a call whose audio the
+	// mixer cannot decode (G.722, relayed untranscoded). The HTTP layer
+	// answers 409, naming the codec.
+	ErrCodecNotMixable = errors.New("media: call codec cannot be mixed (only PCMU and PCMA)")
 	// ErrInvalidMode reports an OperatorMode other than listen, whisper and
 	// barge.
 	ErrInvalidMode = errors.New("media: invalid operator mode")

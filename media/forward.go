@@ -5,6 +5,9 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/voiceedge/edge/media/rtcp"
+	"github.com/voiceedge/edge/media/srtp"
 )
 
 // readBufferSize is the size of a relay's read buffer. RTP of G.711 is a
@@ -21,6 +24,10 @@ type forwarder struct {
 	buf      []byte  // one datagram, rewritten in place
 	pcm      []int16 // decoded audio for the Tap and the mixer; see pcmBuf
 	rx       rxStream
+	// The RFC 4733 event last seen (its timestamp) and whether its end was
+	// signalled already (the end packet comes three times).
+	evTS    uint32
+	evEnded bool
 }
 
 func newForwarder(s *Session, from, to *leg) *forwarder {
@@ -46,7 +53,9 @@ func (f *forwarder) pcmBuf() []int16 {
 func (f *forwarder) run() {
 	defer f.s.wg.Done()
 	for {
-		n, src, err := f.from.conn.ReadFromUDPAddrPort(f.buf)
+		// Read short of the buffer's end: a full read may be truncated, and
+		// the sender needs room for the SRTP tag.
+		n, src, err := f.from.conn.ReadFromUDPAddrPort(f.buf[:readBufferSize-srtp.Overhead])
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -58,18 +67,28 @@ func (f *forwarder) run() {
 				continue // transient (an ICMP error surfaced by the kernel)
 			}
 		}
-		if n == len(f.buf) {
+		if n == readBufferSize-srtp.Overhead {
 			f.count(dropMalformed)
 			continue
 		}
-		pkt := f.buf[:n]
+		if rtcp.IsRTCP(f.buf[:n]) {
+			// rtcp-mux (RFC 5761): RTCP on the RTP port, terminated here.
+			f.s.onRTCP(f.from, f.buf[:n], src, time.Now())
+			continue
+		}
+		pkt, reason := f.open(f.buf[:n])
+		if reason != dropNone {
+			f.count(reason)
+			continue
+		}
+		n = len(pkt)
 		dst, reason := f.handle(pkt, src, time.Since(f.s.epoch))
 		if reason == dropNone {
 			// Counted before the write, so that whoever receives the packet
 			// finds it counted.
 			f.to.stats.txPackets.Add(1)
 			f.to.stats.txBytes.Add(uint64(n))
-			if _, err := f.to.conn.WriteToUDPAddrPort(pkt, dst); err != nil {
+			if _, err := f.to.write(pkt, dst); err != nil {
 				f.to.stats.txPackets.Add(^uint64(0))
 				f.to.stats.txBytes.Add(^uint64(n - 1))
 				reason = dropWriteError
@@ -83,6 +102,26 @@ func (f *forwarder) run() {
 	}
 }
 
+// open authenticates and decrypts, in place, what an SRTP leg received;
+// plain legs' packets pass as they are. It runs before anything else looks
+// at a packet: a forgery never latches, never counts as media and never
+// reaches the other leg (RFC 3711 section 3.3).
+func (f *forwarder) open(pkt []byte) ([]byte, dropReason) {
+	sec := f.from.sec.Load()
+	if !sec.active() {
+		return pkt, dropNone
+	}
+	out, err := sec.dec.RTP(pkt)
+	switch {
+	case err == nil:
+		return out, dropNone
+	case errors.Is(err, srtp.ErrAuth):
+		return nil, dropAuth
+	default:
+		return nil, dropMalformed
+	}
+}
+
 // count records a dropped packet on the receiving leg and in the metrics.
 func (f *forwarder) count(r dropReason) {
 	switch r {
@@ -92,6 +131,8 @@ func (f *forwarder) count(r dropReason) {
 		f.from.stats.dropMalformed.Add(1)
 	case dropWrongSource:
 		f.from.stats.dropWrongSource.Add(1)
+	case dropAuth:
+		f.from.stats.dropAuth.Add(1)
 	default:
 		f.from.stats.dropOther.Add(1)
 	}
@@ -131,7 +172,7 @@ func (f *forwarder) handle(pkt []byte, src netip.AddrPort, elapsed time.Duration
 	f.rx.publish(st)
 
 	m := f.s.mix.Load()
-	if audio && m != nil {
+	if audio && m != nil && fp.law != lawNone {
 		pcm := f.pcmBuf()
 		pcm = pcm[:decode(pcm, pkt[h.payloadStart:h.payloadEnd], fp.law)]
 		if m.fromLeg(f.from.id, &h, pcm, elapsed) {
@@ -143,17 +184,28 @@ func (f *forwarder) handle(pkt []byte, src netip.AddrPort, elapsed time.Duration
 	if tp == nil {
 		return netip.AddrPort{}, dropNotReady
 	}
+	if f.to.injecting.Load() {
+		return netip.AddrPort{}, handedToMixer // an injected event replaces it
+	}
 	dst, ok := tp.destination()
 	if !ok {
 		return netip.AddrPort{}, dropNotReady
 	}
 	var outPT uint8
 	switch {
+	case audio && fp.law != tp.law && (fp.law == lawNone || tp.law == lawNone):
+		return netip.AddrPort{}, dropPayloadType // G.722 is passed through, never transcoded
 	case audio:
 		outPT = tp.codecPT
+	case h.pt == PayloadCN && f.from.cn.Load() && f.to.cn.Load():
+		outPT = PayloadCN // comfort noise (RFC 3389) passes through
 	case h.pt == fp.dtmfPT && tp.dtmfPT != NoPayloadType:
 		// RFC 4733 events pass through with the receiver's payload type.
 		outPT = tp.dtmfPT
+	case h.pt == fp.dtmfPT && fp.dtmfPT != NoPayloadType:
+		// The receiver has no telephone-event: the signalling carries it.
+		f.signalDTMF(pkt[h.payloadStart:h.payloadEnd], h.timestamp)
+		return netip.AddrPort{}, handedToMixer
 	default:
 		return netip.AddrPort{}, dropPayloadType
 	}
@@ -165,9 +217,10 @@ func (f *forwarder) handle(pkt []byte, src netip.AddrPort, elapsed time.Duration
 	} else if ssrc, seq, ts, ok = f.to.out.relay(h.ssrc, h.seq, h.timestamp, elapsed); !ok {
 		return netip.AddrPort{}, dropLate
 	}
-	if audio {
+	if audio && fp.law != lawNone {
 		f.audio(pkt[h.payloadStart:h.payloadEnd], fp.law, tp.law)
 	}
+	f.to.noteTx(ssrc, ts, elapsed)
 	setPayloadType(pkt, outPT)
 	if ssrc != h.ssrc || seq != h.seq || ts != h.timestamp {
 		setStreamFields(pkt, seq, ts, ssrc)

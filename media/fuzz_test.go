@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/voiceedge/edge/media/srtp"
 )
 
 func FuzzParseSDP(f *testing.F) {
@@ -18,7 +20,8 @@ func FuzzParseSDP(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if d.Port < 0 || d.Port > 65535 || !d.Addr.IsValid() || len(d.Formats) == 0 {
+		if d.Port < 0 || d.Port > 65535 || (!d.Addr.IsValid() && d.Host == "") || len(d.Formats) == 0 ||
+			d.Audio < 0 || d.Audio >= len(d.Lines) || len(d.Lines) > MaxMediaLines || (d.Secure() && d.Port != 0 && len(d.Crypto) == 0) {
 			t.Fatalf("accepted an unusable description: %+v", d)
 		}
 		for _, f := range d.Formats {
@@ -31,9 +34,16 @@ func FuzzParseSDP(f *testing.F) {
 			return
 		}
 		// Whatever we accept, we can answer, and read our answer back.
+		prof := ans.Profile
+		if !ans.Crypto.IsZero() {
+			if prof.Crypto, err = srtp.Generate(ans.Crypto.Suite, ans.Crypto.Tag); err != nil {
+				t.Fatal(err)
+			}
+		}
 		out, err := BuildSDP(SDPParams{
 			Addr: netip.MustParseAddr("192.0.2.1"), Port: 10000, SessionID: d.SessionID, SessionVersion: d.SessionVersion,
 			Codecs: []Codec{ans.Codec}, TelephoneEventPT: ans.TelephoneEventPT, Direction: ans.Direction, Ptime: ans.Ptime,
+			Profile: prof,
 		})
 		if err != nil {
 			t.Fatalf("BuildSDP for a negotiated answer: %v", err)
@@ -42,7 +52,8 @@ func FuzzParseSDP(f *testing.F) {
 		if err != nil {
 			t.Fatalf("ParseSDP of our own answer: %v\n%s", err, out)
 		}
-		if back.Formats[0].PT != ans.Codec.PT || back.TelephoneEventPT != ans.TelephoneEventPT || back.Direction != ans.Direction {
+		if back.Formats[0].PT != ans.Codec.PT || back.TelephoneEventPT != ans.TelephoneEventPT || back.Direction != ans.Direction ||
+			len(back.Lines) != len(d.Lines) || back.Audio != d.Audio || back.Proto != d.Proto || !back.PeerCrypto().Equal(prof.Crypto) {
 			t.Fatalf("answer round trip %+v vs %+v", back, ans)
 		}
 	})
@@ -132,6 +143,20 @@ func FuzzRelayPacket(f *testing.F) {
 		}
 		if h.pt == 101 && !bytes.Equal(buf[h.payloadStart:], in[h.payloadStart:]) {
 			t.Fatal("event payload changed")
+		}
+	})
+}
+
+// FuzzExtractSDP feeds bodies of any content type: the SDP part of a
+// multipart body or a clear error, never a crash.
+func FuzzExtractSDP(f *testing.F) {
+	f.Add("multipart/mixed;boundary=b", []byte("--b\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n--b--\r\n"))
+	f.Add("multipart/mixed;boundary=\"x y\"", []byte("--x y\r\n\r\n--x y--"))
+	f.Add("application/sdp", []byte("v=0"))
+	f.Fuzz(func(t *testing.T, ct string, body []byte) {
+		b, err := ExtractSDP(ct, body)
+		if err == nil && len(b) > len(body) {
+			t.Fatalf("extracted %d bytes from %d", len(b), len(body))
 		}
 	})
 }

@@ -49,6 +49,11 @@ type peer struct {
 	codecPT uint8
 	law     law
 	dtmfPT  uint8
+	// learn: latch to any source, and send nothing before (LatchLearn with
+	// a private or unreachable signalled address). noRecv: the peer said
+	// sendonly or inactive; nothing is sent to it.
+	learn  bool
+	noRecv bool
 }
 
 // destination returns where RTP for this peer goes: the latched source
@@ -57,11 +62,18 @@ type peer struct {
 // 0.0.0.0, the RFC 2543 hold that means "do not send to me" (RFC 3264
 // section 8.4).
 func (p *peer) destination() (netip.AddrPort, bool) {
-	if !p.signalled.IsValid() || p.signalled.Addr().IsUnspecified() || p.signalled.Port() == 0 {
+	switch {
+	case p.noRecv:
+		return netip.AddrPort{}, false // on hold: do not send to the held party
+	case p.signalled.Port() == 0:
 		return netip.AddrPort{}, false
-	}
-	if p.latched.IsValid() {
+	case p.latched.IsValid():
+		if p.signalled.Addr().IsUnspecified() {
+			return netip.AddrPort{}, false
+		}
 		return p.latched, true
+	case p.learn, !p.signalled.Addr().IsValid(), p.signalled.Addr().IsUnspecified():
+		return netip.AddrPort{}, false // learn first: never send to an inside address
 	}
 	return p.signalled, true
 }
@@ -72,23 +84,40 @@ type leg struct {
 	conn  *net.UDPConn
 	local netip.AddrPort
 	peer  atomic.Pointer[peer]
-	stats legCounters
-	out   outStream // the RTP stream sent to this leg
+	learn atomic.Bool // rtp_latching: learn (LegOptions)
+	// injecting is set while SendDTMF plays an event to the leg: relayed
+	// audio to it is held back.
+	injecting atomic.Bool
+	cn        atomic.Bool // the peer negotiated CN (LegOptions)
+	// onLatch counts a latch; learned: onto a source other than the SDP
+	// address's IP.
+	onLatch func(learned bool)
+	noRecv  atomic.Bool // the peer's direction excludes receiving
+	stats   legCounters
+	out     outStream                   // the RTP stream sent to this leg
+	sec     atomic.Pointer[legSecurity] // nil: plain RTP
+	tx      sender
+	rtcp    *rtcpLeg
+	// The stream last sent to the leg, for its SR (noteTx).
+	txSSRC, txTS atomic.Uint32
+	txAt         atomic.Int64 // nanoseconds since the epoch, plus 1
 }
 
 // setRemote publishes a new peer from signalling. A latch survives a
-// re-INVITE that keeps the address (hold, resume) or signals 0.0.0.0
-// (legacy hold: the peer may still send, but is not sent to); a new IP or
-// a new port restarts latching (the peer moved its media, RFC 3264
-// section 8.3.1).
+// re-INVITE that signals the same address and port (hold, resume) or
+// 0.0.0.0 (legacy hold: the peer may still send, but is not sent to); a new
+// address or a new port moves the stream and restarts latching (RFC 3264
+// section 8.3.1). With LatchLearn, a private or unreachable address is
+// learnt from the first packet instead.
 func (l *leg) setRemote(addr netip.AddrPort, codecPT, dtmfPT uint8) {
-	next := &peer{signalled: addr, codecPT: codecPT, law: lawOf(codecPT), dtmfPT: dtmfPT}
+	next := &peer{signalled: addr, codecPT: codecPT, law: lawOf(codecPT), dtmfPT: dtmfPT,
+		noRecv: l.noRecv.Load()}
 	ip := addr.Addr()
+	next.learn = l.learn.Load() && needsLearning(ip)
 	for {
 		old := l.peer.Load()
 		next.latched = netip.AddrPort{}
-		if old != nil && old.latched.IsValid() &&
-			(addr == old.signalled || ip.IsUnspecified()) {
+		if old != nil && old.latched.IsValid() && (addr == old.signalled || ip.IsUnspecified()) {
 			next.latched = old.latched
 		}
 		if l.peer.CompareAndSwap(old, next) {
@@ -114,12 +143,15 @@ func (l *leg) accept(src netip.AddrPort, anySource bool) (p *peer, notReady bool
 				return p, false
 			}
 			return nil, false
-		case src.Addr() != p.signalled.Addr() && !anySource:
+		case src.Addr() != p.signalled.Addr() && !anySource && !p.learn:
 			return nil, false
 		}
 		latched := *p
 		latched.latched = src
 		if l.peer.CompareAndSwap(p, &latched) {
+			if l.onLatch != nil {
+				l.onLatch(src.Addr() != p.signalled.Addr())
+			}
 			return &latched, false
 		}
 		// Signalling replaced the peer meanwhile: judge against the new one.
@@ -131,6 +163,10 @@ func (l *leg) snapshot(epoch time.Time) LegStats {
 	st := l.stats.snapshot(epoch)
 	if p := l.peer.Load(); p != nil {
 		st.Latched = p.latched.IsValid()
+	}
+	st.SRTP = l.sec.Load().active()
+	if l.rtcp != nil {
+		st.RTCP = l.rtcp.snapshot(st)
 	}
 	return st
 }

@@ -19,6 +19,7 @@ const (
 	dropNotReady                      // no peer, or nowhere to send, yet
 	dropWriteError                    // the send failed
 	dropLate                          // late: the mixer already filled its slot
+	dropAuth                          // SRTP/SRTCP that failed authentication or replayed
 	numDropReasons
 )
 
@@ -31,6 +32,7 @@ var dropReasonNames = [numDropReasons]string{
 	dropNotReady:    "not_ready",
 	dropWriteError:  "write_error",
 	dropLate:        "late",
+	dropAuth:        "srtp_auth",
 }
 
 // directionNames label edge_media_rtp_relayed_*_total, indexed by the leg
@@ -45,6 +47,11 @@ type metrics struct {
 	dropped        [numDropReasons]prometheus.Counter
 	timeouts       prometheus.Counter
 	portsExhausted prometheus.Counter
+	latched        [2]prometheus.Counter // signalled, learned
+	dtmfInjected   prometheus.Counter
+	rtcpReceived   prometheus.Counter
+	rtcpSent       prometheus.Counter
+	rtcpDropped    [numRTCPDrops]prometheus.Counter
 }
 
 // newMetrics creates the series and registers them, with gauges reading
@@ -68,7 +75,20 @@ func newMetrics(reg *prometheus.Registry, activeSessions, portsInUse func() floa
 	ports := prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts("ports_in_use",
 		"RTP ports currently allocated.")), portsInUse)
 
-	m := &metrics{timeouts: timeouts, portsExhausted: exhausted}
+	rtcpPackets := prometheus.NewCounterVec(prometheus.CounterOpts(opts("rtcp_packets_total",
+		"RTCP compound packets the edge received from and sent to the peers of calls (terminated per leg).")), []string{"direction"})
+	rtcpDropped := prometheus.NewCounterVec(prometheus.CounterOpts(opts("rtcp_dropped_total",
+		"RTCP datagrams refused, by reason.")), []string{"reason"})
+	latches := prometheus.NewCounterVec(prometheus.CounterOpts(opts("rtp_latched_total",
+		"Legs latched onto their peer's RTP source (RFC 4961): signalled (the SDP address's IP) or learned (rtp_latching: learn, another source).")), []string{"how"})
+	dtmf := prometheus.NewCounter(prometheus.CounterOpts(opts("dtmf_injected_total",
+		"RFC 4733 events the edge made itself (from SIP INFO digits).")))
+	m := &metrics{timeouts: timeouts, portsExhausted: exhausted, dtmfInjected: dtmf,
+		latched:      [2]prometheus.Counter{latches.WithLabelValues("signalled"), latches.WithLabelValues("learned")},
+		rtcpReceived: rtcpPackets.WithLabelValues("received"), rtcpSent: rtcpPackets.WithLabelValues("sent")}
+	for i, name := range rtcpDropNames {
+		m.rtcpDropped[i] = rtcpDropped.WithLabelValues(name)
+	}
 	for l, name := range directionNames {
 		m.relayedPackets[l] = packets.WithLabelValues(name)
 		m.relayedBytes[l] = bytes.WithLabelValues(name)
@@ -79,7 +99,7 @@ func newMetrics(reg *prometheus.Registry, activeSessions, portsInUse func() floa
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{packets, bytes, dropped, timeouts, exhausted, active, ports} {
+	for _, c := range []prometheus.Collector{packets, bytes, dropped, timeouts, exhausted, active, ports, rtcpPackets, rtcpDropped, latches, dtmf} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register media metrics: %w", err)
 		}
@@ -147,4 +167,17 @@ func newOperatorMetrics(reg *prometheus.Registry, active func() float64) (*opera
 		}
 	}
 	return m, nil
+}
+
+// countLatch counts a leg latching onto its peer; nil-safe for legs made
+// without metrics.
+func (m *metrics) countLatch(learned bool) {
+	if m == nil {
+		return
+	}
+	if learned {
+		m.latched[1].Inc()
+	} else {
+		m.latched[0].Inc()
+	}
 }

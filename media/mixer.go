@@ -349,10 +349,11 @@ func (m *mixer) sendLeg(d Leg, src frameSource) {
 		return
 	}
 	ssrc, seq, ts := lg.out.mixed(src, m.nowTick)
+	lg.noteTx(ssrc, ts, time.Since(m.s.epoch))
 	pkt := m.pkt[:]
 	putRTPHeader(pkt, p.codecPT, seq, ts, ssrc)
 	encode(pkt[rtpHeaderLen:], m.out[:], p.law)
-	if _, err := lg.conn.WriteToUDPAddrPort(pkt, dst); err != nil {
+	if _, err := lg.write(pkt, dst); err != nil {
 		lg.stats.dropOther.Add(1)
 		return
 	}

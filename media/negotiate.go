@@ -1,6 +1,10 @@
 package media
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/voiceedge/edge/media/srtp"
+)
 
 // Answer is the outcome of Negotiate: what to put in the answer to an offer
 // and how to configure the relay for the offerer's leg.
@@ -16,6 +20,16 @@ type Answer struct {
 	Direction Direction
 	// Ptime is the offerer's a=ptime, or 20 ms when it gave none.
 	Ptime int
+	// CN reports comfort noise (RFC 3389, PT 13) in the offer.
+	CN bool
+	// Crypto is the offerer's crypto for SRTP (Description.PeerCrypto),
+	// zero for plain RTP: what Session.SetCrypto takes.
+	Crypto srtp.Crypto
+	// Profile is the answer's profile as the offer asks for it (RFC 3264
+	// section 6: AVPF answered with AVPF, SAVP with SAVP; rtcp-mux
+	// accepted, RFC 5761; the offer's m-lines mirrored). Its Crypto is
+	// left for the edge's own key (Session.SetCrypto's result).
+	Profile Profile
 }
 
 // DefaultPtime is the packet time, in milliseconds, the edge announces
@@ -26,8 +40,9 @@ const DefaultPtime = 20
 // format of the offer, in the offer's order, that is one of supported
 // (nil means DefaultCodecs), adds telephone-event if it was offered, and
 // derives the answer direction, treating c=0.0.0.0 as hold (section 8.4).
-// The relay carries only PCMU (PT 0) and PCMA (PT 8): other entries of
-// supported are ignored. It returns ErrNoCommonCodec when nothing matches,
+// The relay carries PCMU (PT 0), PCMA (PT 8) and, untranscoded, G.722 (PT
+// 9, only when in supported: PassthroughCodecs); other entries of supported
+// are ignored. CN reports whether comfort noise (PT 13) was offered. It returns ErrNoCommonCodec when nothing matches,
 // ErrStreamDisabled when the offer's audio port is 0.
 //
 // Negotiate also reads an answer to the edge's own offer: the answerer's
@@ -46,13 +61,22 @@ func Negotiate(offer *Description, supported []Codec) (Answer, error) {
 		TelephoneEventPT: offer.TelephoneEventPT,
 		Direction:        AnswerDirection(offer.EffectiveDirection()),
 		Ptime:            offer.Ptime,
+		Crypto:           offer.PeerCrypto(),
+		Profile: Profile{
+			Proto: offer.Proto, RTCPMux: offer.RTCPMux, Mirror: offer.Lines, AudioIndex: offer.Audio,
+		},
 	}
 	if ans.Ptime == 0 {
 		ans.Ptime = DefaultPtime
 	}
 	for _, f := range offer.Formats {
+		if f.matches(CodecCN) {
+			ans.CN = true
+		}
+	}
+	for _, f := range offer.Formats {
 		for _, c := range supported {
-			if lawOf(c.PT) != lawNone && f.matches(c) {
+			if Relayable(c.PT) && f.matches(c) {
 				ans.Codec = c
 				return ans, nil
 			}

@@ -3,6 +3,7 @@ package media
 import (
 	"errors"
 	"net/netip"
+	"reflect"
 	"testing"
 )
 
@@ -84,7 +85,8 @@ func TestNegotiate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tt.want {
+			got.Profile = Profile{}
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("got %+v, want %+v", got, tt.want)
 			}
 		})

@@ -155,6 +155,22 @@ func (o *outStream) mixed(src frameSource, now time.Duration) (uint32, uint16, u
 	return o.ssrc, seq, ts
 }
 
+// inject returns the header of a packet the edge makes itself in the
+// stream (an RFC 4733 event from SIP INFO): the next sequence number, and
+// for the first packet of an event a timestamp advanced by the time
+// elapsed, for the following ones the same timestamp (RFC 4733 section
+// 2.5.1.2). Like the mixer's frames it makes the relay realign afterwards.
+func (o *outStream) inject(first bool, now time.Duration) (uint32, uint16, uint32) {
+	if first {
+		return o.mixed(frameSource{}, now)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.realign = realignWindow
+	o.seq++
+	return o.ssrc, o.seq, o.ts
+}
+
 // randomSSRC returns a random 32-bit value (RFC 3550 section 8.1).
 func randomSSRC() uint32 {
 	var b [4]byte

@@ -16,8 +16,10 @@ func TestParsePortRange(t *testing.T) {
 	}{
 		{name: "default", in: "10000-20000", min: 10000, max: 20000},
 		{name: "spaces", in: " 10000 - 10010 ", min: 10000, max: 10010},
-		{name: "single even", in: "10000-10000", min: 10000, max: 10000},
-		{name: "odd bounds", in: "10001-10003", min: 10001, max: 10003},
+		{name: "one pair", in: "10000-10001", min: 10000, max: 10001},
+		{name: "single even", in: "10000-10000", wantErr: true},
+		{name: "odd bounds", in: "10001-10005", min: 10001, max: 10005},
+		{name: "no pair", in: "10001-10002", wantErr: true},
 		{name: "single odd", in: "10001-10001", wantErr: true},
 		{name: "reversed", in: "20000-10000", wantErr: true},
 		{name: "zero", in: "0-100", wantErr: true},
@@ -46,7 +48,7 @@ func TestParsePortRange(t *testing.T) {
 func port(c *net.UDPConn) int { return int(c.LocalAddr().(*net.UDPAddr).Port) }
 
 func TestPortPoolAllocatesEvenPortsRoundRobin(t *testing.T) {
-	pool, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 43001, 43008) // 43002..43008: 4 ports
+	pool, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 43001, 43009) // 43002/3 .. 43008/9: 4 pairs
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +123,7 @@ func TestPortPoolSkipsPortsHeldElsewhere(t *testing.T) {
 		t.Skipf("cannot hold port 43200: %v", err)
 	}
 	defer held.Close()
-	pool, err := NewPortPool(ip, 43200, 43202)
+	pool, err := NewPortPool(ip, 43200, 43203)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,5 +143,23 @@ func TestPortPoolSkipsPortsHeldElsewhere(t *testing.T) {
 func TestNewPortPoolRejectsBadRange(t *testing.T) {
 	if _, err := NewPortPool(netip.Addr{}, 5, 5); !errors.Is(err, ErrInvalidPortRange) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestPortPoolPairs(t *testing.T) {
+	pool, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 43300, 43305)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtp, rtcp, err := pool.AllocatePair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if port(rtcp) != port(rtp)+1 || port(rtp)%2 != 0 {
+		t.Fatalf("pair %d/%d", port(rtp), port(rtcp))
+	}
+	pool.Release(rtp)
+	if _, err := rtcp.WriteToUDP([]byte{1}, rtp.LocalAddr().(*net.UDPAddr)); err == nil {
+		t.Error("RTCP socket still open after Release")
 	}
 }

@@ -155,7 +155,7 @@ func TestRelayMalformedDropped(t *testing.T) {
 		{0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, // STUN
 		{0x80},
 		rtpPacket(t, 0, 1, 1, 1, nil)[:11],
-		{0x80, 200, 0, 1, 0, 0, 0, 1}, // RTCP
+		{0x80, 200, 0, 1, 0, 0, 0, 1}, // RTCP (a truncated SR): terminated, counted as RTCP
 	} {
 		c.trunk.send(c.a, junk)
 	}
@@ -163,9 +163,15 @@ func TestRelayMalformedDropped(t *testing.T) {
 	if got, _ := c.service.recv(); got.SequenceNumber != 1 {
 		t.Fatalf("got seq %d", got.SequenceNumber)
 	}
-	eventually(t, "malformed counted", func() bool { return c.s.Stats().A.DroppedMalformed == 4 })
-	if v := counterValue(t, reg, "edge_media_rtp_dropped_total", "reason", "malformed"); v != 4 {
+	eventually(t, "malformed counted", func() bool { return c.s.Stats().A.DroppedMalformed == 3 })
+	if v := counterValue(t, reg, "edge_media_rtp_dropped_total", "reason", "malformed"); v != 3 {
 		t.Fatalf("malformed metric = %v", v)
+	}
+	if st := c.s.Stats().A.RTCP; st.Dropped != 1 || st.ReportsReceived != 0 {
+		t.Fatalf("rtcp %+v, want the truncated SR dropped", st)
+	}
+	if v := counterValue(t, reg, "edge_media_rtcp_dropped_total", "reason", "malformed"); v != 1 {
+		t.Fatalf("rtcp malformed metric = %v", v)
 	}
 }
 
@@ -175,10 +181,11 @@ func TestRelayPayloadTypeMapping(t *testing.T) {
 		name                         string
 		codecA, dtmfA, codecB, dtmfB uint8
 		sendPT                       uint8
-		wantPT                       uint8 // at the service; NoPayloadType: dropped
+		wantPT                       uint8 // at the service; NoPayloadType: not relayed
+		signalled                    bool  // handed to the DTMF hook (SIP INFO), not dropped
 	}{
 		{name: "telephone-event 101 to 96", codecA: 0, dtmfA: 101, codecB: 0, dtmfB: 96, sendPT: 101, wantPT: 96},
-		{name: "telephone-event without receiver support", codecA: 0, dtmfA: 101, codecB: 0, dtmfB: NoPayloadType, sendPT: 101, wantPT: NoPayloadType},
+		{name: "telephone-event without receiver support", codecA: 0, dtmfA: 101, codecB: 0, dtmfB: NoPayloadType, sendPT: 101, wantPT: NoPayloadType, signalled: true},
 		{name: "comfort noise not negotiated", codecA: 0, dtmfA: 101, codecB: 0, dtmfB: 101, sendPT: 13, wantPT: NoPayloadType},
 		{name: "other leg's codec is not ours", codecA: 0, dtmfA: 101, codecB: 8, dtmfB: 101, sendPT: 8, wantPT: NoPayloadType},
 		{name: "codec", codecA: 8, dtmfA: 101, codecB: 8, dtmfB: 100, sendPT: 8, wantPT: 8},
@@ -191,7 +198,11 @@ func TestRelayPayloadTypeMapping(t *testing.T) {
 			c.trunk.send(c.a, rtpPacket(t, tt.sendPT, 10, 8000, 1, event))
 			if tt.wantPT == NoPayloadType {
 				c.service.expectNothing()
-				if st := c.s.Stats(); st.A.DroppedOther != 1 || st.A.PacketsReceived != 1 {
+				dropped := uint64(1)
+				if tt.signalled {
+					dropped = 0
+				}
+				if st := c.s.Stats(); st.A.DroppedOther != dropped || st.A.PacketsReceived != 1 {
 					t.Fatalf("stats %+v", st.A)
 				}
 				return

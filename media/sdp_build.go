@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"github.com/pion/sdp/v3"
+
+	"github.com/voiceedge/edge/media/srtp"
 )
 
 // SDPParams describe an SDP body the edge sends, offer or answer.
@@ -33,6 +36,33 @@ type SDPParams struct {
 	Direction Direction
 	// Ptime is a=ptime in milliseconds; 0 means DefaultPtime (20).
 	Ptime int
+
+	// Profile is the transport profile, keys, RTCP and m-line layout.
+	Profile
+}
+
+// Profile is what an SDP body says of the audio stream beyond its codecs:
+// for an answer, mostly what the offer said (Answer.Profile), with the
+// edge's own key and RTCP port.
+type Profile struct {
+	// Proto is the audio m-line's profile; "" means ProtoAVP. An SAVP
+	// profile needs Crypto.
+	Proto string
+	// Crypto is the edge's a=crypto (RFC 4568) for an SAVP profile: its
+	// own key, with the tag and suite of the offer's crypto it accepts
+	// when answering (Session.SetCrypto, Session.OfferCrypto).
+	Crypto srtp.Crypto
+	// RTCPMux writes a=rtcp-mux (RFC 5761), for an offer of it or an
+	// answer to one; otherwise a=rtcp names the RTCP port (RFC 3605),
+	// RTCPPort, when set.
+	RTCPMux  bool
+	RTCPPort int
+
+	// Mirror, for an answer, are the offer's m-lines: the answer carries
+	// as many, in the same order (RFC 3264 section 6), the audio stream at
+	// AudioIndex and every other line rejected with port 0.
+	Mirror     []MediaLine
+	AudioIndex int
 }
 
 // SDP session and origin constants the edge writes (RFC 4566 sections 5.2
@@ -59,11 +89,15 @@ func BuildSDP(p SDPParams) ([]byte, error) {
 	if ptime == 0 {
 		ptime = DefaultPtime
 	}
+	proto := p.Proto
+	if proto == "" {
+		proto = ProtoAVP
+	}
 	md := &sdp.MediaDescription{
 		MediaName: sdp.MediaName{
 			Media:  "audio",
 			Port:   sdp.RangedPort{Value: p.Port},
-			Protos: []string{"RTP", "AVP"},
+			Protos: strings.Split(proto, "/"),
 		},
 	}
 	for _, c := range p.Codecs {
@@ -81,6 +115,26 @@ func BuildSDP(p SDPParams) ([]byte, error) {
 	md.Attributes = append(md.Attributes,
 		sdp.NewAttribute("ptime", strconv.Itoa(ptime)),
 		sdp.NewPropertyAttribute(p.Direction.String()))
+	switch {
+	case p.RTCPMux:
+		md.Attributes = append(md.Attributes, sdp.NewPropertyAttribute("rtcp-mux"))
+	case p.RTCPPort != 0:
+		md.Attributes = append(md.Attributes, sdp.NewAttribute("rtcp", strconv.Itoa(p.RTCPPort)))
+	}
+	if !p.Crypto.IsZero() {
+		md.Attributes = append(md.Attributes, sdp.NewAttribute("crypto", p.Crypto.Attribute()))
+	}
+	mds := []*sdp.MediaDescription{md}
+	if len(p.Mirror) > 0 {
+		mds = make([]*sdp.MediaDescription, len(p.Mirror))
+		for i, l := range p.Mirror {
+			if i == p.AudioIndex {
+				mds[i] = md
+				continue
+			}
+			mds[i] = rejectedLine(l)
+		}
+	}
 
 	sd := &sdp.SessionDescription{
 		Origin: sdp.Origin{
@@ -98,13 +152,36 @@ func BuildSDP(p SDPParams) ([]byte, error) {
 			Address:     &sdp.Address{Address: addr.String()},
 		},
 		TimeDescriptions:  []sdp.TimeDescription{{}},
-		MediaDescriptions: []*sdp.MediaDescription{md},
+		MediaDescriptions: mds,
 	}
 	b, err := sd.Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("build sdp: %w", err)
 	}
 	return b, nil
+}
+
+// rejectedLine answers an m-line the edge does not use: port 0, the same
+// media and profile, one of its formats (RFC 3264 section 6).
+func rejectedLine(l MediaLine) *sdp.MediaDescription {
+	proto := l.Proto
+	if proto == "" {
+		proto = ProtoAVP
+	}
+	formats := l.Formats
+	if len(formats) > 1 {
+		formats = formats[:1]
+	}
+	if len(formats) == 0 {
+		formats = []string{"0"}
+	}
+	media := l.Media
+	if media == "" {
+		media = "audio"
+	}
+	return &sdp.MediaDescription{MediaName: sdp.MediaName{
+		Media: media, Port: sdp.RangedPort{Value: 0}, Protos: strings.Split(proto, "/"), Formats: formats,
+	}}
 }
 
 // validate checks that p makes a body a peer can use.
@@ -120,6 +197,12 @@ func (p SDPParams) validate() error {
 		return fmt.Errorf("%w: direction %d", ErrInvalidSDPParams, p.Direction)
 	case p.Ptime < 0 || p.Ptime > 1000:
 		return fmt.Errorf("%w: ptime %d", ErrInvalidSDPParams, p.Ptime)
+	case p.Proto != "" && p.Proto != ProtoAVP && p.Proto != ProtoAVPF && p.Proto != ProtoSAVP && p.Proto != ProtoSAVPF:
+		return fmt.Errorf("%w: profile %q", ErrInvalidSDPParams, p.Proto)
+	case (p.Proto == ProtoSAVP || p.Proto == ProtoSAVPF) != !p.Crypto.IsZero():
+		return fmt.Errorf("%w: an SAVP profile goes with a crypto, and only it", ErrInvalidSDPParams)
+	case len(p.Mirror) > 0 && (p.AudioIndex < 0 || p.AudioIndex >= len(p.Mirror)):
+		return fmt.Errorf("%w: audio index %d of %d lines", ErrInvalidSDPParams, p.AudioIndex, len(p.Mirror))
 	case p.TelephoneEventPT != NoPayloadType && !isDynamicPT(p.TelephoneEventPT):
 		return fmt.Errorf("%w: telephone-event payload type %d", ErrInvalidSDPParams, p.TelephoneEventPT)
 	}

@@ -137,6 +137,7 @@ func TestParseSDP(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseSDP: %v", err)
 			}
+			got.Lines, got.Audio, got.Proto = nil, 0, "" // TestParseSDPStreams checks them
 			if !reflect.DeepEqual(*got, tt.want) {
 				t.Fatalf("got  %+v\nwant %+v", *got, tt.want)
 			}
@@ -154,9 +155,13 @@ func TestParseSDPErrors(t *testing.T) {
 		{name: "garbage", in: []byte("\x00\xff not sdp at all"), want: ErrMalformedSDP},
 		{name: "too large", in: bytes.Repeat([]byte("a"), MaxSDPSize+1), want: ErrSDPTooLarge},
 		{name: "no audio", in: sdpLines("v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1", "t=0 0", "m=video 4000 RTP/AVP 96"), want: ErrNoAudio},
-		{name: "srtp", in: sdpLines("v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1", "t=0 0", "m=audio 4000 RTP/SAVP 0"), want: ErrUnsupportedTransport},
+		{name: "srtp", in: sdpLines("v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1", "t=0 0", "m=audio 4000 RTP/SAVP 0"), want: ErrBadCrypto},
+		{name: "srtp bad key", in: sdpLines("v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1", "t=0 0", "m=audio 4000 RTP/SAVP 0", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAAA"), want: ErrBadCrypto},
+		{name: "dtls profile", in: sdpLines("v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1", "t=0 0", "m=audio 4000 UDP/TLS/RTP/SAVPF 0"), want: ErrUnsupportedTransport},
 		{name: "no connection", in: sdpLines("v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "t=0 0", "m=audio 4000 RTP/AVP 0"), want: ErrBadConnection},
-		{name: "host name", in: sdpLines("v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "c=IN IP4 media.example.com", "t=0 0", "m=audio 4000 RTP/AVP 0"), want: ErrBadConnection},
+		{name: "host name with digits at the end", in: sdpLines("v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.300", "t=0 0", "m=audio 4000 RTP/AVP 0"), want: ErrBadConnection},
+		{name: "too many m-lines", in: sdpLines(append([]string{"v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1", "t=0 0"}, repeat("m=audio 4000 RTP/AVP 0", MaxMediaLines+1)...)...), want: ErrSDPTooComplex},
+		{name: "too many attributes", in: sdpLines(append([]string{"v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1", "t=0 0", "m=audio 4000 RTP/AVP 0"}, repeat("a=x", MaxAttributes+1)...)...), want: ErrSDPTooComplex},
 		{name: "multicast", in: sdpLines("v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "c=IN IP4 224.2.1.1/127", "t=0 0", "m=audio 4000 RTP/AVP 0"), want: ErrBadConnection},
 		{name: "family mismatch", in: sdpLines("v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "c=IN IP4 2001:db8::1", "t=0 0", "m=audio 4000 RTP/AVP 0"), want: ErrBadConnection},
 		{name: "bad payload type", in: sdpLines("v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1", "t=0 0", "m=audio 4000 RTP/AVP 200"), want: ErrMalformedSDP},

@@ -24,14 +24,17 @@ type Session struct {
 	log     *slog.Logger
 	epoch   time.Time // time origin of the counters (monotonic)
 
-	legs [2]*leg
-	fwd  [2]*forwarder // fwd[l] relays what leg l receives
-	tap  atomic.Pointer[tapHolder]
-	mix  atomic.Pointer[mixer] // set while operators are on the call
+	legs     [2]*leg
+	fwd      [2]*forwarder // fwd[l] relays what leg l receives
+	tap      atomic.Pointer[tapHolder]
+	mix      atomic.Pointer[mixer] // set while operators are on the call
+	dtmfHook atomic.Pointer[DTMFHook]
 
 	mixMu sync.Mutex  // guards mixer and ops
 	mixer *mixer      // the running mixer, nil without operators
 	ops   []*Operator // operators on the call
+
+	secMu sync.Mutex // serialises OfferCrypto and SetCrypto
 
 	hold        atomic.Bool
 	resumed     atomic.Int64  // nanoseconds since epoch of Run or the last SetHold(false)
@@ -61,12 +64,12 @@ func newSession(callID string, cfg Config, pool *PortPool, m *metrics, log *slog
 		closing:     make(chan struct{}),
 	}
 	for _, id := range []Leg{LegA, LegB} {
-		conn, err := pool.Allocate()
+		conn, ctl, err := pool.AllocatePair()
 		if err != nil {
 			s.releasePorts()
 			return nil, fmt.Errorf("allocate rtp port for leg %s of call %s: %w", id, callID, err)
 		}
-		s.legs[id] = &leg{id: id, conn: conn, local: localAddrPort(conn)}
+		s.legs[id] = &leg{id: id, conn: conn, local: localAddrPort(conn), rtcp: newRTCPLeg(ctl), onLatch: m.countLatch}
 	}
 	s.fwd[LegA] = newForwarder(s, s.legs[LegA], s.legs[LegB])
 	s.fwd[LegB] = newForwarder(s, s.legs[LegB], s.legs[LegA])
@@ -96,24 +99,30 @@ func (s *Session) LocalAddr(l Leg) netip.AddrPort {
 }
 
 // SetRemote configures a leg from the SDP of its peer: addr is where the
-// peer wants RTP (Description.RTPAddr), codecPT the payload type of the
-// negotiated codec, PCMU (0) or PCMA (8), and dtmfPT its telephone-event
-// payload type or NoPayloadType. Call it again on every new offer or answer
-// (re-INVITE); a latched source survives when the IP is unchanged. Until
+// peer wants RTP (Description.RTPAddr; an invalid address, for a host name
+// in c=, only with LatchLearn), codecPT the payload type of the negotiated
+// codec, PCMU (0) or PCMA (8), and dtmfPT its telephone-event payload type
+// or NoPayloadType. Call it again on every new offer or answer
+// (re-INVITE), after SetLegOptions; a latched source survives when the
+// address and port are unchanged, a new one moves the stream. Until
 // both legs are set, packets are received and counted but not relayed.
 func (s *Session) SetRemote(l Leg, addr netip.AddrPort, codecPT, dtmfPT uint8) error {
 	if !l.valid() {
 		return fmt.Errorf("set remote of call %s: %w: %d", s.callID, ErrInvalidLeg, l)
 	}
-	if lawOf(codecPT) == lawNone {
+	if !Relayable(codecPT) {
 		return fmt.Errorf("set remote of call %s leg %s: %w: payload type %d", s.callID, l, ErrUnsupportedCodec, codecPT)
 	}
 	if dtmfPT != NoPayloadType && (dtmfPT > 127 || dtmfPT == codecPT) {
 		return fmt.Errorf("set remote of call %s leg %s: %w: telephone-event payload type %d",
 			s.callID, l, ErrUnsupportedCodec, dtmfPT)
 	}
-	if !addr.Addr().IsValid() || addr.Addr().IsMulticast() {
+	switch {
+	case addr.Addr().IsMulticast():
 		return fmt.Errorf("set remote of call %s leg %s: %w: %s", s.callID, l, ErrInvalidRemote, addr)
+	case !addr.Addr().IsValid() && !s.legs[l].learn.Load():
+		// A host name in c= (no address): only learning can find the peer.
+		return fmt.Errorf("set remote of call %s leg %s: %w: %w: no address to send to", s.callID, l, ErrInvalidRemote, ErrUnreachableRemote)
 	}
 	s.mu.Lock()
 	closed := s.closed
@@ -172,9 +181,15 @@ func (s *Session) Run(ctx context.Context) error {
 	}
 	s.running = true
 	s.resumed.Store(int64(time.Since(s.epoch)))
-	s.wg.Add(2)
+	s.wg.Add(4)
 	go s.fwd[LegA].run()
 	go s.fwd[LegB].run()
+	go s.readRTCP(s.legs[LegA])
+	go s.readRTCP(s.legs[LegB])
+	if s.cfg.RTCPInterval > 0 {
+		s.wg.Add(1)
+		go s.reportLoop()
+	}
 	if s.cfg.MediaTimeout > 0 {
 		s.wg.Add(1)
 		go s.watchTimeout()

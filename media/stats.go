@@ -29,6 +29,13 @@ type LegStats struct {
 	// DroppedWrongSource counts packets from a source other than the
 	// latched (or, before latching, the signalled) peer.
 	DroppedWrongSource uint64 `json:"dropped_wrong_source"`
+	// DroppedAuth counts SRTP packets that failed authentication or
+	// replayed (RFC 3711 section 3.3): dropped, never relayed.
+	DroppedAuth uint64 `json:"dropped_srtp_auth"`
+	// SRTP reports whether the leg runs SDES-SRTP (RFC 4568).
+	SRTP bool `json:"srtp"`
+	// RTCP is the leg's RTCP: reports exchanged and what the peer said.
+	RTCP RTCPStats `json:"rtcp"`
 	// DroppedMalformed counts datagrams that are not RTP.
 	DroppedMalformed uint64 `json:"dropped_malformed"`
 	// DroppedOther counts RTP from the peer that could not be sent on: a
@@ -66,10 +73,13 @@ type legCounters struct {
 	txPackets, txBytes atomic.Uint64
 	dropWrongSource    atomic.Uint64
 	dropMalformed      atomic.Uint64
+	dropAuth           atomic.Uint64
 	dropOther          atomic.Uint64
 	expected           atomic.Uint64
 	lost               atomic.Int64
 	jitter             atomic.Uint32 // RTP clock units, scaled by 16 (appendix A.8)
+	rxSSRC             atomic.Uint32 // SSRC of the stream received
+	extSeq             atomic.Uint32 // its extended highest sequence number
 	lastRx             atomic.Int64  // nanoseconds since the session's epoch, plus 1; 0 = never
 }
 
@@ -82,6 +92,7 @@ func (c *legCounters) snapshot(epoch time.Time) LegStats {
 		BytesSent:          c.txBytes.Load(),
 		DroppedWrongSource: c.dropWrongSource.Load(),
 		DroppedMalformed:   c.dropMalformed.Load(),
+		DroppedAuth:        c.dropAuth.Load(),
 		DroppedOther:       c.dropOther.Load(),
 		PacketsExpected:    c.expected.Load(),
 		JitterMs:           float64(c.jitter.Load()) / 16 / (clockRate / 1000),
@@ -192,6 +203,8 @@ func (r *rxStream) publish(c *legCounters) {
 	c.expected.Store(r.priorExpected + exp)
 	c.lost.Store(r.priorLost + int64(exp) - int64(r.received))
 	c.jitter.Store(r.jitter)
+	c.rxSSRC.Store(r.ssrc)
+	c.extSeq.Store(uint32(r.cycles + uint64(r.maxSeq)))
 }
 
 // rtpClock converts a time since the session's epoch to RTP clock units.

@@ -264,6 +264,11 @@ func (e *OperatorEngine) join(ctx context.Context, sess *Session, accountID stri
 	if err := checkOffer(offerSDP); err != nil {
 		return nil, "", fmt.Errorf("join operator to call %s: %w", sess.CallID(), err)
 	}
+	for _, l := range sess.legs {
+		if p := l.peer.Load(); p != nil && p.law == lawNone {
+			return nil, "", fmt.Errorf("join operator to call %s: %w: G722", sess.CallID(), ErrCodecNotMixable)
+		}
+	}
 	op, err := newOperator(e, sess, accountID, mode)
 	if err != nil {
 		return nil, "", err

@@ -121,6 +121,11 @@ type Trunk struct {
 	CountryCode       string
 	RequestsPerSecond int
 	AcceptsRefer      bool
+	// MediaEncryption and RTPLatching are the trunk's media settings as
+	// configured ("" for the defaults: allow, strict); the SIP layer maps
+	// them onto the media package's.
+	MediaEncryption string
+	RTPLatching     string
 }
 
 // HasCredentials reports whether calls through the trunk must answer a

@@ -56,7 +56,8 @@ func compile(snap *tenancy.Snapshot, loaded uint64) (e *entry, skipped []string)
 	for _, id := range slices.Sorted(maps.Keys(snap.Trunks)) {
 		t := snap.Trunks[id]
 		tr := &Trunk{ID: t.ID, Name: t.Name, Username: t.Username, Password: t.Password, WorkspaceID: w.ID,
-			CountryCode: t.DefaultCountryCode, RequestsPerSecond: t.RequestsPerSecond(), AcceptsRefer: t.AcceptsRefer}
+			CountryCode: t.DefaultCountryCode, RequestsPerSecond: t.RequestsPerSecond(), AcceptsRefer: t.AcceptsRefer,
+			MediaEncryption: t.MediaEncryption, RTPLatching: t.RTPLatching}
 		for _, c := range t.AllowedCIDRs {
 			p, err := tenancy.ParseCIDR(c)
 			if err != nil {

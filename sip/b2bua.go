@@ -51,6 +51,8 @@ type call struct {
 	peer      netip.Addr
 	aUp, bUp  bool // leg answered (and not hung up by its side)
 	sdpVer    [2]uint64
+	prof      [2]media.Profile   // of the edge's SDP per leg (SRTP, m-lines)
+	offerA    *media.Description // the trunk's offer (its codecs, in order, go to the service)
 	answerB   media.Answer
 	confirmed bool      // the trunk acknowledged the 200 (and its answer was usable)
 	held      [2]bool   // the last offer or answer of each leg put the call on hold
@@ -95,14 +97,15 @@ var (
 	errExpired     = errors.New("session timer expired")
 )
 
-func newCallState(s *Server, req *sip.Request, tx sip.ServerTransaction, adm *admission, rec tenancy.CallRecord, sess MediaSession, ans media.Answer) *call {
+func newCallState(s *Server, req *sip.Request, tx sip.ServerTransaction, adm *admission, rec tenancy.CallRecord, sess MediaSession, ans media.Answer, prof media.Profile) *call {
 	c := &call{
 		s: s, id: rec.ID, route: adm.route, trunk: adm.trunk, ident: adm.identity, src: adm.src, start: rec.StartedAt,
-		sess: sess, ansA: ans, req: req, tx: tx, sdpID: sdpSessionID(), rec: rec,
+		sess: sess, ansA: ans, req: req, tx: tx, sdpID: sdpSessionID(), rec: rec, prof: [2]media.Profile{prof},
 		acks: make(chan ackOf, 4), setupDone: make(chan struct{}),
 		log: s.log.With("call_id", rec.ID, "workspace_id", rec.WorkspaceID),
 	}
 	c.ctx, c.cancel = context.WithCancelCause(s.bgCtx)
+	sess.OnDTMF(c.relayDTMF)
 	return c
 }
 
@@ -165,7 +168,7 @@ func (c *call) readInvite() error {
 
 // answerSDP is the edge's SDP answer to the trunk, on leg A.
 func (c *call) answerSDP(dir media.Direction) ([]byte, error) {
-	return c.s.sdpFor(c.sess, media.LegA, []media.Codec{c.ansA.Codec}, c.ansA.TelephoneEventPT, dir, c.ansA.Ptime, c.sdpID, c.nextVersion(media.LegA))
+	return c.s.sdpFor(c.sess, media.LegA, c.answerCodecs(), c.ansA.TelephoneEventPT, dir, c.ansA.Ptime, c.sdpID, c.nextVersion(media.LegA), c.profile(media.LegA))
 }
 
 // respondTrunk sends a response on leg A's INVITE transaction; a 18x

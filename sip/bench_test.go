@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/voiceedge/edge/media"
+	"github.com/voiceedge/edge/media/srtp"
 	"github.com/voiceedge/edge/routing"
 	"github.com/voiceedge/edge/tenancy"
 )
@@ -56,6 +57,18 @@ func (fakeSession) TimedOut() <-chan struct{}                               { re
 func (fakeSession) Stats() media.SessionStats                               { return media.SessionStats{} }
 func (fakeSession) Run(context.Context) error                               { return nil }
 func (fakeSession) Close() error                                            { return nil }
+func (fakeSession) SetLegOptions(media.Leg, media.LegOptions) error         { return nil }
+func (fakeSession) SendDTMF(media.Leg, uint8, time.Duration) error          { return nil }
+func (fakeSession) OnDTMF(media.DTMFHook)                                   {}
+func (fakeSession) OfferCrypto(media.Leg, srtp.Suite) (srtp.Crypto, error) {
+	return srtp.Generate(srtp.AESCM128HMACSHA1_80, 1)
+}
+func (fakeSession) SetCrypto(_ media.Leg, r srtp.Crypto) (srtp.Crypto, error) {
+	if r.IsZero() {
+		return srtp.Crypto{}, nil
+	}
+	return srtp.Generate(r.Suite, r.Tag)
+}
 
 var (
 	_ CallStore    = nopStore{}

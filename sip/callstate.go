@@ -36,6 +36,8 @@ func (c *call) end(reason Reason) {
 			"packets":     packetStats(stats),
 			"loss":        lossStats(stats),
 			"jitter_ms":   map[string]float64{"a": stats.A.JitterMs, "b": stats.B.JitterMs},
+			"srtp":        map[string]bool{"a": stats.A.SRTP, "b": stats.B.SRTP},
+			"rtcp":        map[string]media.RTCPStats{"a": stats.A.RTCP, "b": stats.B.RTCP},
 		}
 		if rec.AnsweredAt != nil {
 			data["talk_ms"] = now.Sub(*rec.AnsweredAt).Milliseconds()

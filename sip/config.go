@@ -15,6 +15,10 @@ type Config struct {
 	// PublicIP is the address written into SDP and Contact headers, as
 	// trunks and services reach this edge (EDGE_PUBLIC_IP). Required.
 	PublicIP netip.Addr
+	// ServiceIP is the address written into SDP and From towards services,
+	// for an edge with a separate inside network (EDGE_SERVICE_IP).
+	// Default: PublicIP.
+	ServiceIP netip.Addr
 
 	// NoAnswerTimeout bounds the time from the trunk's INVITE to the
 	// service's answer; then the trunk gets 480. Default 30s.
@@ -122,6 +126,8 @@ func (c Config) Validate() error {
 		return bad("NodeID", "must be 1-128 characters")
 	case !c.PublicIP.IsValid() || c.PublicIP.IsUnspecified() || c.PublicIP.IsMulticast():
 		return bad("PublicIP", "must be a unicast IP address")
+	case c.ServiceIP.IsValid() && (c.ServiceIP.IsUnspecified() || c.ServiceIP.IsMulticast()):
+		return bad("ServiceIP", "must be a unicast IP address")
 	case c.NoAnswerTimeout <= 0:
 		return bad("NoAnswerTimeout", "must be positive")
 	case c.MaxDuration <= 0:

@@ -150,7 +150,7 @@ func checkOffer(req *sip.Request) *Rejection {
 		if ct == nil {
 			return reject(ReasonMalformed, "Content-Type missing")
 		}
-		if !isSDP(ct.Value()) {
+		if !isSDP(ct.Value()) && !isMultipart(ct.Value()) {
 			rej := reject(ReasonUnsupportedMedia, "Content-Type")
 			rej.headers = []sip.Header{sip.NewHeader("Accept", "application/sdp")}
 			return rej
@@ -183,6 +183,15 @@ func checkOffer(req *sip.Request) *Rejection {
 func isSDP(v string) bool {
 	mt, _, _ := strings.Cut(v, ";")
 	return strings.EqualFold(strings.TrimSpace(mt), "application/sdp")
+}
+
+// isMultipart reports whether a Content-Type value is multipart/mixed or
+// multipart/alternative: SIP-I and SIP-T bodies (RFC 3204), whose SDP part
+// the edge uses (media.ExtractSDP).
+func isMultipart(v string) bool {
+	mt, _, _ := strings.Cut(v, ";")
+	mt = strings.TrimSpace(mt)
+	return strings.EqualFold(mt, "multipart/mixed") || strings.EqualFold(mt, "multipart/alternative")
 }
 
 // badDisplayName returns "From" or "To" when that header of raw (a

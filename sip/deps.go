@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/voiceedge/edge/media"
+	"github.com/voiceedge/edge/media/srtp"
 	"github.com/voiceedge/edge/routing"
 	"github.com/voiceedge/edge/tenancy"
 )
@@ -62,6 +63,11 @@ type MediaSession interface {
 	LocalAddr(l media.Leg) netip.AddrPort
 	SetRemote(l media.Leg, addr netip.AddrPort, codecPT, dtmfPT uint8) error
 	SetHold(on bool)
+	OfferCrypto(l media.Leg, suite srtp.Suite) (srtp.Crypto, error)
+	SetCrypto(l media.Leg, remote srtp.Crypto) (srtp.Crypto, error)
+	SetLegOptions(l media.Leg, o media.LegOptions) error
+	SendDTMF(l media.Leg, event uint8, d time.Duration) error
+	OnDTMF(h media.DTMFHook)
 	TimedOut() <-chan struct{}
 	Stats() media.SessionStats
 	Run(ctx context.Context) error

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/voiceedge/edge/media"
 )
 
 // The parsers of the dialog extensions read untrusted headers and bodies:
@@ -121,7 +123,7 @@ func FuzzOfferBody(f *testing.F) {
 		ct := sip.ContentTypeHeader("application/sdp")
 		req.AppendHeader(&ct)
 		req.SetBody(body)
-		offer, ans, rej := readOffer(req)
+		offer, ans, rej := readOffer(req, media.EncryptionAllow, nil)
 		if rej != nil {
 			if code, _ := rej.Status(); code < 400 || code > 499 {
 				t.Fatalf("refusal %d for a bad offer", code)

@@ -173,9 +173,10 @@
 // answers 200 and writes call.escalation_requested, data {"reason",
 // "source": "service"}, into the call's workspace stream, where operator
 // consoles see it. An INFO without a body is answered 200 (keepalive); a
-// JSON body that is not an escalation 400 naming the field; any other body,
-// and any body from the trunk, 415 with Accept: application/json; an INFO
-// outside every dialog 481.
+// JSON body that is not an escalation 400 naming the field; DTMF from the
+// trunk (application/dtmf-relay, application/dtmf) 200, converted to RFC
+// 4733 towards the service (dtmf.go), 400 when it names no digit; any other
+// body 415 with Accept: application/json; an INFO outside every dialog 481.
 //
 // Other packages of the edge reach live calls through Server.Call, which
 // gives a CallHandle with the call's workspace, service and media session

@@ -67,6 +67,11 @@ const (
 	ReasonHangupRequested Reason = "hangup_requested"
 	ReasonShutdown        Reason = "shutdown"
 	ReasonTooManyHops     Reason = "too_many_hops"
+	// SDES-SRTP refusals (trunk media_encryption, RFC 4568).
+	ReasonSRTPRequired Reason = "srtp_required"
+	ReasonSRTPDisabled Reason = "srtp_disabled"
+	ReasonBadCrypto    Reason = "bad_crypto"
+	ReasonSDPTooLarge  Reason = "sdp_too_complex"
 
 	// Refusals of RFC 3261 section 8.2 (see conformance.go), answered
 	// before a request reaches its method's handler.
@@ -184,6 +189,10 @@ var responses = map[Reason]response{
 	ReasonHangupRequested: {480, "Temporarily Unavailable"},
 	ReasonShutdown:        {503, "Service Unavailable"},
 	ReasonTooManyHops:     {483, "Too Many Hops"},
+	ReasonSRTPRequired:    {488, "Not Acceptable Here"},
+	ReasonSRTPDisabled:    {488, "Not Acceptable Here"},
+	ReasonBadCrypto:       {488, "Not Acceptable Here"},
+	ReasonSDPTooLarge:     {488, "Not Acceptable Here"},
 
 	ReasonBadVersion:        {505, "Version Not Supported"},
 	ReasonUnsupportedScheme: {416, "Unsupported URI Scheme"},
@@ -258,6 +267,16 @@ func classify(err error) *Rejection {
 		return &Rejection{Reason: ReasonStoreDown, RetryAfter: 5, Err: err}
 	case errors.Is(err, media.ErrNoPorts):
 		return &Rejection{Reason: ReasonNoPorts, RetryAfter: 5, Err: err}
+	case errors.Is(err, media.ErrEncryptionRequired):
+		return &Rejection{Reason: ReasonSRTPRequired, Err: err}
+	case errors.Is(err, media.ErrEncryptionRefused):
+		return &Rejection{Reason: ReasonSRTPDisabled, Err: err}
+	case errors.Is(err, media.ErrBadCrypto):
+		return &Rejection{Reason: ReasonBadCrypto, Err: err}
+	case errors.Is(err, media.ErrUnreachableRemote):
+		return &Rejection{Reason: ReasonNotAcceptable, Detail: "SDP connection address", Err: err}
+	case errors.Is(err, media.ErrSDPTooComplex):
+		return &Rejection{Reason: ReasonSDPTooLarge, Err: err}
 	case errors.Is(err, media.ErrNoCommonCodec), errors.Is(err, media.ErrNoAudio),
 		errors.Is(err, media.ErrUnsupportedTransport), errors.Is(err, media.ErrStreamDisabled),
 		errors.Is(err, media.ErrUnsupportedCodec):

@@ -77,7 +77,7 @@ func (c *call) forwardOffer(from media.Leg, offer *media.Description, ans media.
 	if !validAnswer(dir, peerDir) {
 		peerDir = media.AnswerDirection(dir)
 	}
-	out, err := c.s.sdpFor(c.sess, from, []media.Codec{ans.Codec}, ans.TelephoneEventPT, peerDir, ans.Ptime, c.sdpID, c.nextVersion(from))
+	out, err := c.answerFor(from, ans, peerDir)
 	if err != nil {
 		return nil, classify(err)
 	}

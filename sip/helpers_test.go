@@ -45,7 +45,8 @@ type edgeOptions struct {
 	// logs, when set, receives the edge's log at debug level.
 	logs io.Writer
 	// rtpPorts overrides the RTP port range (load tests need more).
-	rtpPorts [2]int
+	rtpPorts     [2]int
+	rtcpInterval time.Duration // 0: media's default
 }
 
 // portBase spreads the RTP ranges of the tests of this process.
@@ -84,6 +85,9 @@ func newTestEdge(t *testing.T, opts ...func(*edgeOptions)) *testEdge {
 	e.pool = pool
 	mcfg := media.DefaultConfig()
 	mcfg.MediaTimeout = o.mediaTimeout
+	if o.rtcpInterval > 0 {
+		mcfg.RTCPInterval = o.rtcpInterval
+	}
 	mgr, err := media.NewManager(mcfg, pool, e.reg, media.WithLogger(testLogger()))
 	if err != nil {
 		t.Fatal(err)
@@ -141,6 +145,9 @@ type wsSpec struct {
 	budget      int
 	// voice overrides the voice settings.
 	voice *tenancy.VoiceSettings
+	// mediaEnc and latching are the trunk's media_encryption and
+	// rtp_latching ("" for the defaults).
+	mediaEnc, latching string
 }
 
 // addWorkspace creates a workspace with a service, a trunk and a number
@@ -163,7 +170,7 @@ func (e *testEdge) addWorkspace(t *testing.T, s wsSpec) string {
 	}
 	put(tenancy.KindService, &tenancy.Service{ID: "agent", Name: "Agent", Target: s.target})
 	put(tenancy.KindTrunk, &tenancy.Trunk{ID: "carrier", Name: "Carrier", AllowedCIDRs: []string{s.cidr}, Username: s.user, Password: s.pass,
-		DefaultCountryCode: s.countryCode, MaxRequestsPerSecond: s.budget})
+		DefaultCountryCode: s.countryCode, MaxRequestsPerSecond: s.budget, MediaEncryption: s.mediaEnc, RTPLatching: s.latching})
 	voice := &tenancy.VoiceSettings{TTSVoice: "alloy", Speed: 1, Keyterms: []string{"appointment"}}
 	if s.voice != nil {
 		voice = s.voice

@@ -26,7 +26,8 @@ type escalationBody struct {
 	Reason string `json:"reason"`
 }
 
-// onInfo answers an INFO inside a call's dialog (RFC 6086). The edge reads
+// onInfo answers an INFO inside a call's dialog (RFC 6086). DTMF INFO of
+// the trunk goes to onTrunkDTMF (dtmf.go). Otherwise the edge reads
 // one kind of INFO: from the service (leg B), Content-Type
 // application/json with {"type":"escalation","reason":"..."}, which writes
 // call.escalation_requested into the call's workspace stream and is
@@ -61,6 +62,10 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if len(req.Body()) == 0 {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+		return
+	}
+	if ref.leg == media.LegA && isDTMFType(req.ContentType()) {
+		s.onTrunkDTMF(c, req, tx)
 		return
 	}
 	if ref.leg != media.LegB || !isJSONType(req.ContentType()) {

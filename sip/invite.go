@@ -6,12 +6,14 @@ import (
 	"encoding/base32"
 	"fmt"
 	"math"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/voiceedge/edge/media"
+	"github.com/voiceedge/edge/routing"
 	"github.com/voiceedge/edge/tenancy"
 )
 
@@ -71,30 +73,19 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 // under the workspace's limits: the last checks a call can fail before it
 // exists. Nothing is left behind when it fails.
 func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admission, start time.Time, timer timerRequest) (*call, *Rejection) {
-	// An INVITE without a body is a delayed offer (RFC 3261 section
-	// 13.2.1): the edge offers in its 200 and reads the answer in the ACK.
-	offerless := len(req.Body()) == 0
-	var offer *media.Description
-	var ans media.Answer
-	if !offerless {
-		if ct := req.ContentType(); ct != nil && !isSDP(ct.Value()) {
-			return nil, reject(ReasonNoCodec, "Content-Type is not application/sdp")
-		}
-		var err error
-		if offer, err = media.ParseSDP(req.Body()); err != nil {
-			return nil, classify(err)
-		}
-		if ans, err = media.Negotiate(offer, nil); err != nil {
-			return nil, classify(err)
-		}
+	offer, ans, rej := readTrunkOffer(req, adm.trunk)
+	if rej != nil {
+		return nil, rej
 	}
+	offerless := offer == nil
 	id := newCallID()
 	sess, err := s.media.NewSession(id)
 	if err != nil {
 		return nil, classify(err)
 	}
+	var prof media.Profile
 	if offer != nil {
-		if err := sess.SetRemote(media.LegA, offer.RTPAddr(), ans.Codec.PT, ans.TelephoneEventPT); err != nil {
+		if prof, err = pointLeg(sess, media.LegA, offer, ans, latchingOf(adm.trunk)); err != nil {
 			_ = sess.Close()
 			return nil, classify(err)
 		}
@@ -111,7 +102,8 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 		_ = sess.Close()
 		return nil, classify(err)
 	}
-	c := newCallState(s, req, tx, adm, rec, sess, ans)
+	c := newCallState(s, req, tx, adm, rec, sess, ans, prof)
+	c.offerA = offer
 	c.token = s.issueCallToken(rec)
 	c.offerless = offerless
 	c.trunkTimer(timer)
@@ -124,11 +116,42 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 	s.calls.Add(1)
 	s.dialogs.addCall(c)
 	s.metrics.activeCalls.Inc()
+	// srtp: the trunk's offer was SRTP, or the edge's offer in its 200
+	// (delayed offer) will be, the trunk requiring it.
+	srtp := !prof.Crypto.IsZero() || (offerless && encryptionOf(adm.trunk) == media.EncryptionRequire)
 	c.event(tenancy.EventCallStarted, map[string]any{
 		"from": rec.From, "to": rec.To, "service_id": r.Service.ID, "trunk_id": adm.trunk.ID,
-		"node_id": s.cfg.NodeID, "codec": ans.Codec.Name, "delayed_offer": offerless,
+		"node_id": s.cfg.NodeID, "codec": ans.Codec.Name, "delayed_offer": offerless, "srtp": srtp,
 	})
 	return c, nil
+}
+
+// readTrunkOffer reads the SDP offer of the trunk's INVITE: its
+// application/sdp part for a multipart body (SIP-I/SIP-T), the audio
+// stream the trunk's media_encryption allows, negotiated. An INVITE
+// without a body is a delayed offer (RFC 3261 section 13.2.1): no offer,
+// the edge offers in its 200 and reads the answer in the ACK.
+func readTrunkOffer(req *sip.Request, t *routing.Trunk) (*media.Description, media.Answer, *Rejection) {
+	if len(req.Body()) == 0 {
+		return nil, media.Answer{}, nil
+	}
+	var ctype string
+	if ct := req.ContentType(); ct != nil {
+		ctype = ct.Value()
+	}
+	body, err := media.ExtractSDP(ctype, req.Body())
+	if err != nil {
+		return nil, media.Answer{}, classify(err)
+	}
+	offer, err := media.ParseSDP(body)
+	if err != nil {
+		return nil, media.Answer{}, classify(err)
+	}
+	offer, ans, err := chooseOffer(offer, encryptionOf(t), nil)
+	if err != nil {
+		return nil, media.Answer{}, classify(err)
+	}
+	return offer, ans, nil
 }
 
 // newCallID returns a random edge call id ("call_" and 20 base32 digits).
@@ -140,16 +163,28 @@ func newCallID() string {
 
 // sdpFor builds the edge's SDP for a leg: its public address and the
 // leg's port, one codec (an answer) or the edge's offer.
-func (s *Server) sdpFor(sess MediaSession, l media.Leg, codecs []media.Codec, dtmf uint8, dir media.Direction, ptime int, id, version uint64) ([]byte, error) {
+func (s *Server) sdpFor(sess MediaSession, l media.Leg, codecs []media.Codec, dtmf uint8, dir media.Direction, ptime int, id, version uint64, prof media.Profile) ([]byte, error) {
 	port := sess.LocalAddr(l).Port()
+	if !prof.RTCPMux && port != 0 {
+		prof.RTCPPort = int(port) + 1 // a=rtcp (RFC 3605): the pair's odd port
+	}
 	body, err := media.BuildSDP(media.SDPParams{
-		Addr: s.cfg.PublicIP, Port: int(port), SessionID: id, SessionVersion: version,
-		Codecs: codecs, TelephoneEventPT: dtmf, Direction: dir, Ptime: ptime,
+		Addr: s.mediaIP(l), Port: int(port), SessionID: id, SessionVersion: version,
+		Codecs: codecs, TelephoneEventPT: dtmf, Direction: dir, Ptime: ptime, Profile: prof,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build sdp for leg %s: %w", l, err)
 	}
 	return body, nil
+}
+
+// mediaIP is the edge's address as leg l's peer reaches it: PublicIP
+// towards trunks, ServiceIP (default PublicIP) towards services.
+func (s *Server) mediaIP(l media.Leg) netip.Addr {
+	if l == media.LegB && s.cfg.ServiceIP.IsValid() {
+		return s.cfg.ServiceIP
+	}
+	return s.cfg.PublicIP
 }
 
 // sdpSessionID returns a random o= session id (RFC 4566 section 5.2).

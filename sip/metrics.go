@@ -20,6 +20,7 @@ type metrics struct {
 	// INVITEs to services (service_request.go).
 	serviceTCP      prometheus.Counter
 	settingsTrimmed prometheus.Counter
+	dtmf            *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry) (*metrics, error) {
@@ -66,11 +67,15 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 			Namespace: ns, Subsystem: sub, Name: "service_settings_trimmed_total",
 			Help: "INVITEs to UDP-only services whose X-Voice-Settings was cut down to stay under 1300 bytes.",
 		}),
+		dtmf: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "dtmf_total",
+			Help: "DTMF digits converted between SIP INFO and RFC 4733, by source (info, rfc4733) and result; never the digits.",
+		}, []string{"source", "result"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.invites, m.dropped, m.ended, m.requests, m.refused, m.activeCalls, m.setupLatency, m.storeErrors, m.serviceTCP, m.settingsTrimmed} {
+	for _, c := range []prometheus.Collector{m.invites, m.dropped, m.ended, m.requests, m.refused, m.activeCalls, m.setupLatency, m.storeErrors, m.serviceTCP, m.settingsTrimmed, m.dtmf} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register sip metrics: %w", err)
 		}

@@ -152,18 +152,26 @@ func (c *call) offerCodecs(l media.Leg) []media.Codec {
 	return out
 }
 
-// edgeOffer builds the edge's offer on leg l with direction dir.
+// edgeOffer builds the edge's offer on leg l with direction dir, with the
+// leg's profile (offerProfile: SAVP and a key where the leg requires
+// SRTP, as after a delayed offer on a trunk with media_encryption
+// require).
 func (c *call) edgeOffer(l media.Leg, dir media.Direction) ([]byte, error) {
-	return c.s.sdpFor(c.sess, l, c.offerCodecs(l), media.DefaultTelephoneEventPT, dir, media.DefaultPtime, c.sdpID, c.nextVersion(l))
+	prof, err := c.offerProfile(l)
+	if err != nil {
+		return nil, err
+	}
+	return c.s.sdpFor(c.sess, l, c.offerCodecs(l), media.DefaultTelephoneEventPT, dir, media.DefaultPtime, c.sdpID, c.nextVersion(l), prof)
 }
 
 // errNoSDP reports a message that should carry SDP and does not.
 var errNoSDP = errors.New("no SDP body")
 
 // applyAnswerDir takes the answer to the edge's offer on leg l from msg's
-// body (RFC 3264 section 7) and points the relay at it: address, port,
-// codec, telephone-event and direction. It returns the answer's effective
-// direction.
+// body (RFC 3264 section 7; its application/sdp part for a multipart
+// body) and points the relay at it: address, port, codec,
+// telephone-event, RTCP, SRTP keys (the leg's media_encryption applies to
+// answers too) and direction. It returns the answer's effective direction.
 func (c *call) applyAnswerDir(l media.Leg, msg interface {
 	Body() []byte
 	ContentType() *sip.ContentTypeHeader
@@ -172,18 +180,26 @@ func (c *call) applyAnswerDir(l media.Leg, msg interface {
 	if len(body) == 0 {
 		return 0, errNoSDP
 	}
-	if ct := msg.ContentType(); ct != nil && !isSDP(ct.Value()) {
-		return 0, fmt.Errorf("answer of Content-Type %q", ct.Value())
+	var ctype string
+	if ct := msg.ContentType(); ct != nil {
+		ctype = ct.Value()
+	}
+	body, err := media.ExtractSDP(ctype, body)
+	if err != nil {
+		return 0, fmt.Errorf("answer of Content-Type %q: %w", ctype, err)
 	}
 	desc, err := media.ParseSDP(body)
 	if err != nil {
 		return 0, err
 	}
-	ans, err := media.Negotiate(desc, nil)
+	// An answer holds only what the edge offered: G.722 only when a leg
+	// already carries it (offerCodecs).
+	desc, ans, err := chooseOffer(desc, c.encryption(l), media.PassthroughCodecs())
 	if err != nil {
 		return 0, err
 	}
-	if err := c.sess.SetRemote(l, desc.RTPAddr(), ans.Codec.PT, desc.TelephoneEventPT); err != nil {
+	ans.TelephoneEventPT = desc.TelephoneEventPT
+	if _, err := pointLeg(c.sess, l, desc, ans, c.latching(l)); err != nil {
 		return 0, err
 	}
 	c.mu.Lock()
@@ -231,26 +247,6 @@ func (c *call) answered() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.confirmed && c.aUp && c.bUp
-}
-
-// readOffer parses and negotiates the SDP offer of an in-dialog request:
-// 415 for a body of another type, 400 naming the SDP body when it is
-// malformed, 488 when nothing in it can be used.
-func readOffer(req *sip.Request) (*media.Description, media.Answer, *Rejection) {
-	if ct := req.ContentType(); ct == nil || !isSDP(ct.Value()) {
-		rej := reject(ReasonUnsupportedMedia, "Content-Type")
-		rej.headers = []sip.Header{sip.NewHeader("Accept", "application/sdp")}
-		return nil, media.Answer{}, rej
-	}
-	offer, err := media.ParseSDP(req.Body())
-	if err != nil {
-		return nil, media.Answer{}, classify(err)
-	}
-	ans, err := media.Negotiate(offer, nil)
-	if err != nil {
-		return nil, media.Answer{}, classify(err)
-	}
-	return offer, ans, nil
 }
 
 // otherLeg returns the opposite leg.

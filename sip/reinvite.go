@@ -51,7 +51,7 @@ func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		c.offerInAnswer(ref.leg, req, tx)
 		return
 	}
-	offer, ans, rej := readOffer(req)
+	offer, ans, rej := c.readOffer(ref.leg, req)
 	if rej != nil {
 		s.refuse(req, tx, rej)
 		return
@@ -107,7 +107,7 @@ func (c *call) answerLocally(l media.Leg, req *sip.Request, tx sip.ServerTransac
 	if len(req.Body()) == 0 {
 		body, rej = c.currentSDP(l)
 	} else {
-		body, rej = c.reoffer(l, req.Body())
+		body, rej = c.reoffer(l, req)
 	}
 	if rej != nil {
 		c.s.refuse(req, tx, rej)
@@ -123,7 +123,8 @@ func (c *call) answerLocally(l media.Leg, req *sip.Request, tx sip.ServerTransac
 	_ = tx.Respond(res)
 }
 
-// currentSDP is the edge's description of leg l as negotiated.
+// currentSDP is the edge's description of leg l as negotiated, with the
+// leg's SRTP profile.
 func (c *call) currentSDP(l media.Leg) ([]byte, *Rejection) {
 	c.mu.Lock()
 	cur := c.ansA
@@ -138,39 +139,39 @@ func (c *call) currentSDP(l media.Leg) ([]byte, *Rejection) {
 		}
 		return body, nil
 	}
-	body, err := c.s.sdpFor(c.sess, l, []media.Codec{cur.Codec}, cur.TelephoneEventPT, cur.Direction, cur.Ptime, c.sdpID, c.nextVersion(l))
+	body, err := c.answerFor(l, cur, cur.Direction)
 	if err != nil {
 		return nil, classify(err)
 	}
 	return body, nil
 }
 
-// reoffer applies an offer on leg l and returns the edge's answer.
-func (c *call) reoffer(l media.Leg, body []byte) ([]byte, *Rejection) {
-	offer, err := media.ParseSDP(body)
-	if err != nil {
-		return nil, classify(err)
-	}
-	ans, err := media.Negotiate(offer, nil)
-	if err != nil {
-		return nil, classify(err)
+// reoffer applies the offer of req on leg l and returns the edge's answer.
+func (c *call) reoffer(l media.Leg, req *sip.Request) ([]byte, *Rejection) {
+	offer, ans, rej := c.readOffer(l, req)
+	if rej != nil {
+		return nil, rej
 	}
 	if err := c.applyOffer(l, offer, ans); err != nil {
 		return nil, classify(err)
 	}
-	out, err := c.s.sdpFor(c.sess, l, []media.Codec{ans.Codec}, ans.TelephoneEventPT, ans.Direction, ans.Ptime, c.sdpID, c.nextVersion(l))
+	out, err := c.answerFor(l, ans, ans.Direction)
 	if err != nil {
 		return nil, classify(err)
 	}
 	return out, nil
 }
 
-// applyOffer points leg l of the relay at an offer the edge accepted.
+// applyOffer points leg l of the relay at an offer the edge accepted
+// (address, codec, RTCP, latching, SRTP keys), records the profile of the
+// edge's answer and the hold state.
 func (c *call) applyOffer(l media.Leg, offer *media.Description, ans media.Answer) error {
-	if err := c.sess.SetRemote(l, offer.RTPAddr(), ans.Codec.PT, ans.TelephoneEventPT); err != nil {
+	prof, err := pointLeg(c.sess, l, offer, ans, c.latching(l))
+	if err != nil {
 		return err
 	}
 	c.mu.Lock()
+	c.prof[l] = prof
 	if l == media.LegA {
 		c.ansA = ans
 	} else {

@@ -81,18 +81,23 @@ func (c *call) serviceInvite() (*sip.Request, error) {
 		uri.UriParams = sip.NewParams()
 		uri.UriParams.Add("transport", transport)
 	}
-	codecs := c.offerCodecs(media.LegB)
+	codecs := serviceCodecs(c.offerA, c.ansA)
 	dtmf := media.NoPayloadType
 	if c.offerless || c.ansA.TelephoneEventPT != media.NoPayloadType {
 		dtmf = media.DefaultTelephoneEventPT
 	}
-	body, err := c.s.sdpFor(c.sess, media.LegB, codecs, dtmf, media.SendRecv, c.ansA.Ptime, c.sdpID, c.nextVersion(media.LegB))
+	prof, err := serviceOfferProfile(c.sess, c.route)
+	if err != nil {
+		return nil, err
+	}
+	c.setProfile(media.LegB, prof)
+	body, err := c.s.sdpFor(c.sess, media.LegB, codecs, dtmf, media.SendRecv, c.ansA.Ptime, c.sdpID, c.nextVersion(media.LegB), prof)
 	if err != nil {
 		return nil, err
 	}
 	req := sip.NewRequest(sip.INVITE, uri)
 	req.SetTransport(strings.ToUpper(transport))
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: c.rec.From, Host: c.s.cfg.PublicIP.String()}}
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: c.rec.From, Host: c.s.mediaIP(media.LegB).String()}}
 	from.Params = sip.NewParams()
 	from.Params.Add("tag", sip.GenerateTagN(16))
 	callID := sip.CallIDHeader(newCallID())
@@ -180,12 +185,16 @@ func (c *call) applyServiceSDP(body []byte) error {
 	if err != nil {
 		return err
 	}
-	ans, err := media.Negotiate(desc, nil)
+	desc, ans, err := chooseOffer(desc, serviceEncryption(c.route), media.PassthroughCodecs())
 	if err != nil {
+		return err
+	}
+	ans.TelephoneEventPT = desc.TelephoneEventPT
+	if _, err := pointLeg(c.sess, media.LegB, desc, ans, media.LatchStrict); err != nil {
 		return err
 	}
 	c.mu.Lock()
 	c.answerB = ans
 	c.mu.Unlock()
-	return c.sess.SetRemote(media.LegB, desc.RTPAddr(), ans.Codec.PT, desc.TelephoneEventPT)
+	return c.followServiceCodec(ans)
 }

@@ -49,7 +49,7 @@ func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	defer c.unlockOffer(ref.leg)
-	offer, ans, rej := readOffer(req)
+	offer, ans, rej := c.readOffer(ref.leg, req)
 	if rej != nil {
 		s.refuse(req, tx, rej)
 		return
@@ -76,7 +76,7 @@ func (c *call) answerUpdateLocally(l media.Leg, offer *media.Description, ans me
 	if err := c.applyOffer(l, offer, ans); err != nil {
 		return nil, classify(err)
 	}
-	body, err := c.s.sdpFor(c.sess, l, []media.Codec{ans.Codec}, ans.TelephoneEventPT, ans.Direction, ans.Ptime, c.sdpID, c.nextVersion(l))
+	body, err := c.answerFor(l, ans, ans.Direction)
 	if err != nil {
 		return nil, classify(err)
 	}

@@ -43,6 +43,9 @@ type Target struct {
 	Host      string
 	Port      int    // 0 means the default, 5060
 	Transport string // udp, tcp or tls; empty means udp
+	// SRTP asks for SDES-SRTP (RFC 4568) on the service leg: a sips: target
+	// (which also means TLS) or the URI parameter media=srtp.
+	SRTP bool
 }
 
 // ParseTarget parses a service target URI.
@@ -51,11 +54,14 @@ func ParseTarget(uri string) (Target, error) {
 	if len(uri) > 512 {
 		return bad("longer than 512 characters")
 	}
+	var t Target
 	rest, ok := strings.CutPrefix(uri, "sip:")
 	if !ok {
-		return bad("must be a sip: URI such as sip:agent@10.0.0.5:5070;transport=udp")
+		if rest, ok = strings.CutPrefix(uri, "sips:"); !ok {
+			return bad("must be a sip: URI such as sip:agent@10.0.0.5:5070;transport=udp")
+		}
+		t.SRTP, t.Transport = true, "tls"
 	}
-	var t Target
 	rest, params, _ := strings.Cut(rest, ";")
 	if user, host, ok := strings.Cut(rest, "@"); ok {
 		if user == "" || strings.ContainsAny(user, " <>\"") {
@@ -97,6 +103,11 @@ func ParseTarget(uri string) (Target, error) {
 				return bad("transport must be udp, tcp or tls")
 			}
 			t.Transport = v
+		case "media":
+			if v = strings.ToLower(v); v != "srtp" && v != "rtp" {
+				return bad("media must be srtp or rtp")
+			}
+			t.SRTP = v == "srtp"
 		}
 	}
 	return t, nil

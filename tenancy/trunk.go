@@ -17,6 +17,13 @@ type Trunk struct {
 	DefaultCountryCode   string `json:"default_country_code,omitempty"`
 	MaxRequestsPerSecond int    `json:"max_requests_per_second,omitempty"`
 	AcceptsRefer         bool   `json:"accepts_refer,omitempty"`
+	// Media settings (design section 10), both optional, checked by
+	// validateMedia.
+	// MediaEncryption: disable | allow (default) | require SDES-SRTP.
+	MediaEncryption string `json:"media_encryption,omitempty"`
+	// RTPLatching: strict (default) | learn (latch to the first packet's
+	// source when the SDP address is private or unreachable: NAT).
+	RTPLatching string `json:"rtp_latching,omitempty"`
 }
 
 // Validate checks every field of t.
@@ -46,7 +53,25 @@ func (t *Trunk) Validate() error {
 			return invalid("password", "must be 12 to 128 characters")
 		}
 	}
+	if err := t.validateMedia(); err != nil {
+		return err
+	}
 	return t.validateCarrier()
+}
+
+// validateMedia checks the optional media settings (design section 10).
+func (t *Trunk) validateMedia() error {
+	switch t.MediaEncryption {
+	case "", "disable", "allow", "require":
+	default:
+		return invalid("media_encryption", "must be disable, allow or require")
+	}
+	switch t.RTPLatching {
+	case "", "strict", "learn":
+	default:
+		return invalid("rtp_latching", "must be strict or learn")
+	}
+	return nil
 }
 
 // Prefixes returns the parsed CIDRs (Validate must have passed).

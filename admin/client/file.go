@@ -224,7 +224,8 @@ func (f *File) build(raw *fileDoc, doc *yaml.Node, lookup LookupEnv) error {
 	}
 	for i, t := range raw.Trunks {
 		it := &tenancy.Trunk{ID: t.ID, Name: t.Name, AllowedCIDRs: t.AllowedCIDRs,
-			DefaultCountryCode: t.DefaultCountryCode, MaxRequestsPerSecond: t.MaxRequestsPerSecond, AcceptsRefer: t.AcceptsRefer}
+			DefaultCountryCode: t.DefaultCountryCode, MaxRequestsPerSecond: t.MaxRequestsPerSecond, AcceptsRefer: t.AcceptsRefer,
+			MediaEncryption: t.MediaEncryption, RTPLatching: t.RTPLatching}
 		var err error
 		field := fmt.Sprintf("trunks[%d]", i)
 		line := itemLine(doc, "trunks", i)

@@ -47,6 +47,9 @@ type fileTrunk struct {
 	DefaultCountryCode   string `yaml:"default_country_code"`
 	MaxRequestsPerSecond int    `yaml:"max_requests_per_second"`
 	AcceptsRefer         bool   `yaml:"accepts_refer"`
+	// Media settings (design section 10).
+	MediaEncryption string `yaml:"media_encryption"`
+	RTPLatching     string `yaml:"rtp_latching"`
 }
 
 type fileVoice struct {

@@ -52,6 +52,9 @@ type config struct {
 	// PublicIP is written into SDP and Contact (EDGE_PUBLIC_IP). Default:
 	// the host of SIPAddr, or 127.0.0.1 when that is a wildcard.
 	PublicIP string `yaml:"public_ip"`
+	// ServiceIP is written into SDP towards services (EDGE_SERVICE_IP).
+	// Default: PublicIP.
+	ServiceIP string `yaml:"service_ip"`
 	// NodeID names this node (EDGE_NODE_ID). Default: the host name.
 	NodeID string `yaml:"node_id"`
 	// LogLevel is debug, info, warn or error (EDGE_LOG_LEVEL). Default info.
@@ -109,6 +112,7 @@ func loadConfig(args []string, lookup func(string) (string, bool), stderr io.Wri
 		{"metrics", "EDGE_METRICS_ADDR", "internal HTTP address of /metrics, /readyz detail and pprof"},
 		{"rtp-ports", "EDGE_RTP_PORTS", "RTP port range min-max"},
 		{"public-ip", "EDGE_PUBLIC_IP", "address written in SDP and Contact"},
+		{"service-ip", "EDGE_SERVICE_IP", "address written in SDP towards services (default: public-ip)"},
 		{"node-id", "EDGE_NODE_ID", "this node's id"},
 		{"log-level", "EDGE_LOG_LEVEL", "debug, info, warn or error"},
 		{"trusted-cidrs", "EDGE_TRUSTED_CIDRS", "comma-separated CIDRs exempt from rate limits"},
@@ -169,6 +173,8 @@ func (c *config) set(env, v string) error {
 		c.RTPPorts = v
 	case "EDGE_PUBLIC_IP":
 		c.PublicIP = v
+	case "EDGE_SERVICE_IP":
+		c.ServiceIP = v
 	case "EDGE_NODE_ID":
 		c.NodeID = v
 	case "EDGE_LOG_LEVEL":
@@ -258,6 +264,13 @@ func (c *config) sipConfig() (sip.Config, error) {
 	s := sip.DefaultConfig()
 	s.NodeID = c.NodeID
 	s.PublicIP, _ = c.publicIP()
+	if c.ServiceIP != "" {
+		ip, err := netip.ParseAddr(c.ServiceIP)
+		if err != nil {
+			return s, fmt.Errorf("%w: service_ip: %v", errUsage, err)
+		}
+		s.ServiceIP = ip
+	}
 	s.NoAnswerTimeout, s.MaxDuration, s.DrainTimeout = c.NoAnswerTimeout, c.MaxDuration, c.DrainTimeout
 	s.MediaTimeout = c.MediaTimeout
 	s.SessionExpires = time.Duration(c.SessionExpires) * time.Second

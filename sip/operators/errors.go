@@ -97,6 +97,7 @@ var errorTable = []struct {
 	{ErrCallNotActive, http.StatusConflict, CodeConflict},
 	{ErrTooManyOperators, http.StatusConflict, CodeConflict},
 	{media.ErrClosed, http.StatusConflict, CodeConflict},
+	{media.ErrCodecNotMixable, http.StatusConflict, CodeConflict},
 	{ErrNodeUnreachable, http.StatusBadGateway, CodeBadGateway},
 	{ErrStreamsFull, http.StatusServiceUnavailable, CodeUnavailable},
 	{ErrClosed, http.StatusServiceUnavailable, CodeUnavailable},
