@@ -45,9 +45,12 @@ type Reason string
 // Rejection reasons (design section 7, in the order they are checked) and
 // end reasons.
 const (
-	ReasonMalformed       Reason = "malformed"
-	ReasonUnknownSource   Reason = "unknown_source"
-	ReasonRateLimited     Reason = "rate_limited"
+	ReasonMalformed     Reason = "malformed"
+	ReasonUnknownSource Reason = "unknown_source"
+	ReasonRateLimited   Reason = "rate_limited"
+	// ReasonTooManyConns: a TCP or TLS connection over the caps of
+	// Config.MaxStreamConns (dropped, never answered).
+	ReasonTooManyConns    Reason = "too_many_connections"
 	ReasonTrunkBudget     Reason = "trunk_budget"
 	ReasonAuthRequired    Reason = "auth_required"
 	ReasonAuthFailed      Reason = "auth_failed"

@@ -35,6 +35,7 @@ type Server struct {
 	sipSrv  *sipgo.Server
 	client  *sipgo.Client
 	limiter *rateLimiter
+	conns   *connSlots // TCP and TLS connections (transport_stream_limits.go)
 	budget  *budgets
 	auth    *digestAuth
 	dialogs *dialogCache
@@ -86,6 +87,7 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 	s := &Server{
 		cfg: cfg, router: router, media: m, store: store, log: slog.Default(),
 		limiter:   newRateLimiter(cfg.RateLimit, cfg.RateBurst, cfg.TrustedCIDRs),
+		conns:     newConnSlots(cfg.MaxStreamConns, cfg.MaxStreamConnsPerSource),
 		budget:    newBudgets(),
 		auth:      newDigestAuth(cfg.Realm, cfg.NonceTTL),
 		dialogs:   newDialogCache(),
