@@ -77,6 +77,12 @@ type Config struct {
 	// TrustedCIDRs are exempt from the per-source rate limit (load tests).
 	TrustedCIDRs []netip.Prefix
 
+	// MaxCallsPerWorkspace is each workspace's share of this node's media
+	// ports, in calls (media_share.go); over it a workspace's next call
+	// gets 486. 0: no share. cmd/edge sets it from EDGE_RTP_PORTS and
+	// EDGE_WORKSPACE_MEDIA_SHARE.
+	MaxCallsPerWorkspace int
+
 	// Streams: SIP over TCP and TLS (transport_streams_limits.go).
 	// MaxStreamConns bounds the connections open at once, in all, and
 	// MaxStreamConnsPerSource from one address; beyond, a new connection
@@ -167,6 +173,8 @@ func (c Config) Validate() error {
 		return bad("StoreTimeout", "must be positive")
 	case c.RateLimit < 0 || (c.RateLimit > 0 && c.RateBurst < 1):
 		return bad("RateLimit", "must be >= 0, with RateBurst >= 1 when set")
+	case c.MaxCallsPerWorkspace < 0:
+		return bad("MaxCallsPerWorkspace", "must not be negative")
 	case c.MaxStreamConns < 1 || c.MaxStreamConnsPerSource < 1:
 		return bad("MaxStreamConns", "and MaxStreamConnsPerSource must be at least 1")
 	case c.StreamIdleTimeout <= 0 || c.CarrierStreamIdleTimeout <= 0 || c.TLSHandshakeTimeout <= 0:

@@ -34,6 +34,9 @@ var (
 	ErrServiceUnavailable = errors.New("sip: service unavailable")
 	// ErrServiceBusy reports a service that answered busy (486, 600).
 	ErrServiceBusy = errors.New("sip: service busy")
+	// errMediaShare: the workspace holds its share of this node's media
+	// ports (media_share.go).
+	errMediaShare = errors.New("sip: workspace at its share of this node's media ports")
 	// ErrServiceNoAnswer reports a service that answered 480 or 408.
 	ErrServiceNoAnswer = errors.New("sip: service temporarily unavailable")
 )
@@ -257,6 +260,8 @@ func classify(err error) *Rejection {
 			return &Rejection{Reason: ReasonCPSLimit, RetryAfter: 1, Err: err}
 		}
 		return &Rejection{Reason: ReasonConcurrentLimit, Err: err}
+	case errors.Is(err, errMediaShare):
+		return &Rejection{Reason: ReasonConcurrentLimit, Detail: "media share", Err: err}
 	case errors.Is(err, tenancy.ErrUnavailable):
 		return &Rejection{Reason: ReasonStoreDown, RetryAfter: 5, Err: err}
 	case errors.Is(err, media.ErrNoPorts):
