@@ -109,11 +109,15 @@ type Trunk struct {
 	// Prefixes are the parsed, masked allowed CIDRs (IPv4-mapped IPv6
 	// prefixes as IPv4).
 	Prefixes []netip.Prefix
-	// Username and Password are the digest credentials (RFC 8760, RFC
-	// 3261 section 22), both empty when the trunk is admitted by address
-	// alone.
-	Username string
-	Password string
+	// Username and the HA1s are the digest credentials (RFC 8760, RFC
+	// 3261 section 22; HA1 = H(username:realm:password), RFC 7616 section
+	// 3.4.2): the edge never sees the password. All empty when the trunk is
+	// admitted by address alone. Realm is the realm the HA1s were computed
+	// for: they verify only a challenge of that realm.
+	Username  string
+	Realm     string
+	HA1MD5    string
+	HA1SHA256 string
 }
 
 // HasCredentials reports whether calls through the trunk must answer a

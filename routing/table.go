@@ -52,7 +52,10 @@ func compile(snap *tenancy.Snapshot, loaded uint64) (e *entry, skipped []string)
 	}
 	for _, id := range slices.Sorted(maps.Keys(snap.Trunks)) {
 		t := snap.Trunks[id]
-		tr := &Trunk{ID: t.ID, Name: t.Name, Workspace: w.ID, Username: t.Username, Password: t.Password}
+		tr := &Trunk{ID: t.ID, Name: t.Name, Workspace: w.ID, Username: t.Username}
+		if t.Username != "" && t.HA1 != nil {
+			tr.Realm, tr.HA1MD5, tr.HA1SHA256 = t.HA1.Realm, t.HA1.MD5, t.HA1.SHA256
+		}
 		for _, c := range t.AllowedCIDRs {
 			p, err := tenancy.ParseCIDR(c)
 			if err != nil {

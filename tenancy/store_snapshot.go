@@ -12,7 +12,9 @@ import (
 )
 
 // Snapshot is the routing-relevant configuration of one workspace at one
-// version, read in one round trip.
+// routing version, read from its routing hash in one round trip: services
+// without context graph or agent config, trunks with HA1s and no password,
+// and nothing of accounts, keys, billing, policies or data sources.
 type Snapshot struct {
 	Workspace      Workspace
 	Version        int64
@@ -25,7 +27,7 @@ type Snapshot struct {
 
 // LoadSnapshot reads workspace ws's configuration; ErrNotFound if it is gone.
 func (s *Store) LoadSnapshot(ctx context.Context, ws string) (*Snapshot, error) {
-	all, err := s.rdb.HGetAll(ctx, keyCfg(ws)).Result()
+	all, err := s.rdb.HGetAll(ctx, keyRouting(ws)).Result()
 	if err != nil {
 		return nil, unavailable("load workspace "+ws, err)
 	}
@@ -69,14 +71,14 @@ func (s *Store) LoadSnapshot(ctx context.Context, ws string) (*Snapshot, error) 
 	return snap, nil
 }
 
-// WorkspaceVersions returns the current version of each workspace in ids, in
-// one pipeline; a missing workspace has version 0. Followers use it to
+// WorkspaceVersions returns the current routing version of each workspace
+// in ids, in one pipeline; a missing workspace has version 0. Followers use it to
 // reconcile with the change stream.
 func (s *Store) WorkspaceVersions(ctx context.Context, ids []string) (map[string]int64, error) {
 	cmds := make([]*redis.StringCmd, len(ids))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
-			cmds[i] = p.HGet(ctx, keyCfg(id), fieldVersion)
+			cmds[i] = p.HGet(ctx, keyRouting(id), fieldVersion)
 		}
 		return nil
 	})

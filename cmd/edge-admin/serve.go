@@ -57,7 +57,12 @@ func runServer(ctx context.Context, cfg serveConfig, ln net.Listener, log *slog.
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	store := tenancy.NewStore(rdb)
+	policy, err := cfg.policy()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	store := tenancy.NewStore(rdb, tenancy.WithPolicy(policy))
 	srv, err := admin.New(acfg, store, reg, log)
 	if err != nil {
 		ln.Close()
@@ -66,6 +71,10 @@ func runServer(ctx context.Context, cfg serveConfig, ln net.Listener, log *slog.
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	if err := store.Ping(pctx); err != nil {
 		log.Warn("redis does not answer yet: not ready until it does", "redis", redactRedis(cfg.RedisAddr), "err", err)
+	} else if n, err := store.RebuildRouting(pctx); err != nil {
+		log.Warn("routing hashes not rebuilt", "err", err)
+	} else if n > 0 {
+		log.Info("routing hashes rebuilt for workspaces stored before them", "workspaces", n)
 	}
 	cancel()
 	log.Info("edge-admin serving", "addr", ln.Addr().String(), "redis", redactRedis(cfg.RedisAddr))
@@ -81,4 +90,34 @@ func redactRedis(addr string) string {
 		return addr
 	}
 	return "redis://" + o.Addr
+}
+
+// reencrypt runs "edge-admin reencrypt": with serve's configuration (the
+// same environment), it seals again every data-source credential still
+// sealed with EDGE_ADMIN_SECRET_KEY_OLD (or stored in clear by an older
+// version), the last step of a key rotation (README).
+func reencrypt(ctx context.Context, args []string, lookup client.LookupEnv, stdout, stderr io.Writer) error {
+	cfg, err := loadServeConfig(args, lookup, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	policy, err := cfg.policy()
+	if err != nil {
+		return err
+	}
+	opts, err := redisOptions(cfg.RedisAddr)
+	if err != nil {
+		return err
+	}
+	rdb := redis.NewUniversalClient(opts)
+	defer rdb.Close()
+	n, err := tenancy.NewStore(rdb, tenancy.WithPolicy(policy)).ReencryptSecrets(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "re-encrypted %d data source credential sets with key %s\n", n, policy.Secrets.KeyID())
+	return nil
 }

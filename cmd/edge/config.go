@@ -67,6 +67,10 @@ type config struct {
 	RateLimit    float64  `yaml:"rate_limit"`
 	RateBurst    int      `yaml:"rate_burst"`
 	TrustedCIDRs []string `yaml:"trusted_cidrs"`
+	// Realm is the digest realm of 407 challenges (EDGE_SIP_REALM). It must
+	// be the realm edge-admin stores trunk HA1s for (the same variable).
+	// Default "edge".
+	Realm string `yaml:"sip_realm"`
 	// PProf serves net/http/pprof under /debug/pprof/ on MetricsAddr
 	// (EDGE_PPROF=1). Default false: profiling is for load tests.
 	PProf bool `yaml:"pprof"`
@@ -108,6 +112,7 @@ func loadConfig(args []string, lookup func(string) (string, bool), stderr io.Wri
 		{"trusted-cidrs", "EDGE_TRUSTED_CIDRS", "comma-separated CIDRs exempt from rate limits"},
 		{"drop-unknown-sources", "EDGE_DROP_UNKNOWN_SOURCES", "true: drop requests from unknown sources"},
 		{"pprof", "EDGE_PPROF", "1: serve /debug/pprof/ on the metrics address"},
+		{"sip-realm", "EDGE_SIP_REALM", "digest realm of challenges (the same as edge-admin's)"},
 	}, operatorFlags...) {
 		flags[f.env] = fs.String(f.name, "", f.help+" (env "+f.env+")")
 	}
@@ -166,6 +171,8 @@ func (c *config) set(env, v string) error {
 		c.NodeID = v
 	case "EDGE_LOG_LEVEL":
 		c.LogLevel = v
+	case "EDGE_SIP_REALM":
+		c.Realm = v
 	case "EDGE_TRUSTED_CIDRS":
 		c.TrustedCIDRs = strings.Split(v, ",")
 	case "EDGE_DROP_UNKNOWN_SOURCES":
@@ -244,6 +251,9 @@ func (c *config) sipConfig() (sip.Config, error) {
 	s.PublicIP, _ = c.publicIP()
 	s.NoAnswerTimeout, s.MaxDuration, s.DrainTimeout = c.NoAnswerTimeout, c.MaxDuration, c.DrainTimeout
 	s.DropUnknownSources, s.RateLimit, s.RateBurst = c.DropUnknownSources, c.RateLimit, c.RateBurst
+	if c.Realm != "" {
+		s.Realm = c.Realm
+	}
 	for _, cidr := range c.TrustedCIDRs {
 		p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
 		if err != nil {
