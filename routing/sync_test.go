@@ -435,8 +435,14 @@ func TestUndecodableWorkspace(t *testing.T) {
 	if _, ok := m.Lookup("+15551230001"); !ok {
 		t.Error("last good state of a workspace that went bad was dropped")
 	}
-	if _, ok := m.Lookup("+15551230003"); ok {
-		t.Error("a number of a workspace that does not decode was loaded")
+	// A number change is applied by reading that number alone
+	// (sync_items.go): it reaches the last good state without reading the
+	// broken trunk.
+	if r, ok := m.Lookup("+15551230003"); !ok || r.Workspace.ID != a {
+		t.Error("a number change of a workspace with a broken item was not applied to its last good state")
+	}
+	if got := m.metric(t, "edge_routing_item_changes_total", ""); got == 0 {
+		t.Error("item_changes_total did not move")
 	}
 
 	// Repaired, it is loaded again.

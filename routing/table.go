@@ -32,6 +32,10 @@ type entry struct {
 	// workspaces claim one number (one of them stale), the later read
 	// wins, as a number has one owner at any instant.
 	loaded uint64
+	// snap is what the entry was compiled from, kept (without context
+	// graphs: the routing hash has none) so that a number or trunk change
+	// is applied to it without reading the workspace again (sync_items.go).
+	snap *tenancy.Snapshot
 }
 
 func emptyTable() *table {
@@ -80,7 +84,7 @@ func compile(snap *tenancy.Snapshot, loaded uint64) (e *entry, skipped []string)
 		}
 	}
 	v.VoiceSettingsB64 = encodeVoiceSettings(snap.VoiceSettings)
-	e = &entry{view: v, loaded: loaded}
+	e = &entry{view: v, loaded: loaded, snap: snap}
 	for _, key := range slices.Sorted(maps.Keys(snap.Numbers)) {
 		n := snap.Numbers[key]
 		number, ok := tenancy.NormalizeNumber(key)

@@ -152,3 +152,48 @@ func xreadBlock(wait time.Duration) time.Duration {
 	}
 	return wait
 }
+
+// RoutingItem is one number or trunk of a workspace's routing hash, as a
+// change entry names it: Number or Trunk is set, or neither when the item
+// is gone; Version is the workspace's routing version at the read.
+type RoutingItem struct {
+	Version int64
+	Number  *PhoneNumber
+	Trunk   *Trunk
+}
+
+// LoadRoutingItem reads one phone number or trunk of workspace ws from its
+// routing hash with the routing version, in one round trip, so that an
+// edge applies a number or trunk change without reading the workspace
+// again. ErrNotFound when the workspace is gone; kind must be KindNumber or
+// KindTrunk.
+func (s *Store) LoadRoutingItem(ctx context.Context, ws string, kind Kind, id string) (RoutingItem, error) {
+	var it RoutingItem
+	if kind.Name != KindNumber.Name && kind.Name != KindTrunk.Name {
+		return it, fmt.Errorf("load routing item: %s is not a number or trunk", kind.Name)
+	}
+	vals, err := s.rdb.HMGet(ctx, keyRouting(ws), fieldWorkspace, fieldVersion, kind.fieldOf(id)).Result()
+	if err != nil {
+		return it, unavailable("load routing item", err)
+	}
+	if vals[0] == nil {
+		return it, ErrNotFound
+	}
+	v, _ := vals[1].(string)
+	it.Version = parseInt(v)
+	raw, ok := vals[2].(string)
+	if !ok {
+		return it, nil
+	}
+	if kind.Name == KindNumber.Name {
+		it.Number = new(PhoneNumber)
+		err = json.Unmarshal([]byte(raw), it.Number)
+	} else {
+		it.Trunk = new(Trunk)
+		err = json.Unmarshal([]byte(raw), it.Trunk)
+	}
+	if err != nil {
+		return RoutingItem{}, fmt.Errorf("decode %s %s of %s: %w", kind.Name, id, ws, err)
+	}
+	return it, nil
+}
