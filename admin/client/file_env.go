@@ -22,7 +22,8 @@ import (
 // (context_graph, agent_config, operator_config.escalation) may hold
 // templates such as "Hello ${patient_name}", kept as they are, unless the
 // name is declared in env or is a platform variable (EDGE_...): then it is
-// an error too. "$${" is a literal "${" anywhere.
+// an error too. In a secret field "$${" stands for a literal "${";
+// elsewhere "$${" is not a reference and stays as it is.
 
 // secretFields match the field paths of the secret fields.
 var secretFields = regexp.MustCompile(`^trunks\[\d+\]\.password$`)
