@@ -26,6 +26,14 @@ type Policy struct {
 	// of another workspace. Default false: such a write is a 409 (one
 	// answer whatever the other trunk is; see ErrCIDROverlap).
 	AllowOverlappingCIDRs bool
+	// PlatformAssignsNumbers makes phone numbers platform-assigned: only
+	// the platform token adds a number to a workspace (after verifying it
+	// with the carrier); the workspace's admins may change the service and
+	// label of the numbers they hold, and delete them. A workspace key adding
+	// a number gets 403, the same whether or not any workspace holds it.
+	// Default false: admins claim numbers themselves, first come first
+	// served (README, "Phone numbers").
+	PlatformAssignsNumbers bool
 	// Realm is the SIP digest realm the edges challenge with
 	// (EDGE_SIP_REALM, read by edge and edge-admin alike). Trunk passwords
 	// are kept only as HA1 for this realm (RFC 7616 section 3.4.2), so

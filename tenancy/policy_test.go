@@ -248,3 +248,38 @@ func TestNumberClaim(t *testing.T) {
 		}
 	}
 }
+
+// TestPlatformAssignsNumbers: with numbers platform-assigned, a workspace
+// key cannot add a number, free or another's, and gets the same 403 either
+// way; the platform assigns it, and the workspace then routes and deletes
+// it.
+func TestPlatformAssignsNumbers(t *testing.T) {
+	ctx := context.Background()
+	s := tenancytest.StartRedis(t).Store(t, tenancy.WithPolicy(tenancy.Policy{PlatformAssignsNumbers: true}))
+	a, ownerA := newWorkspace(t, s, tenancy.EnvDevelopment)
+	b, ownerB := newWorkspace(t, s, tenancy.EnvDevelopment)
+	admin := func(c tenancy.Created, ws string) tenancy.Principal {
+		return tenancy.Principal{WorkspaceID: ws, AccountID: c.Account.ID, KeyID: c.Key.ID, Role: tenancy.RoleOwner}
+	}
+	for _, ws := range []string{a.ID, b.ID} {
+		for _, id := range []string{"svc", "svc-2"} {
+			if _, err := s.Put(ctx, tenancy.PlatformPrincipal, ws, tenancy.KindService, &tenancy.Service{ID: id, Name: "S", Target: "sip:a@127.0.0.2"}, tenancy.Create); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := s.Put(ctx, tenancy.PlatformPrincipal, a.ID, tenancy.KindNumber, &tenancy.PhoneNumber{Number: "+15551230001", ServiceID: "svc"}, tenancy.Create); err != nil {
+		t.Fatalf("platform assigns: %v", err)
+	}
+	_, free := s.Put(ctx, admin(ownerB, b.ID), b.ID, tenancy.KindNumber, &tenancy.PhoneNumber{Number: "+15551239999", ServiceID: "svc"}, tenancy.Create)
+	_, taken := s.Put(ctx, admin(ownerB, b.ID), b.ID, tenancy.KindNumber, &tenancy.PhoneNumber{Number: "+15551230001", ServiceID: "svc"}, tenancy.Create)
+	if !errors.Is(free, tenancy.ErrForbidden) || free.Error() != taken.Error() {
+		t.Fatalf("a workspace adding a free number: %v, another's: %v; want one 403", free, taken)
+	}
+	if _, err := s.Put(ctx, admin(ownerA, a.ID), a.ID, tenancy.KindNumber, &tenancy.PhoneNumber{Number: "+15551230001", ServiceID: "svc-2"}, tenancy.Upsert); err != nil {
+		t.Fatalf("the holder reroutes its number: %v", err)
+	}
+	if err := s.Delete(ctx, admin(ownerA, a.ID), a.ID, tenancy.KindNumber, "+15551230001"); err != nil {
+		t.Fatalf("the holder deletes its number: %v", err)
+	}
+}

@@ -72,6 +72,9 @@ func (s *Store) put(ctx context.Context, actor Principal, ws string, kind Kind, 
 		}
 	}
 	if kind.Name == KindNumber.Name {
+		if err := s.mayAddNumber(ctx, actor, ws, id); err != nil {
+			return PutResult{}, err
+		}
 		r, err := s.claimNumber(ctx, ws, id)
 		if err != nil {
 			return PutResult{}, err
@@ -189,6 +192,23 @@ func (t *tx) checkCountQuota(kind Kind) error {
 		return err
 	}
 	return checkQuota(name, limit, len(have))
+}
+
+// mayAddNumber refuses a workspace key adding a number when the platform
+// assigns numbers; it asks only whether ws itself holds the number, before
+// the claim, so the answer never depends on another workspace.
+func (s *Store) mayAddNumber(ctx context.Context, actor Principal, ws, number string) error {
+	if !s.policy.PlatformAssignsNumbers || actor.Platform {
+		return nil
+	}
+	held, err := s.rdb.HExists(ctx, keyCfg(ws), KindNumber.fieldOf(number)).Result()
+	if err != nil {
+		return unavailable("check number", err)
+	}
+	if !held {
+		return fmt.Errorf("%w: phone numbers are assigned by the platform", ErrForbidden)
+	}
+	return nil
 }
 
 // errNumberTaken is the one answer to a claim of a number that some

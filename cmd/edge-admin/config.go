@@ -34,6 +34,7 @@ const (
 	envRealm          = "EDGE_SIP_REALM"
 	envAllowWide      = "EDGE_ADMIN_ALLOW_WIDE_CIDRS"
 	envAllowOverlap   = "EDGE_ADMIN_ALLOW_OVERLAPPING_CIDRS"
+	envAssignNumbers  = "EDGE_ADMIN_PLATFORM_ASSIGNS_NUMBERS"
 )
 
 // serveConfig is the configuration of "edge-admin serve": flags >
@@ -86,6 +87,9 @@ type serveConfig struct {
 		AllowWide    bool `yaml:"allow_wide"`
 		AllowOverlap bool `yaml:"allow_overlap"`
 	} `yaml:"trunk_cidrs"`
+	// PlatformAssignsNumbers: only the platform token adds phone numbers
+	// (EDGE_ADMIN_PLATFORM_ASSIGNS_NUMBERS). Default false.
+	PlatformAssignsNumbers bool `yaml:"platform_assigns_numbers"`
 	// Realm is the SIP digest realm trunk HA1s are stored for
 	// (EDGE_SIP_REALM, the edges' too). Default "edge".
 	Realm string `yaml:"sip_realm"`
@@ -162,7 +166,7 @@ func loadServeConfig(args []string, lookup client.LookupEnv, stderr io.Writer) (
 	if *proxies != "" {
 		cfg.TrustedProxies = splitList(*proxies)
 	}
-	for env, to := range map[string]*bool{envAllowWide: &cfg.TrunkCIDRs.AllowWide, envAllowOverlap: &cfg.TrunkCIDRs.AllowOverlap} {
+	for env, to := range map[string]*bool{envAllowWide: &cfg.TrunkCIDRs.AllowWide, envAllowOverlap: &cfg.TrunkCIDRs.AllowOverlap, envAssignNumbers: &cfg.PlatformAssignsNumbers} {
 		if v, ok := lookup(env); ok && v != "" {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
@@ -270,7 +274,7 @@ func (c serveConfig) policy() (tenancy.Policy, error) {
 		},
 		MinPrefixV4: c.TrunkCIDRs.MinPrefixV4, MinPrefixV6: c.TrunkCIDRs.MinPrefixV6,
 		AllowWideCIDRs: c.TrunkCIDRs.AllowWide, AllowOverlappingCIDRs: c.TrunkCIDRs.AllowOverlap,
-		Realm: c.Realm,
+		Realm: c.Realm, PlatformAssignsNumbers: c.PlatformAssignsNumbers,
 	}
 	if c.SecretKey != "" {
 		box, err := tenancy.NewSecretBox(c.SecretKey, c.SecretKeyOld)
