@@ -1,7 +1,6 @@
 package routing
 
 import (
-	"encoding/json"
 	"net/netip"
 
 	"github.com/voiceedge/edge/tenancy"
@@ -93,11 +92,10 @@ type Service struct {
 	Name string
 	// TargetURI is the service's SIP URI as configured.
 	TargetURI string
-	// Target is TargetURI parsed: what the edge dials.
+	// Target is TargetURI parsed: what the edge dials. A service's context
+	// graph and agent config never reach the edge: agents read them from
+	// the control plane (GET /v1/call-context).
 	Target tenancy.Target
-	// ContextGraph and AgentConfig are handed to the agent as they are.
-	ContextGraph json.RawMessage
-	AgentConfig  json.RawMessage
 }
 
 // Trunk is a carrier's trunk into a workspace, as admission needs it.

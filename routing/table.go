@@ -80,7 +80,6 @@ func compile(snap *tenancy.Snapshot, loaded uint64) (e *entry, skipped []string)
 		}
 		v.Services[id] = &Service{
 			ID: s.ID, Name: s.Name, TargetURI: s.Target, Target: target,
-			ContextGraph: s.ContextGraph, AgentConfig: s.AgentConfig,
 		}
 	}
 	v.VoiceSettingsB64 = encodeVoiceSettings(snap.VoiceSettings)

@@ -83,8 +83,19 @@ func TestReencryptSecrets(t *testing.T) {
 	if got, err := s2.Get(ctx, w.ID, tenancy.KindDataSource, "ehr"); err != nil || got.(*tenancy.DataSource).Credentials["token"] != "s3cret" {
 		t.Fatalf("read with the old key kept: %+v %v", got, err)
 	}
-	if n, err := s2.ReencryptSecrets(ctx); err != nil || n != 1 {
-		t.Fatalf("reencrypt: %d %v", n, err)
+	// A trunk password stored in clear by an older version.
+	legacy := `{"id":"old","name":"Old","allowed_cidrs":["192.0.2.0/24"],"username":"carrier","password":"legacy-password-1"}`
+	if err := r.Client(t).HSet(ctx, "{ws:"+w.ID+"}:cfg", "trunk:old", legacy).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s2.ReencryptSecrets(ctx); err != nil || n != 2 {
+		t.Fatalf("reencrypt: %d %v, want the data source and the trunk", n, err)
+	}
+	if raw, _ := r.Client(t).HGet(ctx, "{ws:"+w.ID+"}:cfg", "trunk:old").Result(); strings.Contains(raw, "legacy-password-1") {
+		t.Fatalf("the legacy password is still in clear: %s", raw)
+	}
+	if rt, _ := r.Client(t).HGet(ctx, "{ws:"+w.ID+"}:routing", "trunk:old").Result(); !strings.Contains(rt, tenancy.NewDigestHA1("edge", "carrier", "legacy-password-1").MD5) {
+		t.Fatalf("routing trunk after the upgrade: %s", rt)
 	}
 	if n, err := s2.ReencryptSecrets(ctx); err != nil || n != 0 {
 		t.Fatalf("second reencrypt: %d %v, want nothing left", n, err)

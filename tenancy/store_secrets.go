@@ -98,8 +98,10 @@ func (t *tx) sealDataSource(d *DataSource) ([]byte, error) {
 
 // ReencryptSecrets seals again, with the current key, every data-source
 // credential of every workspace still sealed with an old key (or stored
-// in clear before the secrets hash existed): the last step of a key
-// rotation ("edge-admin reencrypt"). It returns how many it rewrote.
+// in clear before the secrets hash existed), and replaces a trunk password
+// stored in clear by an older version with its HA1s: the last step of a
+// key rotation or an upgrade ("edge-admin reencrypt"). It returns how many
+// items it rewrote.
 func (s *Store) ReencryptSecrets(ctx context.Context) (int, error) {
 	if s.policy.Secrets == nil {
 		return 0, errors.New("reencrypt: no EDGE_ADMIN_SECRET_KEY")
@@ -146,7 +148,7 @@ func (s *Store) ReencryptSecrets(ctx context.Context) (int, error) {
 				t.audit(PlatformPrincipal, KindDataSource.Name, id, "reencrypt")
 				done++
 			}
-			return nil
+			return t.hashLegacyPasswords(&done)
 		})
 		if err != nil {
 			return n, err
@@ -168,4 +170,29 @@ func (t *tx) fullDataSource(old []byte) ([]byte, error) {
 		return nil, err
 	}
 	return json.Marshal(d)
+}
+
+// hashLegacyPasswords replaces trunk passwords stored in clear (before
+// trunks kept HA1 only) by their HA1s, counting them in done.
+func (t *tx) hashLegacyPasswords(done *int) error {
+	raw, err := t.fields(KindTrunk.field)
+	if err != nil {
+		return err
+	}
+	for id, v := range raw {
+		var tr Trunk
+		if err := json.Unmarshal([]byte(v), &tr); err != nil {
+			return fmt.Errorf("decode trunk %s of %s: %w", id, t.ws, err)
+		}
+		if tr.Password == "" {
+			continue
+		}
+		tr.HA1, tr.Password = NewDigestHA1(t.s.policy.Realm, tr.Username, tr.Password), ""
+		if err := t.set(KindTrunk.fieldOf(id), tr); err != nil {
+			return err
+		}
+		t.audit(PlatformPrincipal, KindTrunk.Name, id, "hash_password")
+		*done++
+	}
+	return nil
 }
