@@ -187,7 +187,14 @@ func (t *tx) checkCountQuota(kind Kind) error {
 	if limit < 0 || name == "" {
 		return nil
 	}
-	have, err := t.fields(kind.field)
+	// Counted where the values are small: services, numbers and trunks in
+	// the routing hash (no context graphs), which changes only together
+	// with the watched workspace hash.
+	key := keyCfg(t.ws)
+	if isRoutingField(kind.field) {
+		key = keyRouting(t.ws)
+	}
+	have, err := scanFields(t.ctx, t.rtx, key, kind.field)
 	if err != nil {
 		return err
 	}
