@@ -53,7 +53,7 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt *route) e
 	// Per workspace, after authorization (so only the workspace's own keys
 	// spend its budget): every configuration write makes work for every
 	// edge, so one tenant's write storm is bounded (issue 10, item 3).
-	if rq.ws != "" && !p.Platform && isWrite(r.Method) {
+	if rq.ws != "" && !p.Platform && isConfigWrite(rt, r.Method) {
 		if ok, wait := s.writeLimits.take(rq.ws); !ok {
 			s.metrics.rateLimited.WithLabelValues("workspace_writes").Inc()
 			return limited(wait)
@@ -200,10 +200,18 @@ func (w *statusWriter) code() int {
 	return w.status
 }
 
-// isWrite reports whether method changes state.
-func isWrite(method string) bool {
+// isConfigWrite reports whether a request of rt with method writes the
+// workspace's configuration (its hash, which edges follow): configuration,
+// accounts and settings, and keys. Hangups and domain events have limits of
+// their own and touch no configuration.
+func isConfigWrite(rt *route, method string) bool {
 	switch method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+	default:
+		return false
+	}
+	switch rt.action {
+	case tenancy.ActionConfigure, tenancy.ActionManage, tenancy.ActionOwnKeys:
 		return true
 	}
 	return false

@@ -39,10 +39,11 @@ type Config struct {
 	HangupRate float64
 	// HangupBurst is the bucket size of HangupRate. Default 50.
 	HangupBurst int
-	// WriteRate is the sustained writes (POST, PUT, PATCH, DELETE) per
-	// second allowed to the keys of one workspace together; over it 429
-	// rate_limited with Retry-After. The platform token is not counted.
-	// Default 10; negative disables.
+	// WriteRate is the sustained configuration writes (POST, PUT, PATCH,
+	// DELETE of configuration, accounts, settings and keys) per second
+	// allowed to the keys of one workspace together; over it 429
+	// rate_limited with Retry-After. The platform token, hangups and domain
+	// events are not counted. Default 10; negative disables.
 	WriteRate float64
 	// WriteBurst is the bucket size of WriteRate (an apply of a whole
 	// workspace file fits in it). Default 200.
