@@ -26,8 +26,9 @@ package tenancy
 //	edge:workspaces      set   workspace ids
 //	edge:numbers         hash  e164 -> workspace id (a number has one owner)
 //	edge:apikeys         hash  sha256(secret) -> workspace id "/" key id
-//	edge:trunkcidrs      hash  workspace id "/" trunk id -> its CIDRs as bit strings
-//	                           (store_cidrs.go: overlaps between workspaces refused)
+//	{edgecidrs}:owners   hash  workspace id "/" trunk id -> its CIDRs as bit strings
+//	{edgecidrs}:index    zset  "<bits>|<ws>/<trunk>": overlaps between workspaces
+//	                           refused in O(prefix length log n) (store_cidrs.go)
 //	{edge}:changes       stream  the change stream edges follow
 //	{edge}:changes:seq   string  its gap-free sequence
 //	edge:node:<id>:ctl   stream  control requests (hang up) for one edge node

@@ -71,7 +71,7 @@ func TestQuotas(t *testing.T) {
 			}
 		}
 		// A refused trunk leaves no CIDR claimed.
-		if n, _ := s.Client().HLen(ctx, "edge:trunkcidrs").Result(); n != 2 {
+		if n, _ := s.Client().HLen(ctx, "{edgecidrs}:owners").Result(); n != 2 {
 			t.Fatalf("%d trunk CIDR registrations, want A's 2", n)
 		}
 		_, err := s.Put(ctx, p, a.ID, tenancy.KindNumber, &tenancy.PhoneNumber{Number: numbers[a.ID][2], ServiceID: "svc-0"}, tenancy.Create)

@@ -8,13 +8,25 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// edge:trunkcidrs is a global hash "<ws>/<trunk id>" -> the trunk's CIDRs
-// as bit strings ("4" or "6", then the prefix's bits), space-separated.
-// Two CIDRs overlap exactly when one bit string starts with the other, so
-// the claim script decides overlaps atomically without CIDR arithmetic.
-const keyTrunkCIDRs = "edge:trunkcidrs"
+// Trunk CIDRs are registered globally so that overlaps between workspaces
+// are refused atomically, in two keys of one slot:
+//
+//	{edgecidrs}:owners  hash  "<ws>/<trunk id>" -> its CIDRs as bit strings,
+//	                          space-separated
+//	{edgecidrs}:index   zset  "<bits>|<ws>/<trunk id>", all scored 0
+//
+// A bit string is "4" or "6" followed by the prefix's bits. Two CIDRs
+// overlap exactly when one bit string starts with the other, so the claim
+// script finds the registered CIDRs containing a new one by looking up
+// each of its prefixes, and those inside it by one lexicographic range:
+// O(prefix length × log n) per CIDR, however many trunks the platform has,
+// so no tenant's trunk writes slow Redis down for the others.
+const (
+	keyTrunkCIDRs     = "{edgecidrs}:owners"
+	keyTrunkCIDRIndex = "{edgecidrs}:index"
+)
 
-// ErrCIDROverlap is the one answer (409 conflict) to a trunk CIDR that
+// errCIDROverlap is the one answer (409 conflict) to a trunk CIDR that
 // overlaps a CIDR of a trunk of another workspace: the message is the same
 // whatever, and whoever, the other trunk is, so the answer tells no more
 // than "not available". The platform lifts the rule with
@@ -23,38 +35,69 @@ func errCIDROverlap() error {
 	return conflict("allowed_cidrs: a CIDR is not available (it overlaps a CIDR registered on this platform)")
 }
 
-// claimCIDRsScript sets a trunk's entry unless one of its CIDRs overlaps a
-// CIDR of another workspace's trunk.
+// cidrLua holds the functions the CIDR scripts share.
+const cidrLua = `
+local function foreign(members, mine)
+  for _, m in ipairs(members) do
+    local owner = string.match(m, '|(.*)$') or ''
+    if string.sub(owner, 1, #mine) ~= mine then return true end
+  end
+  return false
+end
+local function unindex(field, list)
+  for b in string.gmatch(list or '', '%S+') do redis.call('ZREM', KEYS[2], b .. '|' .. field) end
+end
+local function index(field, list)
+  for b in string.gmatch(list or '', '%S+') do redis.call('ZADD', KEYS[2], 0, b .. '|' .. field) end
+end
+local function store(field, list)
+  if list == '' then redis.call('HDEL', KEYS[1], field) else redis.call('HSET', KEYS[1], field, list) end
+end
+`
+
+// claimCIDRsScript replaces a trunk's registration unless one of its
+// CIDRs overlaps a CIDR of another workspace's trunk.
 //
-//	KEYS: the index
+//	KEYS: owners, index
 //	ARGV: field, "<ws>/", allow overlaps ("1"), bit strings...
-var claimCIDRsScript = redis.NewScript(`
+var claimCIDRsScript = redis.NewScript(cidrLua + `
 if ARGV[3] ~= '1' then
-  local all = redis.call('HGETALL', KEYS[1])
-  for i = 1, #all, 2 do
-    if string.sub(all[i], 1, #ARGV[2]) ~= ARGV[2] then
-      for b in string.gmatch(all[i+1], '%S+') do
-        for j = 4, #ARGV do
-          local a = ARGV[j]
-          if (#a <= #b and string.sub(b, 1, #a) == a) or (#b < #a and string.sub(a, 1, #b) == b) then
-            return {0, ''}
-          end
-        end
-      end
+  for j = 4, #ARGV do
+    local b = ARGV[j]
+    for l = 1, #b do
+      local p = string.sub(b, 1, l)
+      if foreign(redis.call('ZRANGEBYLEX', KEYS[2], '[' .. p .. '|', '[' .. p .. '|\255'), ARGV[2]) then return {0, ''} end
     end
+    if foreign(redis.call('ZRANGEBYLEX', KEYS[2], '[' .. b, '[' .. b .. '\255'), ARGV[2]) then return {0, ''} end
   end
 end
 local old = redis.call('HGET', KEYS[1], ARGV[1]) or ''
 local new = table.concat(ARGV, ' ', 4)
-if new == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], new) end
+unindex(ARGV[1], old)
+index(ARGV[1], new)
+store(ARGV[1], new)
 return {1, old}`)
 
-// restoreCIDRsScript puts back an entry's previous value if it still
-// holds the value a failed write claimed.
-var restoreCIDRsScript = redis.NewScript(`
+// restoreCIDRsScript puts back a registration's previous value if it
+// still holds the value a failed write claimed.
+//
+//	KEYS: owners, index
+//	ARGV: field, claimed, previous
+var restoreCIDRsScript = redis.NewScript(cidrLua + `
 local cur = redis.call('HGET', KEYS[1], ARGV[1]) or ''
 if cur ~= ARGV[2] then return 0 end
-if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
+unindex(ARGV[1], cur)
+index(ARGV[1], ARGV[3])
+store(ARGV[1], ARGV[3])
+return 1`)
+
+// releaseCIDRsScript drops a registration.
+//
+//	KEYS: owners, index
+//	ARGV: field
+var releaseCIDRsScript = redis.NewScript(cidrLua + `
+unindex(ARGV[1], redis.call('HGET', KEYS[1], ARGV[1]))
+redis.call('HDEL', KEYS[1], ARGV[1])
 return 1`)
 
 // claimCIDRs registers tr's CIDRs for workspace ws, refusing overlaps with
@@ -67,14 +110,16 @@ func (s *Store) claimCIDRs(ctx context.Context, ws string, tr *Trunk) (release f
 	if s.policy.AllowOverlappingCIDRs {
 		args[2] = "1"
 	}
-	bits := make([]string, 0, len(tr.AllowedCIDRs))
+	seen := map[string]bool{}
+	var bits []string
 	for _, p := range tr.Prefixes() {
-		bits = append(bits, prefixBits(p))
+		if b := prefixBits(p); !seen[b] {
+			seen[b] = true
+			bits = append(bits, b)
+			args = append(args, b)
+		}
 	}
-	for _, b := range bits {
-		args = append(args, b)
-	}
-	res, err := claimCIDRsScript.Run(ctx, s.rdb, []string{keyTrunkCIDRs}, args...).Slice()
+	res, err := claimCIDRsScript.Run(ctx, s.rdb, []string{keyTrunkCIDRs, keyTrunkCIDRIndex}, args...).Slice()
 	if err != nil {
 		return noop, unavailable("claim trunk cidrs", err)
 	}
@@ -84,13 +129,13 @@ func (s *Store) claimCIDRs(ctx context.Context, ws string, tr *Trunk) (release f
 	old, _ := res[1].(string)
 	mine := strings.Join(bits, " ")
 	return func() {
-		_ = restoreCIDRsScript.Run(context.WithoutCancel(ctx), s.rdb, []string{keyTrunkCIDRs}, field, mine, old).Err()
+		_ = restoreCIDRsScript.Run(context.WithoutCancel(ctx), s.rdb, []string{keyTrunkCIDRs, keyTrunkCIDRIndex}, field, mine, old).Err()
 	}, nil
 }
 
 // releaseCIDRs drops a deleted trunk's registration.
 func (s *Store) releaseCIDRs(ctx context.Context, ws, trunkID string) {
-	_ = s.rdb.HDel(ctx, keyTrunkCIDRs, ws+"/"+trunkID).Err()
+	_ = releaseCIDRsScript.Run(ctx, s.rdb, []string{keyTrunkCIDRs, keyTrunkCIDRIndex}, ws+"/"+trunkID).Err()
 }
 
 // prefixBits is p as its family digit followed by its prefix bits.

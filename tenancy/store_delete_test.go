@@ -109,7 +109,10 @@ func TestDeleteWorkspaceLeavesNothing(t *testing.T) {
 		if ttl, _ := rdb.PTTL(ctx, tomb).Result(); ttl <= 0 || ttl > tenancy.TombstoneTTL {
 			t.Fatalf("tombstone TTL %v", ttl)
 		}
-		for _, key := range []string{"edge:numbers", "edge:apikeys", "edge:trunkcidrs"} {
+		if members, _ := rdb.ZRange(ctx, "{edgecidrs}:index", 0, -1).Result(); strings.Contains(strings.Join(members, " "), a.ID) {
+			t.Errorf("the trunk CIDR index still holds %v", members)
+		}
+		for _, key := range []string{"edge:numbers", "edge:apikeys", "{edgecidrs}:owners"} {
 			all, _ := rdb.HGetAll(ctx, key).Result()
 			for f, v := range all {
 				if strings.Contains(f, a.ID) || strings.Contains(v, a.ID) {
