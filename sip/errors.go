@@ -264,6 +264,10 @@ func classify(err error) *Rejection {
 		return &Rejection{Reason: ReasonConcurrentLimit, Detail: "media share", Err: err}
 	case errors.Is(err, tenancy.ErrUnavailable):
 		return &Rejection{Reason: ReasonStoreDown, RetryAfter: 5, Err: err}
+	case errors.Is(err, tenancy.ErrDeleted):
+		// Admitted by a map that had not yet dropped the workspace: its
+		// number is unknown now (404), as it will be once the map follows.
+		return &Rejection{Reason: ReasonNotFound, Err: err}
 	case errors.Is(err, media.ErrNoPorts):
 		return &Rejection{Reason: ReasonNoPorts, RetryAfter: 5, Err: err}
 	case errors.Is(err, media.ErrNoCommonCodec), errors.Is(err, media.ErrNoAudio),

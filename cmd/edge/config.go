@@ -76,6 +76,10 @@ type config struct {
 	RateLimit    float64  `yaml:"rate_limit"`
 	RateBurst    int      `yaml:"rate_burst"`
 	TrustedCIDRs []string `yaml:"trusted_cidrs"`
+	// Realm is the digest realm of 407 challenges (EDGE_SIP_REALM). It must
+	// be the realm edge-admin stores trunk HA1s for (the same variable).
+	// Default "edge".
+	Realm string `yaml:"sip_realm"`
 	// PProf serves net/http/pprof under /debug/pprof/ on MetricsAddr
 	// (EDGE_PPROF=1). Default false: profiling is for load tests.
 	PProf bool `yaml:"pprof"`
@@ -122,6 +126,7 @@ func loadConfig(args []string, lookup func(string) (string, bool), stderr io.Wri
 		{"session-expires", "EDGE_SESSION_EXPIRES", "RFC 4028 session interval, seconds (at least 90)"},
 		{"drain-timeout", "EDGE_DRAIN_TIMEOUT", "how long SIGTERM lets calls in progress finish (default 2h)"},
 		{"workspace-media-share", "EDGE_WORKSPACE_MEDIA_SHARE", "percent of this node's media ports one workspace may hold (default 50)"},
+		{"sip-realm", "EDGE_SIP_REALM", "digest realm of challenges (the same as edge-admin's)"},
 	}, operatorFlags...) {
 		flags[f.env] = fs.String(f.name, "", f.help+" (env "+f.env+")")
 	}
@@ -180,6 +185,8 @@ func (c *config) set(env, v string) error {
 		c.NodeID = v
 	case "EDGE_LOG_LEVEL":
 		c.LogLevel = v
+	case "EDGE_SIP_REALM":
+		c.Realm = v
 	case "EDGE_TRUSTED_CIDRS":
 		c.TrustedCIDRs = strings.Split(v, ",")
 	case "EDGE_DROP_UNKNOWN_SOURCES":
@@ -302,6 +309,9 @@ func (c *config) sipConfig() (sip.Config, error) {
 	s.SessionExpires = time.Duration(c.SessionExpires) * time.Second
 	s.MaxCallsPerWorkspace = c.callsPerWorkspace()
 	s.DropUnknownSources, s.RateLimit, s.RateBurst = c.DropUnknownSources, c.RateLimit, c.RateBurst
+	if c.Realm != "" {
+		s.Realm = c.Realm
+	}
 	for _, cidr := range c.TrustedCIDRs {
 		p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
 		if err != nil {
