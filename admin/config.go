@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/voiceedge/edge/tenancy"
 )
 
 // Config configures the admin API server. Zero fields take the defaults
@@ -48,6 +50,11 @@ type Config struct {
 	// WriteBurst is the bucket size of WriteRate (an apply of a whole
 	// workspace file fits in it). Default 200.
 	WriteBurst int
+	// DefaultLimits are the limits a new workspace gets when its creation
+	// names none (design section 4: the platform's quota; issue 10: no
+	// tenant starts unlimited). Zero fields: unlimited. edge-admin serve
+	// defaults them to 100 concurrent calls and 20 calls per second.
+	DefaultLimits tenancy.Limits
 	// TrustedProxies are the peers (ingresses, load balancers) whose
 	// Forwarded / X-Forwarded-For headers name the client address counted
 	// by IPRate and AuthFailRate. Default none: the TCP peer counts.

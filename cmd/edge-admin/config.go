@@ -78,6 +78,13 @@ type serveConfig struct {
 		ContextGraphBytes int `yaml:"context_graph_bytes"`
 		AgentConfigBytes  int `yaml:"agent_config_bytes"`
 	} `yaml:"quotas"`
+	// DefaultLimits are a new workspace's limits when its creation names
+	// none: 100 concurrent calls and 20 calls per second unless set; 0 is
+	// unlimited.
+	DefaultLimits struct {
+		MaxConcurrentCalls *int `yaml:"max_concurrent_calls"`
+		MaxCPS             *int `yaml:"max_cps"`
+	} `yaml:"default_limits"`
 	// TrunkCIDRs is the platform's rule on trunk CIDRs: the widest
 	// prefixes accepted (defaults /16 and /48) unless AllowWide
 	// (EDGE_ADMIN_ALLOW_WIDE_CIDRS), and no overlap between workspaces
@@ -252,7 +259,15 @@ func splitList(v string) []string {
 func (c serveConfig) adminConfig() admin.Config {
 	rl := c.RateLimits
 	proxies, _ := c.trustedProxies() // checked by Validate
+	limits := tenancy.Limits{MaxConcurrentCalls: 100, MaxCPS: 20}
+	if v := c.DefaultLimits.MaxConcurrentCalls; v != nil {
+		limits.MaxConcurrentCalls = *v
+	}
+	if v := c.DefaultLimits.MaxCPS; v != nil {
+		limits.MaxCPS = *v
+	}
 	return admin.Config{
+		DefaultLimits:  limits,
 		TrustedProxies: proxies,
 		BootstrapToken: c.BootstrapToken,
 		KeyRate:        rl.KeyRate, KeyBurst: rl.KeyBurst,

@@ -162,7 +162,7 @@ func (s *stack) startAdmin(ctx context.Context, ip netip.Addr) error {
 	// workspace's trunk is the one load generator address (one carrier
 	// carrying every tenant): the platform allows that overlap.
 	cfg := filepath.Join(s.dir, "edge-admin.yaml")
-	yaml := "log_level: warn\nrate_limits:\n  key_rate: -1\n  ip_rate: -1\n  auth_fail_rate: -1\n  write_rate: -1\ntrunk_cidrs:\n  allow_overlap: true\n"
+	yaml := "log_level: warn\nrate_limits:\n  key_rate: -1\n  ip_rate: -1\n  auth_fail_rate: -1\n  write_rate: -1\ntrunk_cidrs:\n  allow_overlap: true\ndefault_limits:\n  max_concurrent_calls: 0\n  max_cps: 0\n"
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		return err
 	}
