@@ -34,6 +34,7 @@ var schemaTypes = map[string]any{
 	"Service":            tenancy.Service{},
 	"PhoneNumber":        phoneNumberView{},
 	"Trunk":              tenancy.Trunk{},
+	"OutboundTrunk":      tenancy.OutboundTrunk{},
 	"SafetyPolicy":       tenancy.SafetyPolicy{},
 	"RegulationTemplate": tenancy.RegulationTemplate{},
 	"DataSource":         tenancy.DataSource{},

@@ -5,7 +5,7 @@ package tenancy
 // MULTI/EXEC; the global keys are few and small.
 //
 //	{ws:<id>}:cfg        hash  workspace, version, service:<id>, number:<e164>,
-//	                           trunk:<id>, safety_policy:<id>, data_source:<id>,
+//	                           trunk:<id>, outbound_trunk:<id>, safety_policy:<id>, data_source:<id>,
 //	                           voice_settings, operator_config, billing,
 //	                           account:<id>, api_key:<id>
 //	{ws:<id>}:events     stream  audit and call events of the workspace
