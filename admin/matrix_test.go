@@ -40,6 +40,7 @@ func wantAccess() map[string]string {
 		"GET /v1/workspaces/{ws}/calls":                "viewer",
 		"GET /v1/workspaces/{ws}/calls/{id}":           "viewer",
 		"POST /v1/workspaces/{ws}/calls/{id}/hangup":   "member",
+		"POST /v1/workspaces/{ws}/calls":               "member",
 		"GET /v1/workspaces/{ws}/events":               "viewer",
 		"POST /v1/workspaces/{ws}/promotions":          "admin",
 		"POST /v1/workspaces/{ws}/events":              "member",
@@ -209,6 +210,8 @@ func (w *matrixWorld) shotFor(t *testing.T, rt *route, fx *fixture, who principa
 		if rt.method == "POST" {
 			s.body = map[string]any{"reason": "test"}
 		}
+	case "POST /v1/workspaces/{ws}/calls":
+		s.body = map[string]any{"from": mainIDs["phone-numbers"], "to": "+15551230000", "service_id": "svc-main"}
 	case "POST /v1/workspaces/{ws}/promotions":
 		s.body = map[string]any{"from_workspace": w.staging.id, "dry_run": true}
 		s.header = []string{SourceAuthorizationHeader, "Bearer " + w.staging.keys["admin"]}

@@ -48,6 +48,7 @@ var schemaTypes = map[string]any{
 	"RebuildResult":      rebuildResult{},
 	"CallContext":        tenancy.CallContext{},
 	"HangupRequest":      hangupBody{},
+	"DialRequest":        dialBody{},
 	"HangupAccepted":     hangupAccepted{},
 	"PromotionRequest":   promotionBody{},
 	"PromotionResult":    promotionResult{},

@@ -43,6 +43,8 @@ type call struct {
 
 	a *sipgo.DialogServerSession
 	b *sipgo.DialogClientSession
+	// out is leg A of a call the edge placed (outbound.go), a is then nil.
+	out *outLeg
 
 	mu        sync.Mutex
 	rec       tenancy.CallRecord
@@ -136,6 +138,9 @@ func (c *call) answerSDP(dir media.Direction) ([]byte, error) {
 
 // respondTrunk sends a response on leg A's INVITE transaction.
 func (c *call) respondTrunk(code int, phrase string, body []byte) {
+	if c.a == nil { // a call the edge placed: nothing to relay (outbound.go)
+		return
+	}
 	var hdrs []sip.Header
 	if body != nil {
 		ct := sip.ContentTypeHeader("application/sdp")

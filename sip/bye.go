@@ -26,7 +26,7 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	switch ref.leg {
 	case media.LegA:
 		c.cancel(errTrunkBye)
-		err = c.a.ReadBye(req, tx)
+		err = c.readTrunkBye(req, tx)
 	default:
 		c.cancel(errServiceBye)
 		err = c.b.ReadBye(req, tx)
@@ -54,6 +54,9 @@ func (c *call) fromSide(l media.Leg, ip netip.Addr) bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		return ip.IsValid() && ip == c.peer
+	}
+	if c.out != nil {
+		return c.fromGateway(ip)
 	}
 	for _, p := range c.trunk.Prefixes {
 		if p.Contains(ip) {

@@ -51,7 +51,7 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 		ReadRequest(*sip.Request, sip.ServerTransaction) error
 	}
 	if ref.leg == media.LegA {
-		dlg = c.a
+		dlg = c.trunkDialog()
 	} else {
 		dlg = c.b
 	}

@@ -28,7 +28,7 @@ func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		ReadRequest(*sip.Request, sip.ServerTransaction) error
 	}
 	if ref.leg == media.LegA {
-		dlg = c.a
+		dlg = c.trunkDialog()
 	} else {
 		dlg = c.b
 	}
@@ -138,7 +138,7 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	if !ok || ref.leg != media.LegA {
 		return
 	}
-	if err := ref.c.a.ReadAck(req, tx); err != nil {
+	if err := ref.c.readTrunkAck(req, tx); err != nil {
 		ref.c.log.Debug("read ack", "error", err)
 	}
 	select {

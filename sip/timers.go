@@ -38,7 +38,7 @@ func (c *call) hangup(cause error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := c.a.Bye(ctx); err != nil {
+			if err := c.byeTrunk(ctx); err != nil {
 				c.log.Debug("bye trunk", "error", err)
 			}
 		}()

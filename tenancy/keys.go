@@ -23,6 +23,7 @@ package tenancy
 //	{edge}:changes       stream  the change stream edges follow
 //	{edge}:changes:seq   string  its gap-free sequence
 //	edge:node:<id>:ctl   stream  control requests (hang up) for one edge node
+//	edge:dials           stream  agent-placed calls to dial (store_dials.go)
 const (
 	keyWorkspaces = "edge:workspaces"
 	keyNumbers    = "edge:numbers"

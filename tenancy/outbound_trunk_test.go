@@ -29,7 +29,9 @@ func TestOutboundTrunkValidate(t *testing.T) {
 	}{
 		{"valid", func(*tenancy.OutboundTrunk) {}, ""},
 		{"no credentials", func(o *tenancy.OutboundTrunk) { o.Username, o.Password = "", "" }, ""},
-		{"fixed caller id", func(o *tenancy.OutboundTrunk) { o.CallerID = tenancy.CallerIDPolicy{Mode: "fixed", Number: "+13125550100"} }, ""},
+		{"fixed caller id", func(o *tenancy.OutboundTrunk) {
+			o.CallerID = tenancy.CallerIDPolicy{Mode: "fixed", Number: "+13125550100"}
+		}, ""},
 		{"bad id", func(o *tenancy.OutboundTrunk) { o.ID = "Bad ID" }, "id"},
 		{"no gateways", func(o *tenancy.OutboundTrunk) { o.Gateways = nil }, "gateways"},
 		{"bad host", func(o *tenancy.OutboundTrunk) { o.Gateways[0].Host = "evil host;x" }, "gateways[].host"},

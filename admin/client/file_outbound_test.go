@@ -6,7 +6,9 @@ import (
 )
 
 func TestFileOutboundTrunks(t *testing.T) {
-	env := func(k string) (string, bool) { return map[string]string{"OUT_PASS": "carrier-secret-9"}[k], k == "OUT_PASS" }
+	env := func(k string) (string, bool) {
+		return map[string]string{"OUT_PASS": "carrier-secret-9"}[k], k == "OUT_PASS"
+	}
 	good := `outbound_trunks:
   - id: carrier-out
     name: Carrier termination
