@@ -177,7 +177,7 @@ func (c *call) runOutbound(trunk *tenancy.OutboundTrunk) {
 	if err != nil {
 		c.s.xfer.met.outbound.WithLabelValues(outboundResult(err)).Inc()
 		c.log.Info("outbound call not connected", "error", err)
-		c.end(classify(err).Reason)
+		c.end(dialReason(err))
 		return
 	}
 	c.out.mu.Lock()

@@ -188,10 +188,13 @@ func (s *Server) dialGateway(ctx context.Context, d pstnDial, gw tenancy.Gateway
 	req := s.trunkInvite(d, gw, ip, transport)
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	var responded atomic.Bool
+	var responded, gaveUp atomic.Bool
+	// A gateway that sent nothing cannot be sent a CANCEL (RFC 3261
+	// section 9.1): the transaction is abandoned (sipgo's forced cancel).
 	silent := time.AfterFunc(gatewayTimeout, func() {
 		if !responded.Load() {
-			cancel(errGatewaySilent)
+			gaveUp.Store(true)
+			cancel(sipgo.WaitAnswerForceCancelErr)
 		}
 	})
 	defer silent.Stop()
@@ -213,7 +216,10 @@ func (s *Server) dialGateway(ctx context.Context, d pstnDial, gw tenancy.Gateway
 		if errors.As(err, &dr) {
 			return nil, calleeFailure(dr.Res.StatusCode)
 		}
-		if c := context.Cause(actx); c != nil {
+		if gaveUp.Load() {
+			return nil, fmt.Errorf("gateway %s: %w", ip, errGatewaySilent)
+		}
+		if c := context.Cause(ctx); c != nil {
 			return nil, fmt.Errorf("gateway %s: %w", ip, c)
 		}
 		return nil, fmt.Errorf("gateway %s: %w", ip, err)

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"sync"
 	"time"
@@ -92,7 +93,7 @@ func outboundResult(err error) string {
 	if err == nil {
 		return outboundAnswered
 	}
-	switch classify(err).Reason {
+	switch dialReason(err) {
 	case ReasonCalleeBusy, ReasonConcurrentLimit:
 		return outboundBusy
 	case ReasonNoAnswer:
@@ -105,6 +106,15 @@ func outboundResult(err error) string {
 		return outboundCanceled
 	}
 	return outboundFailed
+}
+
+// dialReason is the reason of a dial's or a placed call's failure.
+func dialReason(err error) Reason {
+	var de *dialError
+	if errors.As(err, &de) {
+		return de.Reason
+	}
+	return classify(err).Reason
 }
 
 // outLeg is leg A of a call the edge placed: the edge is the UAC of the
