@@ -29,7 +29,7 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		err = c.readTrunkBye(req, tx)
 	default:
 		c.cancel(errServiceBye)
-		err = c.b.ReadBye(req, tx)
+		err = c.svc().ReadBye(req, tx)
 	}
 	if err != nil {
 		c.log.Debug("read bye", "leg", ref.leg, "error", err)

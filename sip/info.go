@@ -53,7 +53,7 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	if ref.leg == media.LegA {
 		dlg = c.trunkDialog()
 	} else {
-		dlg = c.b
+		dlg = c.svc()
 	}
 	if dlg.ReadRequest(req, tx) != nil {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil))

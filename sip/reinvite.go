@@ -30,7 +30,7 @@ func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	if ref.leg == media.LegA {
 		dlg = c.trunkDialog()
 	} else {
-		dlg = c.b
+		dlg = c.svc()
 	}
 	if err := dlg.ReadRequest(req, tx); err != nil {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil))

@@ -131,6 +131,7 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 	s.sipSrv.OnCancel(s.onCancel)
 	s.sipSrv.OnOptions(s.onOptions)
 	s.sipSrv.OnInfo(s.onInfo)
+	s.sipSrv.OnRefer(s.onRefer) // refer.go
 	s.sipSrv.OnNoRoute(s.onUnsupported)
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	return s, nil

@@ -47,7 +47,7 @@ func (c *call) hangup(cause error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := c.b.Bye(ctx); err != nil {
+			if err := c.svc().Bye(ctx); err != nil {
 				c.log.Debug("bye service", "error", err)
 			}
 		}()

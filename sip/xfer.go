@@ -37,6 +37,9 @@ type xferState struct {
 	dials DialStore // nil: the edge places no agent calls
 	cps   *cpsLimiter
 	met   *xferMetrics
+
+	mu        sync.Mutex
+	transfers map[string]*transferState // by call id, while the call lasts
 }
 
 // xferMetrics of outbound calls and transfers (namespace edge, subsystem
@@ -197,6 +200,7 @@ func (c *call) fromGateway(ip netip.Addr) bool {
 // endOutbound forgets what a placed call's leg A added to the dialog
 // cache beside the call's own entries: the gateway as a peer.
 func (c *call) endOutbound() {
+	c.s.xfer.forget(c.id)
 	if c.out == nil {
 		return
 	}
