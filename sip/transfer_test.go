@@ -46,9 +46,22 @@ func noAuthTrunk(gws ...tenancy.Gateway) *tenancy.OutboundTrunk {
 // nothing, so RTP back on leg B is the caller's audio that reached the
 // target.
 func TestBlindTransferToPSTN(t *testing.T) {
+	cases := []struct{ name, number string }{
+		{"pstn number", "+13125550142"},
+		// A number workspace B owns is, for A, an ordinary PSTN number:
+		// dialled out through A's own trunk, never delivered into B.
+		{"number of workspace B", "+13125550199"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { testBlindTransferToPSTN(t, tc.number) })
+	}
+}
+
+func testBlindTransferToPSTN(t *testing.T, number string) {
 	e := newTestEdge(t)
-	svc, target := startAgent(t, testScenario("svc_refer.xml"), "-key", "refer_to", "<sip:+13125550142@evil.example;user=phone>")
+	svc, target := startAgent(t, testScenario("svc_refer.xml"), "-key", "refer_to", "<sip:"+number+"@evil.example;user=phone>")
 	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+13125550100", cidr: "127.0.0.1/32", target: target})
+	b := e.addWorkspace(t, wsSpec{name: "B", number: "+13125550199", cidr: "127.0.0.9/32", target: "sip:agent@127.0.0.3:5999"})
 	callee, port := startPeer(t, testScenario("pstn_echo.xml"), "127.0.0.4", "-rtp_echo")
 	e.addOutboundTrunk(t, ws, noAuthTrunk(tenancy.Gateway{Host: "127.0.0.4", Port: port}))
 	e.setTransferPolicy(t, ws, map[string]any{"kind": "pstn", "prefixes": []string{"+1312"}, "outbound_trunk_id": "carrier-out"})
@@ -73,7 +86,7 @@ func TestBlindTransferToPSTN(t *testing.T) {
 	var types []string
 	for _, ev := range e.callEvents(t, ws) {
 		types = append(types, ev.Type)
-		if strings.Contains(string(ev.Data), "+13125550142") {
+		if strings.Contains(string(ev.Data), number) {
 			t.Errorf("event %s carries the target's digits: %s", ev.Type, ev.Data)
 		}
 		if ev.Type == EventTransferred && !strings.Contains(string(ev.Data), `"prefix":"+1312"`) {
@@ -86,6 +99,46 @@ func TestBlindTransferToPSTN(t *testing.T) {
 	}
 	if n := e.counter(t, "edge_sip_transfers_total", map[string]string{"result": "transferred"}); n != 1 {
 		t.Errorf("transfers transferred = %v", n)
+	}
+	if evs := e.callEvents(t, b); len(evs) != 0 {
+		t.Errorf("B got events %v", evs)
+	}
+	e.checkNoLeaks(t, ws, b)
+}
+
+// TestBlindTransferToService: the service REFERs the caller to another
+// service of its workspace that the policy lists; the new service gets the
+// call's X- headers with its own service id and X-Transferred-From, and
+// the caller's audio (echoed by it) flows.
+func TestBlindTransferToService(t *testing.T) {
+	e := newTestEdge(t)
+	svc, target := startAgent(t, testScenario("svc_refer.xml"), "-key", "refer_to", "<sip:nurse@127.0.0.1;target=service>")
+	nurse, nursePort := startPeer(t, "uas_answer.xml", "127.0.0.3", "-rtp_echo")
+	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+13125550100", cidr: "127.0.0.1/32", target: target})
+	if _, err := e.store.Put(context.Background(), tenancy.PlatformPrincipal, ws, tenancy.KindService,
+		&tenancy.Service{ID: "nurse", Name: "Nurse line", Target: fmt.Sprintf("sip:nurse@127.0.0.3:%d;transport=udp", nursePort)}, tenancy.Upsert); err != nil {
+		t.Fatal(err)
+	}
+	e.setTransferPolicy(t, ws, map[string]any{"kind": "service", "service_id": "nurse"})
+	uac := e.trunkCall(t, "uac_pcmu.xml", "+13125550100", "-d", "4000")
+	for name, p := range map[string]*sippProc{"trunk": uac, "service": svc, "nurse": nurse} {
+		if code, logs := p.wait(t, 30*time.Second); code != 0 {
+			t.Fatalf("%s sipp exit %d\n%s", name, code, logs)
+		}
+	}
+	d := e.waitEnded(t, ws, 1)[0]
+	pk, _ := d["packets"].(map[string]any)
+	if n, _ := pk["b_received"].(float64); n < 50 {
+		t.Errorf("b_received %v: the caller's audio did not reach the new service: %v", n, pk)
+	}
+	found := false
+	for _, ev := range e.callEvents(t, ws) {
+		if ev.Type == EventTransferred && strings.Contains(string(ev.Data), `"service_id":"nurse"`) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no call.transferred to the nurse service: %v", e.callEvents(t, ws))
 	}
 	e.checkNoLeaks(t, ws)
 }
