@@ -206,3 +206,54 @@ func TestOutboundCallRefusedAtEdge(t *testing.T) {
 	}
 	e.checkNoLeaks(t, a, b)
 }
+
+// TestOutboundCallCanceled: a callee that rings and never answers is
+// CANCELled at the trunk's ring timeout (no_answer), or when the control
+// plane hangs the call up while it rings (hangup_requested).
+func TestOutboundCallCanceled(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		hangup bool
+		reason Reason
+		result string
+	}{
+		{"ring timeout", false, ReasonNoAnswer, "no_answer"},
+		{"hangup while ringing", true, ReasonHangupRequested, "canceled"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEdge(t)
+			ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+13125550100", cidr: "127.0.0.1/32", target: "sip:agent@127.0.0.2:9;transport=udp"})
+			ringing, port := startPeer(t, "uas_noanswer.xml", "127.0.0.4")
+			ot := noAuthTrunk(tenancy.Gateway{Host: "127.0.0.4", Port: port})
+			ot.RingTimeout = 2
+			if tc.hangup {
+				ot.RingTimeout = 30
+			}
+			e.addOutboundTrunk(t, ws, ot)
+			id := e.requestDial(t, ws, "+13125550100", "+13125550142", "carrier-out")
+			if tc.hangup {
+				waitFor(t, 5*time.Second, "ringing", func() bool {
+					for _, ev := range e.callEvents(t, ws) {
+						if ev.Type == EventCallRinging {
+							return true
+						}
+					}
+					return false
+				})
+				if err := e.store.RequestHangup(context.Background(), ws, id, "test"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if code, logs := ringing.wait(t, 20*time.Second); code != 0 {
+				t.Fatalf("callee sipp exit %d\n%s", code, logs)
+			}
+			if d := e.waitEnded(t, ws, 1)[0]; d["reason"] != string(tc.reason) {
+				t.Errorf("reason %v, want %s", d["reason"], tc.reason)
+			}
+			if n := e.counter(t, "edge_sip_outbound_calls_total", map[string]string{"result": tc.result}); n != 1 {
+				t.Errorf("outbound %s = %v", tc.result, n)
+			}
+			e.checkNoLeaks(t, ws)
+		})
+	}
+}

@@ -179,5 +179,9 @@ func (s *Server) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	if h := req.GetHeader("Referred-By"); h != nil {
 		referredBy = h.Value()
 	}
-	go c.runTransfer(target, referredBy, st)
+	s.calls.Add(1) // Drain and Close wait for the transfer too
+	go func() {
+		defer s.calls.Done()
+		c.runTransfer(target, referredBy, st)
+	}()
 }

@@ -14,11 +14,15 @@ import (
 // 403 and nothing is dialled; A's service never reaches B's services; the
 // caller stays with the agent.
 func TestTransferRefused(t *testing.T) {
-	cases := []struct{ name, referTo string }{
-		{"number outside the prefixes", "<sip:+442071234567@127.0.0.1;user=phone>"},
-		{"premium-rate number", "<tel:+19005550100>"},
-		{"service of workspace B", "<sip:b-agent@127.0.0.1;target=service>"},
-		{"operators not in the policy", "<sip:operators@127.0.0.1;target=operators>"},
+	cases := []struct {
+		name, referTo string
+		bTrunk        bool // the policy names B's outbound trunk
+	}{
+		{"number outside the prefixes", "<sip:+442071234567@127.0.0.1;user=phone>", false},
+		{"premium-rate number", "<tel:+19005550100>", false},
+		{"service of workspace B", "<sip:b-agent@127.0.0.1;target=service>", false},
+		{"operators not in the policy", "<sip:operators@127.0.0.1;target=operators>", false},
+		{"outbound trunk of workspace B", "<tel:+13125550142>", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -30,7 +34,14 @@ func TestTransferRefused(t *testing.T) {
 			ot := noAuthTrunk(tenancy.Gateway{Host: "127.0.0.5", Port: gwPort})
 			ot.AllowedPrefixes = []string{"+1"}
 			e.addOutboundTrunk(t, ws, ot)
-			e.setTransferPolicy(t, ws, map[string]any{"kind": "pstn", "prefixes": []string{"+1"}, "outbound_trunk_id": "carrier-out"},
+			trunkID := "carrier-out"
+			if tc.bTrunk {
+				bt := noAuthTrunk(tenancy.Gateway{Host: "127.0.0.5", Port: gwPort})
+				bt.ID, bt.Name, bt.AllowedPrefixes = "b-trunk", "B trunk", []string{"+1"}
+				e.addOutboundTrunk(t, b, bt)
+				trunkID = "b-trunk"
+			}
+			e.setTransferPolicy(t, ws, map[string]any{"kind": "pstn", "prefixes": []string{"+1"}, "outbound_trunk_id": trunkID},
 				map[string]any{"kind": "service", "service_id": "b-agent"}) // names B's service: still not A's
 			uac := e.trunkCall(t, "uac_pcmu.xml", "+13125550100", "-d", "2500")
 			for name, p := range map[string]*sippProc{"trunk": uac, "service": svc} {
