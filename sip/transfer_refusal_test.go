@@ -162,3 +162,49 @@ func TestReferOutsideDialog(t *testing.T) {
 	}
 	e.checkNoLeaks(t, ws)
 }
+
+// TestTransferTargetBusyOrOperators: a busy PSTN target fails the
+// transfer (NOTIFY 486, call.transfer_failed busy) and the caller stays
+// with the agent; a REFER to the operators the policy lists is an
+// escalation request (NOTIFY 200, call.escalation_requested).
+func TestTransferTargetBusyOrOperators(t *testing.T) {
+	for _, tc := range []struct {
+		name, scenario, referTo, event, want string
+	}{
+		{"busy target", "svc_refer_busy.xml", "<tel:+13125550142>", EventTransferFailed, string(ReasonCalleeBusy)},
+		{"operators", "svc_refer_operators.xml", "<sip:operators@127.0.0.1;target=operators>", tenancy.EventEscalationRequested, "refer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEdge(t)
+			svc, target := startAgent(t, testScenario(tc.scenario), "-key", "refer_to", tc.referTo)
+			ws := e.addWorkspace(t, wsSpec{name: "A", number: "+13125550100", cidr: "127.0.0.1/32", target: target})
+			busy, port := startPeer(t, "uas_busy.xml", "127.0.0.4")
+			e.addOutboundTrunk(t, ws, noAuthTrunk(tenancy.Gateway{Host: "127.0.0.4", Port: port}))
+			e.setTransferPolicy(t, ws, map[string]any{"kind": "pstn", "prefixes": []string{"+1312"}, "outbound_trunk_id": "carrier-out"},
+				map[string]any{"kind": "operators"})
+			uac := e.trunkCall(t, "uac_pcmu.xml", "+13125550100", "-d", "2500")
+			procs := map[string]*sippProc{"trunk": uac, "service": svc}
+			if tc.event == EventTransferFailed {
+				procs["target"] = busy
+			}
+			for name, p := range procs {
+				if code, logs := p.wait(t, 30*time.Second); code != 0 {
+					t.Fatalf("%s sipp exit %d\n%s", name, code, logs)
+				}
+			}
+			if d := e.waitEnded(t, ws, 1)[0]; d["reason"] != string(ReasonTrunkHangup) {
+				t.Errorf("reason %v: the caller did not stay with the agent", d["reason"])
+			}
+			found := ""
+			for _, ev := range e.callEvents(t, ws) {
+				if ev.Type == tc.event {
+					found = string(ev.Data)
+				}
+			}
+			if !strings.Contains(found, tc.want) {
+				t.Errorf("%s %q, want %s", tc.event, found, tc.want)
+			}
+			e.checkNoLeaks(t, ws)
+		})
+	}
+}
