@@ -6,10 +6,13 @@ RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/ ./cmd/edge ./cmd/edge-admin
 
+# Only the two static binaries, on an image with no shell and no package
+# manager, run as the distroless "nonroot" user (65532); configuration comes
+# from the environment or a mounted -config file (deploy/).
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/edge /out/edge-admin /usr/local/bin/
-COPY configs/ /etc/edge/
-USER nonroot:nonroot
-# SIP (UDP/TCP), HTTP (metrics, operators), admin API; RTP ports come from EDGE_RTP_PORTS.
-EXPOSE 5060/udp 5060/tcp 8080 8081
+USER 65532:65532
+# SIP (UDP/TCP), public HTTP (operators, console, /healthz, /readyz),
+# internal metrics, ICE, admin API; RTP ports come from EDGE_RTP_PORTS.
+EXPOSE 5060/udp 5060/tcp 8080 9090 8443/udp 8081
 ENTRYPOINT ["/usr/local/bin/edge"]

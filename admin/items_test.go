@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -45,6 +46,9 @@ func TestBadInput(t *testing.T) {
 		{"speed out of range", "PUT", "/voice-settings", map[string]any{"tts_voice": "alloy", "speed": 5}, "", 422, CodeInvalid, "speed", "speed"},
 		{"speed of the wrong type", "PUT", "/voice-settings", `{"speed":"fast"}`, "", 422, CodeInvalid, "speed", "speed"},
 		{"bad CIDR", "POST", "/trunks", map[string]any{"id": "t1", "name": "T", "allowed_cidrs": []string{"300.1.2.0/24"}}, "", 422, CodeInvalid, "allowed_cidrs", "allowed_cidrs"},
+		{"bad country code", "POST", "/trunks", map[string]any{"id": "t1", "name": "T", "allowed_cidrs": []string{"192.0.2.0/24"}, "default_country_code": "+1"}, "", 422, CodeInvalid, "default_country_code", "default_country_code"},
+		{"negative request budget", "POST", "/trunks", map[string]any{"id": "t1", "name": "T", "allowed_cidrs": []string{"192.0.2.0/24"}, "max_requests_per_second": -1}, "", 422, CodeInvalid, "max_requests_per_second", "max_requests_per_second"},
+		{"accepts_refer of the wrong type", "POST", "/trunks", map[string]any{"id": "t1", "name": "T", "allowed_cidrs": []string{"192.0.2.0/24"}, "accepts_refer": "yes"}, "", 422, CodeInvalid, "accepts_refer", "accepts_refer"},
 		{"bad service target", "POST", "/services", map[string]any{"id": "svc-x", "name": "X", "target": "http://agent"}, "", 422, CodeInvalid, "target", "target"},
 		{"number owned by another workspace", "POST", "/phone-numbers", itemBody("phone-numbers", "+1 (555) 000-1111"), "", 409, CodeConflict, "", "in use"},
 		{"number of an unknown service", "POST", "/phone-numbers", map[string]any{"number": "+15550002222", "service_id": "nope"}, "", 422, CodeInvalid, "service_id", "service_id"},
@@ -316,5 +320,31 @@ func TestNumberRace(t *testing.T) {
 				env.must(t, want, "GET", fx.path("/phone-numbers/"+tt.number), fx.keys["viewer"], nil)
 			}
 		})
+	}
+}
+
+// TestTrunkCarrierSettings round-trips the trunk fields of design section
+// 10 through the API; the password stays write-only.
+func TestTrunkCarrierSettings(t *testing.T) {
+	env := newTestEnv(t)
+	fx := env.newWorkspace(t, tenancy.EnvDevelopment)
+	admin := fx.keys["admin"]
+	env.must(t, 201, "POST", fx.path("/trunks"), admin, map[string]any{
+		"id": "carrier", "name": "Carrier", "allowed_cidrs": []string{"192.0.2.0/24"}, "username": "clinic", "password": "correct-horse-battery",
+		"default_country_code": "1", "max_requests_per_second": 800, "accepts_refer": true,
+	})
+	r := env.req(t, "GET", fx.path("/trunks/carrier"), admin, nil)
+	if r.status != 200 {
+		t.Fatalf("get trunk: %d %s", r.status, r.body)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(r.body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["default_country_code"] != "1" || got["max_requests_per_second"] != float64(800) || got["accepts_refer"] != true {
+		t.Fatalf("trunk %s", r.body)
+	}
+	if strings.Contains(string(r.body), "correct-horse-battery") {
+		t.Fatalf("password returned: %s", r.body)
 	}
 }

@@ -77,9 +77,10 @@ type leg struct {
 }
 
 // setRemote publishes a new peer from signalling. A latch survives a
-// re-INVITE that keeps the IP (hold, resume) or signals 0.0.0.0 (legacy
-// hold: the peer may still send, but is not sent to); a new IP restarts
-// latching.
+// re-INVITE that keeps the address (hold, resume) or signals 0.0.0.0
+// (legacy hold: the peer may still send, but is not sent to); a new IP or
+// a new port restarts latching (the peer moved its media, RFC 3264
+// section 8.3.1).
 func (l *leg) setRemote(addr netip.AddrPort, codecPT, dtmfPT uint8) {
 	next := &peer{signalled: addr, codecPT: codecPT, law: lawOf(codecPT), dtmfPT: dtmfPT}
 	ip := addr.Addr()
@@ -87,7 +88,7 @@ func (l *leg) setRemote(addr netip.AddrPort, codecPT, dtmfPT uint8) {
 		old := l.peer.Load()
 		next.latched = netip.AddrPort{}
 		if old != nil && old.latched.IsValid() &&
-			(ip == old.signalled.Addr() || ip == old.latched.Addr() || ip.IsUnspecified()) {
+			(addr == old.signalled || ip.IsUnspecified()) {
 			next.latched = old.latched
 		}
 		if l.peer.CompareAndSwap(old, next) {

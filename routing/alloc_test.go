@@ -25,6 +25,8 @@ func TestZeroAllocations(t *testing.T) {
 		{"lookup miss", func() { m.Lookup("+15559990000") }},
 		{"known source", func() { m.KnownSource(addr) }},
 		{"trunk for", func() { r.TrunkFor(addr) }},
+		{"lookup from", func() { m.LookupFrom(addr, "sip:15550050005@edge;user=phone") }},
+		{"lookup from miss", func() { m.LookupFrom(addr, "5559990000") }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -29,6 +29,8 @@ func TestLookupForms(t *testing.T) {
 		{"spaces and parentheses", "+1 (555) 123-0001"},
 		{"dots", "1.555.123.0001"},
 		{"request-uri user with parameter", "+15551230001;npdi"},
+		{"international prefix 00 (design section 10)", "0015551230001"},
+		{"international prefix 011 (design section 10)", "01115551230001"},
 	}
 	for _, tc := range hits {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,7 +48,6 @@ func TestLookupForms(t *testing.T) {
 		{"too short", "+1555123"},
 		{"too long", "+155512300011234567"},
 		{"leading zero", "+05551230001"},
-		{"international prefix 00", "0015551230001"},
 		{"two plus signs", "++15551230001"},
 		{"plus in the middle", "1555+1230001"},
 		{"sip uri without user", "sip:edge.example.org"},

@@ -117,8 +117,6 @@ type Service struct {
 type Trunk struct {
 	ID   string
 	Name string
-	// Workspace is the id of the workspace the trunk belongs to.
-	Workspace string
 	// Prefixes are the parsed, masked allowed CIDRs (IPv4-mapped IPv6
 	// prefixes as IPv4).
 	Prefixes []netip.Prefix
@@ -127,6 +125,15 @@ type Trunk struct {
 	// alone.
 	Username string
 	Password string
+	// WorkspaceID is the workspace the trunk belongs to.
+	WorkspaceID string
+	// Carrier settings (design section 10): the country code national
+	// numbers of this trunk normalise with (""), its per-source budget of
+	// out-of-dialog requests per second (tenancy default 500) and whether
+	// the carrier carries out REFER itself.
+	CountryCode       string
+	RequestsPerSecond int
+	AcceptsRefer      bool
 }
 
 // HasCredentials reports whether calls through the trunk must answer a

@@ -22,6 +22,9 @@ type table struct {
 	workspaces map[string]*entry
 	// sources holds every trunk CIDR of every workspace.
 	sources *prefixSet
+	// countryCodes are the distinct default country codes of the trunks,
+	// sorted, "" among them (see LookupFrom).
+	countryCodes []string
 }
 
 // entry is one loaded workspace.
@@ -35,7 +38,7 @@ type entry struct {
 }
 
 func emptyTable() *table {
-	return &table{numbers: map[string]*Route{}, workspaces: map[string]*entry{}, sources: newPrefixSet(nil)}
+	return &table{numbers: map[string]*Route{}, workspaces: map[string]*entry{}, sources: newPrefixSet(nil), countryCodes: []string{""}}
 }
 
 // compile turns a snapshot into an entry. Items that do not parse (which
@@ -52,7 +55,8 @@ func compile(snap *tenancy.Snapshot, loaded uint64) (e *entry, skipped []string)
 	}
 	for _, id := range slices.Sorted(maps.Keys(snap.Trunks)) {
 		t := snap.Trunks[id]
-		tr := &Trunk{ID: t.ID, Name: t.Name, Workspace: w.ID, Username: t.Username, Password: t.Password}
+		tr := &Trunk{ID: t.ID, Name: t.Name, Username: t.Username, Password: t.Password, WorkspaceID: w.ID,
+			CountryCode: t.DefaultCountryCode, RequestsPerSecond: t.RequestsPerSecond(), AcceptsRefer: t.AcceptsRefer}
 		for _, c := range t.AllowedCIDRs {
 			p, err := tenancy.ParseCIDR(c)
 			if err != nil {
@@ -134,6 +138,7 @@ func buildTable(seq int64, entries map[string]*entry) *table {
 		}
 	}
 	t.sources = sourcesOf(entries)
+	t.countryCodes = countryCodesOf(entries)
 	return t
 }
 
@@ -169,6 +174,7 @@ func (t *table) with(seq int64, updates map[string]*entry) *table {
 		}
 	}
 	n.sources = sourcesOf(n.workspaces)
+	n.countryCodes = countryCodesOf(n.workspaces)
 	return n
 }
 
@@ -200,4 +206,14 @@ func sourcesOf(entries map[string]*entry) *prefixSet {
 		}
 	}
 	return newPrefixSet(ps)
+}
+
+func countryCodesOf(entries map[string]*entry) []string {
+	seen := map[string]bool{"": true}
+	for _, e := range entries {
+		for _, tr := range e.view.Trunks {
+			seen[tr.CountryCode] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }

@@ -14,32 +14,36 @@ type admission struct {
 	trunk  *routing.Trunk
 	src    netip.Addr
 	caller string
+	// identity is what the carrier said of the caller (identity.go).
+	identity identity
 }
 
 // admit runs trunk admission on a well-formed initial INVITE, in the order
 // of design section 7: source in a trunk of any workspace (else 403), the
 // route of the number and a trunk of the owning workspace that matches the
-// source (else 404, the same answer whether the number is unknown or owned
-// by a workspace none of whose trunks match; see unrouted for the challenge
-// of a credentialed source trunk that comes first), the digest credentials
-// of that trunk (407), the workspace's status (403). Limits are checked by
+// source, the number normalised with that trunk's default country code
+// (routing.Map.LookupFrom; else 404, the same answer whether the number is
+// unknown or owned by a workspace none of whose trunks match; see unrouted
+// for the challenge of a credentialed source trunk that comes first), the
+// trunk's request budget for the source (503 with Retry-After, budget.go),
+// the digest credentials of that trunk (407), the workspace's status (403),
+// then the caller's identity (identity.go). Limits are checked by
 // AdmitCall, after the SDP, so a refused call leaves no trace.
 func (s *Server) admit(req *sip.Request) (*admission, *Rejection) {
 	src := sourceIP(req)
 	if !s.router.KnownSource(src) {
 		return nil, reject(ReasonUnknownSource, "")
 	}
-	number, ok := dialedNumber(&req.Recipient)
+	dialed, ok := dialedUser(&req.Recipient)
 	if !ok {
 		return nil, s.unrouted(req, src)
 	}
-	route, ok := s.router.Lookup(number)
+	route, trunk, ok := s.router.LookupFrom(src, dialed)
 	if !ok {
 		return nil, s.unrouted(req, src)
 	}
-	trunk, ok := route.TrunkFor(src)
-	if !ok {
-		return nil, s.unrouted(req, src)
+	if rej := s.trunkBudget(trunk, src); rej != nil {
+		return nil, rej
 	}
 	if trunk.HasCredentials() {
 		if rej := s.checkDigest(req, trunk); rej != nil {
@@ -49,7 +53,11 @@ func (s *Server) admit(req *sip.Request) (*admission, *Rejection) {
 	if !route.Workspace.Active() {
 		return nil, reject(ReasonSuspended, "")
 	}
-	return &admission{route: route, trunk: trunk, src: src, caller: callerID(req)}, nil
+	id, rej := callerIdentity(req, trunk.CountryCode)
+	if rej != nil {
+		return nil, rej
+	}
+	return &admission{route: route, trunk: trunk, src: src, caller: id.caller, identity: id}, nil
 }
 
 // unrouted answers a request whose number has no route through the
@@ -61,8 +69,12 @@ func (s *Server) admit(req *sip.Request) (*admission, *Rejection) {
 // by address alone gets the 404 at once (it could learn the same through
 // that trunk).
 func (s *Server) unrouted(req *sip.Request, src netip.Addr) *Rejection {
+	trunks := s.router.TrunksFrom(src)
+	if rej := s.sourceBudget(src, trunks); rej != nil {
+		return rej
+	}
 	var challenge *Rejection
-	for _, t := range s.router.TrunksFrom(src) {
+	for _, t := range trunks {
 		if !t.HasCredentials() {
 			return reject(ReasonNotFound, "")
 		}

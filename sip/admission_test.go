@@ -55,7 +55,10 @@ func TestAdmissionRefusals(t *testing.T) {
 		{name: "no codec in common", from: trunk, number: "+15551230001", want: 488, edit: func(inv *rawInvite) {
 			inv.sdp = strings.NewReplacer("RTP/AVP 0 101", "RTP/AVP 18", "a=rtpmap:0 PCMU/8000", "a=rtpmap:18 G729/8000").Replace(inv.sdp)
 		}},
-		{name: "no SDP offer", from: trunk, number: "+15551230001", want: 488, edit: func(inv *rawInvite) { inv.sdp = "" }},
+		// An INVITE without SDP is a delayed offer, bridged (offeranswer_test.go).
+		{name: "offer without audio", from: trunk, number: "+15551230001", want: 488, edit: func(inv *rawInvite) {
+			inv.sdp = strings.Replace(inv.sdp, "m=audio 49170 RTP/AVP 0 101", "m=video 49170 RTP/AVP 96", 1)
+		}},
 		{name: "malformed SDP", from: trunk, number: "+15551230001", want: 400, edit: func(inv *rawInvite) { inv.sdp = "v=0\r\nthis is not sdp\r\n" }},
 		{name: "missing From tag", from: trunk, number: "+15551230001", want: 400, edit: func(inv *rawInvite) { inv.fromTag = "" }, check: func(t *testing.T, raw string) {
 			if !strings.Contains(strings.SplitN(raw, "\r\n", 2)[0], "From") {

@@ -29,6 +29,7 @@ type call struct {
 	log   *slog.Logger
 	route *routing.Route
 	trunk *routing.Trunk
+	ident identity // what the carrier said of the caller
 	src   netip.Addr
 	start time.Time
 	sess  MediaSession
@@ -53,25 +54,54 @@ type call struct {
 	aUp, bUp  bool // leg answered (and not hung up by its side)
 	sdpVer    [2]uint64
 	answerB   media.Answer
-	acks      chan uint32 // CSeq numbers of ACKs of re-INVITEs of leg A
+	confirmed bool      // the trunk acknowledged the 200 (and its answer was usable)
+	held      [2]bool   // the last offer or answer of each leg put the call on hold
+	resumedAt time.Time // answer or end of the last hold: the media timeout counts from it
 	endOnce   sync.Once
 	setupDone chan struct{}
+
+	// offerless: the trunk's INVITE had no SDP (delayed offer, RFC 3261
+	// section 13.2.1): the edge offers in its 200 and the answer comes in
+	// the ACK.
+	offerless bool
+	// acks carries the ACKs of 2xx of either leg (the initial INVITE's and
+	// re-INVITEs'), read by waitAck.
+	acks chan ackOf
+	// offering is held while an offer/answer exchange (re-INVITE, UPDATE,
+	// refresh) is in progress on the call; a second one meanwhile is
+	// answered 491 (RFC 3261 section 14.2, RFC 3311 section 5.2).
+	offering sync.Mutex
+	// incoming marks the leg whose offer holds offering (glare.go).
+	incoming [2]bool
+	// rel is the 100rel state towards a trunk that supports it (prack.go);
+	// serviceRSeq the last RSeq of the service the edge PRACKed.
+	rel         *reliable
+	serviceRSeq uint32
+	// timers are the legs' session timers (session_timer.go), set before
+	// the leg is in the dialog cache and never replaced.
+	timers [2]*sessionTimer
+	// askedSE is the session interval asked of the service after its 422.
+	askedSE time.Duration
 }
 
 // Causes that end an answered call from one side.
 var (
-	errTrunkBye   = errors.New("trunk hung up")
-	errServiceBye = errors.New("service hung up")
-	errNoAck      = errors.New("trunk did not acknowledge the answer")
-	errMediaTime  = errors.New("media timeout")
-	errMaxTime    = errors.New("maximum duration reached")
+	errTrunkBye    = errors.New("trunk hung up")
+	errServiceBye  = errors.New("service hung up")
+	errNoAck       = errors.New("trunk did not acknowledge the answer")
+	errMediaTime   = errors.New("media timeout")
+	errMaxTime     = errors.New("maximum duration reached")
+	errNoAnswerSDP = errors.New("trunk's ACK carried no usable SDP answer")
+	errMediaTrunk  = errors.New("media timeout on the trunk leg")
+	errMediaSvc    = errors.New("media timeout on the service leg")
+	errExpired     = errors.New("session timer expired")
 )
 
 func newCallState(s *Server, req *sip.Request, tx sip.ServerTransaction, adm *admission, rec tenancy.CallRecord, sess MediaSession, ans media.Answer) *call {
 	c := &call{
-		s: s, id: rec.ID, route: adm.route, trunk: adm.trunk, src: adm.src, start: rec.StartedAt,
+		s: s, id: rec.ID, route: adm.route, trunk: adm.trunk, ident: adm.identity, src: adm.src, start: rec.StartedAt,
 		sess: sess, ansA: ans, req: req, tx: tx, sdpID: sdpSessionID(), rec: rec,
-		acks: make(chan uint32, 4), setupDone: make(chan struct{}),
+		acks: make(chan ackOf, 4), setupDone: make(chan struct{}),
 		log: s.log.With("call_id", rec.ID, "workspace_id", rec.WorkspaceID),
 	}
 	c.ctx, c.cancel = context.WithCancelCause(s.bgCtx)
@@ -99,6 +129,10 @@ func (c *call) setup() {
 		}
 		c.log.Info("call not connected", "error", err)
 		if errors.Is(err, errTrunkBye) {
+			// The trunk ended its early dialog with BYE: its INVITE is
+			// answered 487 (RFC 3261 section 15.1.2).
+			code, phrase := reject(ReasonCanceled, "").Status()
+			c.respondTrunk(code, phrase, nil)
 			c.end(ReasonTrunkHangup)
 			return
 		}
@@ -136,9 +170,14 @@ func (c *call) answerSDP(dir media.Direction) ([]byte, error) {
 	return c.s.sdpFor(c.sess, media.LegA, []media.Codec{c.ansA.Codec}, c.ansA.TelephoneEventPT, dir, c.ansA.Ptime, c.sdpID, c.nextVersion(media.LegA))
 }
 
-// respondTrunk sends a response on leg A's INVITE transaction.
+// respondTrunk sends a response on leg A's INVITE transaction; a 18x
+// reliably to a trunk that supports 100rel (prack.go).
 func (c *call) respondTrunk(code int, phrase string, body []byte) {
 	if c.a == nil { // a call the edge placed: nothing to relay (outbound.go)
+		return
+	}
+	if c.rel != nil && code > 100 && code < 200 {
+		c.respondReliably(code, phrase, body)
 		return
 	}
 	var hdrs []sip.Header
@@ -151,27 +190,22 @@ func (c *call) respondTrunk(code int, phrase string, body []byte) {
 	}
 }
 
-// answerTrunk answers the trunk 200 with the edge's SDP and waits for its
-// ACK (sipgo retransmits the 200 meanwhile, RFC 3261 section 13.3.1.4).
+// answerTrunk answers the trunk 200 and waits for its ACK (offeranswer.go):
+// with the edge's answer, or, after a delayed offer, the edge's offer, whose
+// answer the ACK carries.
 func (c *call) answerTrunk() {
-	body, err := c.answerSDP(c.ansA.Direction)
-	if err != nil {
-		c.cancel(err)
-		return
-	}
-	ct := sip.ContentTypeHeader("application/sdp")
 	c.s.metrics.setupLatency.Observe(time.Since(c.start).Seconds())
-	err = c.a.Respond(200, "OK", body, &ct)
-	if err != nil {
+	if err := c.confirmTrunk(); err != nil {
 		if c.ctx.Err() == nil {
-			c.cancel(errNoAck)
+			c.cancel(err)
 		}
 		return
 	}
 	now := time.Now().UTC()
 	c.mu.Lock()
-	c.aUp = true
 	c.rec.State, c.rec.AnsweredAt = tenancy.CallAnswered, &now
+	c.resumedAt = time.Now()
+	c.confirmed = true
 	rec := c.rec
 	c.mu.Unlock()
 	c.s.storeWrite("update_call", func(ctx context.Context) error { return c.s.store.UpdateCall(ctx, rec) })

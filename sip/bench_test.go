@@ -21,6 +21,10 @@ type fakeRouter struct{ route *routing.Route }
 func (f fakeRouter) KnownSource(netip.Addr) bool            { return true }
 func (f fakeRouter) TrunksFrom(netip.Addr) []*routing.Trunk { return nil }
 func (f fakeRouter) Lookup(string) (*routing.Route, bool)   { return f.route, true }
+func (f fakeRouter) LookupFrom(a netip.Addr, _ string) (*routing.Route, *routing.Trunk, bool) {
+	t, ok := f.route.TrunkFor(a)
+	return f.route, t, ok
+}
 
 type nopStore struct{}
 
@@ -99,7 +103,7 @@ func BenchmarkInviteToServiceLeg(b *testing.B) {
 		if rej != nil {
 			b.Fatal(rej)
 		}
-		c, rej := s.newCall(req, nil, adm, time.Now())
+		c, rej := s.newCall(req, nil, adm, time.Now(), timerRequest{})
 		if rej != nil {
 			b.Fatal(rej)
 		}

@@ -23,8 +23,14 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	c := ref.c
 	var err error
-	switch ref.leg {
-	case media.LegA:
+	switch {
+	case ref.leg == media.LegA && !c.trunkAnswered():
+		// BYE in the trunk's early dialog (RFC 3261 section 15): 200 to
+		// the BYE, and the INVITE gets 487 from the call's setup, which
+		// cancels the service's INVITE.
+		err = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+		c.cancel(errTrunkBye)
+	case ref.leg == media.LegA:
 		c.cancel(errTrunkBye)
 		err = c.readTrunkBye(req, tx)
 	default:
@@ -36,10 +42,12 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
-// matchDialog finds the call leg of an in-dialog request, and checks that
-// the request comes from that leg's side: a trunk's requests from its
-// trunk's CIDRs, a service's from the address that answered the INVITE.
-// Anything else is outside every dialog.
+// matchDialog finds the call leg of an in-dialog request by its dialog
+// identifiers (Call-ID and both tags, RFC 3261 section 12.2.2), and checks
+// that a trunk's requests come from its trunk's CIDRs. A service's
+// requests are matched by dialog alone: an agent platform may send a BYE
+// from another node than the one that answered. Anything else is outside
+// every dialog.
 func (s *Server) matchDialog(req *sip.Request) (legRef, bool) {
 	ref, ok := s.dialogs.match(req)
 	if !ok || !ref.c.fromSide(ref.leg, sourceIP(req)) {
@@ -48,12 +56,11 @@ func (s *Server) matchDialog(req *sip.Request) (legRef, bool) {
 	return ref, true
 }
 
-// fromSide reports whether ip may send requests on leg l of the call.
+// fromSide reports whether ip may send requests on leg l of the call:
+// any address for the service's leg, the trunk's CIDRs for the trunk's.
 func (c *call) fromSide(l media.Leg, ip netip.Addr) bool {
 	if l == media.LegB {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return ip.IsValid() && ip == c.peer
+		return true
 	}
 	if c.out != nil {
 		return c.fromGateway(ip)
@@ -64,6 +71,13 @@ func (c *call) fromSide(l media.Leg, ip netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// trunkAnswered reports whether the trunk was sent the 200.
+func (c *call) trunkAnswered() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.aUp
 }
 
 // noDialog answers a request that matches no dialog (RFC 3261 section

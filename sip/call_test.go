@@ -89,6 +89,9 @@ func TestCallServiceFailures(t *testing.T) {
 			if res == nil || res.StatusCode != tc.want {
 				t.Fatalf("got %v, want %d\n%s", res, tc.want, raw)
 			}
+			if res.GetHeader("Retry-After") != nil {
+				t.Errorf("one service's failure answered with Retry-After (a carrier would back off the whole edge):\n%s", raw)
+			}
 			if tc.reason == ReasonNoAnswer && time.Since(start) < time.Second {
 				t.Errorf("480 after %v, before the no-answer timer", time.Since(start))
 			}
@@ -123,7 +126,12 @@ func TestCallFlows(t *testing.T) {
 			trunkHint: " (no BYE from the edge?)", wantReason: ReasonServiceHangup},
 		{name: "cancelled by trunk", service: []string{"uas_noanswer.xml"}, trunk: "uac_cancel.xml",
 			serviceHint: " (B leg not cancelled?)", wantReason: ReasonCanceled},
-		{name: "hold and resume", service: []string{"uas_answer.xml"}, trunk: "uac_hold.xml"},
+		{name: "hold and resume reach the service", service: []string{"testdata/uas_reinvite.xml"}, trunk: "uac_hold.xml",
+			serviceHint: " (hold or resume not forwarded?)"},
+		{name: "hold and resume by the service reach the trunk", service: []string{"testdata/uas_hold.xml"}, trunk: "testdata/uac_answer_reinvite.xml",
+			trunkHint: " (hold or resume not forwarded?)"},
+		{name: "offerless hold and resume by the service reach the trunk", service: []string{"testdata/uas_offerless_hold.xml"},
+			trunk: "testdata/uac_answer_reinvite.xml", trunkHint: " (the ACK's answer not applied and carried?)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -222,7 +230,7 @@ func TestCallMediaTimeout(t *testing.T) {
 	if code, logs := svc.wait(t, 10*time.Second); code != 0 {
 		t.Fatalf("service sipp exit %d\n%s", code, logs)
 	}
-	if got := e.waitEnded(t, ws, 1)[0]["reason"]; got != string(ReasonMediaTimeout) {
+	if got := e.waitEnded(t, ws, 1)[0]["reason"]; got != string(ReasonMediaTimeoutTrunk) { // both silent: the trunk is named
 		t.Errorf("reason = %v", got)
 	}
 	e.checkNoLeaks(t, ws)

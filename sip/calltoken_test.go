@@ -19,7 +19,8 @@ import (
 
 // TestServiceHeadersBudget checks that the X- headers to a service stay
 // under 1 KiB with the longest values they can carry, and that voice
-// settings too large for the budget are left to the call context.
+// settings too large for the budget are cut and marked truncated (the
+// service reads them whole from the call context).
 func TestServiceHeadersBudget(t *testing.T) {
 	token := "ws_" + strings.Repeat("a", 16) + "." + strings.Repeat("b", 43)
 	long := func(n int) string { return strings.Repeat("x", n) }
@@ -30,7 +31,7 @@ func TestServiceHeadersBudget(t *testing.T) {
 		wantVoice bool
 	}{
 		{"small voice settings", base64.RawURLEncoding.EncodeToString([]byte(`{"tts_voice":"alloy","speed":1}`)), token, true},
-		{"voice settings over the budget", base64.RawURLEncoding.EncodeToString([]byte(long(2000))), token, false},
+		{"voice settings over the budget", base64.RawURLEncoding.EncodeToString([]byte(long(2000))), token, true},
 		{"no token", base64.RawURLEncoding.EncodeToString([]byte(long(300))), "", true},
 	}
 	for _, tc := range tests {
@@ -40,18 +41,25 @@ func TestServiceHeadersBudget(t *testing.T) {
 				Workspace: &routing.WorkspaceView{ID: "ws_" + strings.Repeat("z", 61), Environment: tenancy.EnvDevelopment},
 				Service:   &routing.Service{ID: long(64)}, VoiceSettingsB64: tc.voiceB64,
 			}
-			hs := serviceHeaders("call_"+long(20), r, long(64), tc.token)
+			hs := serviceHeaders("call_"+long(20), r, identity{caller: long(64)}, tc.token, MaxServiceHeaders)
 			var wire bytes.Buffer
 			names := map[string]string{}
 			for _, h := range hs {
 				fmt.Fprintf(&wire, "%s: %s\r\n", h.Name(), h.Value())
 				names[h.Name()] = h.Value()
 			}
-			if wire.Len() >= 1024 || xHeaderBytes(hs) != wire.Len() {
-				t.Fatalf("X- headers take %d bytes (counted %d), want under 1024", wire.Len(), xHeaderBytes(hs))
+			if wire.Len() >= 1024 || headersSize(hs) != wire.Len() {
+				t.Fatalf("X- headers take %d bytes (counted %d), want under 1024", wire.Len(), headersSize(hs))
 			}
-			if _, ok := names[HeaderVoiceSettings]; ok != tc.wantVoice {
+			v, ok := names[HeaderVoiceSettings]
+			if ok != tc.wantVoice {
 				t.Fatalf("X-Voice-Settings present: %v, want %v", ok, tc.wantVoice)
+			}
+			if over := len(tc.voiceB64) > 1024; ok && over {
+				js, err := base64.RawURLEncoding.DecodeString(v)
+				if err != nil || !strings.Contains(string(js), `"truncated":true`) {
+					t.Fatalf("X-Voice-Settings of settings over the budget: %s, want them marked truncated", js)
+				}
 			}
 			if got := names[HeaderCallToken]; got != tc.token {
 				t.Fatalf("token header %q, want %q", got, tc.token)

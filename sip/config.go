@@ -22,8 +22,40 @@ type Config struct {
 	// MaxDuration bounds an answered call; then both legs get BYE.
 	// Default 4h.
 	MaxDuration time.Duration
-	// ByeTimeout bounds each BYE the edge sends. Default 5s.
+	// ByeTimeout bounds each BYE the edge sends; sipgo's client
+	// transaction retransmits it over UDP meanwhile (RFC 3261 section
+	// 17.1.2.2). Default 64*T1 (Timer F, 32s).
 	ByeTimeout time.Duration
+	// MediaTimeout ends an answered call when either leg has sent no RTP
+	// for this long while the call is not on hold (end reason
+	// media_timeout_trunk or media_timeout_service). Zero disables it.
+	// Default 30s.
+	MediaTimeout time.Duration
+	// T1 is the round-trip estimate of RFC 3261 section 17.1.1.1 for the
+	// retransmissions and timeouts the edge's own dialog code runs: its
+	// 2xx to an INVITE until the ACK (given up after 64*T1, end reason
+	// no_ack), reliable provisional responses until their PRACK (RFC 3262
+	// section 3). sipgo's transactions keep their own (sip.T1). Tests
+	// lower it. Default 500ms.
+	T1 time.Duration
+	// SessionExpires is the session interval the edge asks for and uses
+	// when a peer names none (RFC 4028, EDGE_SESSION_EXPIRES). Default
+	// 1800s; at least MinSE.
+	SessionExpires time.Duration
+	// MinSE is the shortest session interval the edge accepts (RFC 4028
+	// section 5: a smaller Session-Expires is refused 422 with this
+	// Min-SE). Default and floor 90s; only the package's tests may go
+	// lower (see shortTimers), to run a refresh in seconds.
+	MinSE time.Duration
+	// shortTimers lets MinSE go below 90s. Unexported: tests of package
+	// sip set it (one refresh at the 90s minimum takes 45s); nothing
+	// outside the package can.
+	shortTimers bool
+
+	// ReinviteTimeout bounds an offer the edge forwards to the other leg
+	// (re-INVITE or UPDATE, RFC 3261 section 14) and the refreshes it
+	// sends. Default 64*T1 (32s).
+	ReinviteTimeout time.Duration
 
 	// LeaseTTL is the lease of each call in the call registry; the edge
 	// renews it every LeaseTTL/3. Default 30s.
@@ -65,7 +97,12 @@ func DefaultConfig() Config {
 		NodeID:          host,
 		NoAnswerTimeout: 30 * time.Second,
 		MaxDuration:     4 * time.Hour,
-		ByeTimeout:      5 * time.Second,
+		ByeTimeout:      32 * time.Second,
+		MediaTimeout:    30 * time.Second,
+		T1:              500 * time.Millisecond,
+		ReinviteTimeout: 32 * time.Second,
+		SessionExpires:  1800 * time.Second,
+		MinSE:           90 * time.Second,
 		LeaseTTL:        30 * time.Second,
 		ControlWait:     5 * time.Second,
 		StoreTimeout:    3 * time.Second,
@@ -91,6 +128,16 @@ func (c Config) Validate() error {
 		return bad("MaxDuration", "must be positive")
 	case c.ByeTimeout <= 0:
 		return bad("ByeTimeout", "must be positive")
+	case c.MediaTimeout < 0:
+		return bad("MediaTimeout", "must not be negative")
+	case c.T1 <= 0 || c.T1 > 10*time.Second:
+		return bad("T1", "must be positive and at most 10s")
+	case c.ReinviteTimeout <= 0:
+		return bad("ReinviteTimeout", "must be positive")
+	case c.MinSE < time.Second || (!c.shortTimers && c.MinSE < 90*time.Second):
+		return bad("MinSE", "must be at least 90s (RFC 4028 section 4)")
+	case c.SessionExpires < c.MinSE || c.SessionExpires%time.Second != 0 || c.MinSE%time.Second != 0:
+		return bad("SessionExpires", "must be whole seconds, at least MinSE")
 	case c.LeaseTTL < time.Second:
 		return bad("LeaseTTL", "must be at least 1s")
 	case c.ControlWait <= 0 || c.ControlWait >= c.LeaseTTL:

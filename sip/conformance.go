@@ -10,9 +10,22 @@ import (
 )
 
 // supportedExtensions are the option tags of Require the edge supports
-// (RFC 3261 section 8.2.2.3): none. A trunk that requires 100rel, timer
-// or any other extension is refused with 420 and an Unsupported header.
-var supportedExtensions = map[string]bool{}
+// (RFC 3261 section 8.2.2.3): 100rel (RFC 3262, prack.go) and timer
+// (RFC 4028, session_timer.go). A request that
+// requires any other extension is refused with 420 and an Unsupported
+// header naming it.
+var supportedExtensions = map[string]bool{"100rel": true, "timer": true}
+
+// supportedValue is the Supported header of the edge's requests and 2xx
+// (RFC 3261 section 20.37): its extensions, sorted.
+func supportedValue() string {
+	tags := make([]string, 0, len(supportedExtensions))
+	for t := range supportedExtensions {
+		tags = append(tags, t)
+	}
+	sort.Strings(tags)
+	return strings.Join(tags, ", ")
+}
 
 // screen runs the checks of RFC 3261 section 8.2 that any request passes
 // before a transaction exists for it, on the request as parsed and its
@@ -27,7 +40,7 @@ var supportedExtensions = map[string]bool{}
 //     To display name that is neither a quoted string nor tokens
 //     (section 25.1);
 //   - Max-Forwards 0: 483 (section 16.3 step 2: the edge never forwards
-//     it, and answers OPTIONS with 483 too);
+//     it), except OPTIONS, which the edge answers itself (section 11);
 //   - a Request-URI, From or To of a scheme other than sip, sips or tel:
 //     416 (section 8.2.2.1);
 //   - Require naming an extension the edge lacks: 420 with Unsupported
@@ -130,7 +143,7 @@ func checkRequire(req *sip.Request) *Rejection {
 
 // checkOffer checks what an INVITE offers and accepts (RFC 3261 section
 // 8.2.3): the edge takes and gives application/sdp only, unencoded. An
-// INVITE without a body is refused later, with 488 (no offer).
+// INVITE without a body is a delayed offer (offeranswer.go).
 func checkOffer(req *sip.Request) *Rejection {
 	if len(req.Body()) > 0 {
 		ct := req.ContentType()

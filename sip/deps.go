@@ -20,6 +20,10 @@ type Router interface {
 	// Lookup finds the route of a dialled number (a Request-URI user, in
 	// any form routing.Normalize accepts).
 	Lookup(dialed string) (*routing.Route, bool)
+	// LookupFrom finds the route of a number dialled from addr and the
+	// trunk of the owning workspace it arrives through, the number
+	// normalised with that trunk's default country code.
+	LookupFrom(addr netip.Addr, dialed string) (*routing.Route, *routing.Trunk, bool)
 }
 
 var _ Router = (*routing.Map)(nil)

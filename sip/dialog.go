@@ -101,6 +101,14 @@ func (d *dialogCache) match(req *sip.Request) (legRef, bool) {
 	return legRef{}, false
 }
 
+// leg returns the leg indexed under a dialog id.
+func (d *dialogCache) leg(id string) (legRef, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	ref, ok := d.legs[id]
+	return ref, ok
+}
+
 // call returns a live call by edge call id.
 func (d *dialogCache) call(id string) (*call, bool) {
 	d.mu.RLock()

@@ -156,7 +156,7 @@ func (d *digestAuth) verify(r digestRequest, values []string, t *routing.Trunk) 
 		if stale {
 			return authStale
 		}
-		if !d.replay.firstUse(replayTrunkKey(t.Workspace, t.ID), r.src, cred.Nonce, cred.Cnonce, cred.Nc, expiry) {
+		if !d.replay.firstUse(replayTrunkKey(t.WorkspaceID, t.ID), r.src, cred.Nonce, cred.Cnonce, cred.Nc, expiry) {
 			continue
 		}
 		return authOK

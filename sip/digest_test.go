@@ -39,7 +39,7 @@ func digestReq(t *testing.T, src string) digestRequest {
 }
 
 func TestDigestVerify(t *testing.T) {
-	trunk := &routing.Trunk{ID: "t", Workspace: "ws_a", Username: "carrier", Password: "correct-horse-battery"}
+	trunk := &routing.Trunk{ID: "t", WorkspaceID: "ws_a", Username: "carrier", Password: "correct-horse-battery"}
 	now := time.Unix(1_800_000_000, 0)
 	d := newDigestAuth("edge", time.Minute)
 	d.now = func() time.Time { return now }
@@ -106,8 +106,8 @@ func TestDigestReplayTableIsPerTrunk(t *testing.T) {
 	d := newDigestAuth("edge", time.Minute)
 	d.now = func() time.Time { return now }
 	d.replay = newReplayGuard(50, 20, d.now)
-	a := &routing.Trunk{ID: "carrier", Workspace: "ws_a", Username: "a", Password: "password-of-a"}
-	b := &routing.Trunk{ID: "carrier", Workspace: "ws_b", Username: "b", Password: "password-of-b"}
+	a := &routing.Trunk{ID: "carrier", WorkspaceID: "ws_a", Username: "a", Password: "password-of-a"}
+	b := &routing.Trunk{ID: "carrier", WorkspaceID: "ws_b", Username: "b", Password: "password-of-b"}
 	md5 := d.challenge(false)[0]
 	login := func(tr *routing.Trunk, src, cnonce string) authOutcome {
 		return d.verify(digestReq(t, src), []string{digestAnswer(t, md5, digestTestURI, tr.Username, tr.Password, cnonce, 1)}, tr)
@@ -159,7 +159,7 @@ func FuzzDigestVerify(f *testing.F) {
 	f.Add(`Digest username="carrier", realm="edge", nonce="` + chal.Nonce + `", uri="sip:x@edge", response="00", qop=auth, nc=ffffffff, cnonce=""`)
 	f.Add(`Digest algorithm=SHA-256, username="`)
 	f.Add("Digest ,,,,=\"\\\"")
-	trunk := &routing.Trunk{ID: "t", Workspace: "w", Username: "carrier", Password: "pw-123456"}
+	trunk := &routing.Trunk{ID: "t", WorkspaceID: "w", Username: "carrier", Password: "pw-123456"}
 	var u sip.Uri
 	_ = sip.ParseUri(digestTestURI, &u)
 	req := digestRequest{method: "INVITE", uri: u, src: netip.MustParseAddr("192.0.2.1")}

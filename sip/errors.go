@@ -48,6 +48,7 @@ const (
 	ReasonMalformed       Reason = "malformed"
 	ReasonUnknownSource   Reason = "unknown_source"
 	ReasonRateLimited     Reason = "rate_limited"
+	ReasonTrunkBudget     Reason = "trunk_budget"
 	ReasonAuthRequired    Reason = "auth_required"
 	ReasonAuthFailed      Reason = "auth_failed"
 	ReasonNotFound        Reason = "not_found"
@@ -59,6 +60,7 @@ const (
 	ReasonStoreDown       Reason = "store_unavailable"
 	ReasonDraining        Reason = "draining"
 	ReasonServiceDown     Reason = "service_unavailable"
+	ReasonInternal        Reason = "internal_error"
 	ReasonServiceBusy     Reason = "service_busy"
 	ReasonNoAnswer        Reason = "no_answer"
 	ReasonCanceled        Reason = "canceled"
@@ -82,6 +84,28 @@ const (
 	ReasonMaxDuration   Reason = "max_duration"
 	ReasonNoAck         Reason = "no_ack"
 	ReasonAnswered      Reason = "answered"
+
+	// End reasons of the dialog layer (offeranswer.go, mediawatch.go).
+	ReasonNoAnswerSDP         Reason = "no_answer_sdp"
+	ReasonMediaTimeoutTrunk   Reason = "media_timeout_trunk"
+	ReasonMediaTimeoutService Reason = "media_timeout_service"
+	ReasonSessionExpired      Reason = "session_expired"
+
+	// Refusals of in-dialog requests (reinvite.go, update.go).
+	ReasonRequestPending Reason = "request_pending"
+	ReasonNoDialog       Reason = "no_dialog"
+	ReasonOutOfOrder     Reason = "out_of_order"
+	ReasonPeerRefused    Reason = "peer_refused"
+	ReasonPeerFailed     Reason = "peer_failed"
+	// ReasonBadHeader is a malformed header of the dialog extensions
+	// (Session-Expires, Min-SE, RSeq, RAck): 400 "Bad <header>".
+	ReasonBadHeader Reason = "bad_header"
+	// ReasonNoPrack: a reliable provisional response was never PRACKed
+	// (RFC 3262 section 3: the INVITE is refused with a 5xx).
+	ReasonNoPrack Reason = "no_prack"
+	// ReasonIntervalTooBrief: a Session-Expires below the edge's Min-SE
+	// (RFC 4028 section 8.1): 422 with Min-SE.
+	ReasonIntervalTooBrief Reason = "interval_too_brief"
 )
 
 // Rejection is a refusal of a request with its cause. Every refusal of the
@@ -127,22 +151,33 @@ type response struct {
 }
 
 // responses is THE table from cause to SIP response: every refusal and
-// every failed call is answered from it (design section 7).
+// every failed call is answered from it (design section 7, issue 14 item
+// 8). Retry-After (set by classify and the budget) goes only with the
+// 503s of whole-edge conditions, draining, shutdown, no media ports, the
+// call store down, and with a trunk over its own request budget: a carrier
+// backs off the whole edge, every tenant, on a 503 with Retry-After (RFC
+// 3261 section 21.5.4). A workspace's own limits are callee-scoped: 486 at
+// its concurrent-call limit, 480 with Retry-After at its CPS limit. One
+// service's failure is final for that call and carries no Retry-After:
+// 480 when it does not answer (or answers 408/480), 486 busy, 503 when it
+// is unreachable or fails, 500 for a fault of the edge's own.
 var responses = map[Reason]response{
 	ReasonMalformed:       {400, "Bad Request"},
 	ReasonUnknownSource:   {403, "Forbidden"},
 	ReasonRateLimited:     {503, "Service Unavailable"},
+	ReasonTrunkBudget:     {503, "Service Unavailable"},
 	ReasonAuthRequired:    {407, "Proxy Authentication Required"},
 	ReasonAuthFailed:      {407, "Proxy Authentication Required"},
 	ReasonNotFound:        {404, "Not Found"},
 	ReasonSuspended:       {403, "Forbidden"},
 	ReasonConcurrentLimit: {486, "Busy Here"},
-	ReasonCPSLimit:        {503, "Service Unavailable"},
+	ReasonCPSLimit:        {480, "Temporarily Unavailable"},
 	ReasonNoCodec:         {488, "Not Acceptable Here"},
 	ReasonNoPorts:         {503, "Service Unavailable"},
 	ReasonStoreDown:       {503, "Service Unavailable"},
 	ReasonDraining:        {503, "Service Unavailable"},
 	ReasonServiceDown:     {503, "Service Unavailable"},
+	ReasonInternal:        {500, "Server Internal Error"},
 	ReasonServiceBusy:     {486, "Busy Here"},
 	ReasonNoAnswer:        {480, "Temporarily Unavailable"},
 	ReasonCanceled:        {487, "Request Terminated"},
@@ -157,6 +192,16 @@ var responses = map[Reason]response{
 	ReasonNotAcceptable:     {488, "Not Acceptable Here"},
 	ReasonMethodNotAllowed:  {405, "Method Not Allowed"},
 	ReasonNotImplemented:    {501, "Not Implemented"},
+
+	ReasonRequestPending: {491, "Request Pending"},
+	ReasonNoDialog:       {481, "Call/Transaction Does Not Exist"},
+	ReasonOutOfOrder:     {500, "Server Internal Error"},
+	ReasonPeerRefused:    {488, "Not Acceptable Here"},
+	ReasonPeerFailed:     {500, "Server Internal Error"},
+	ReasonBadHeader:      {400, "Bad Request"},
+	ReasonNoPrack:        {500, "Server Internal Error"},
+
+	ReasonIntervalTooBrief: {422, "Session Interval Too Small"},
 }
 
 // Status returns the SIP status code and reason phrase for r. A 400 names
@@ -165,6 +210,9 @@ func (r *Rejection) Status() (int, string) {
 	resp, ok := responses[r.Reason]
 	if !ok {
 		resp = response{500, "Server Internal Error"}
+	}
+	if r.Reason == ReasonBadHeader && r.Detail != "" {
+		return resp.code, "Bad " + r.Detail
 	}
 	if resp.code == 400 && r.Detail != "" {
 		return resp.code, resp.phrase + " (" + r.Detail + ")"
@@ -217,6 +265,8 @@ func classify(err error) *Rejection {
 	case errors.Is(err, media.ErrMalformedSDP), errors.Is(err, media.ErrSDPTooLarge),
 		errors.Is(err, media.ErrBadConnection), errors.Is(err, media.ErrInvalidRemote):
 		return &Rejection{Reason: ReasonMalformed, Detail: "SDP body", Err: err}
+	case errors.Is(err, errNoPrack):
+		return &Rejection{Reason: ReasonNoPrack, Err: err}
 	case errors.Is(err, ErrNoAnswer), errors.Is(err, context.DeadlineExceeded):
 		return &Rejection{Reason: ReasonNoAnswer, Err: err}
 	case errors.Is(err, ErrCanceled):
@@ -231,8 +281,10 @@ func classify(err error) *Rejection {
 		return &Rejection{Reason: ReasonServiceBusy, Err: err}
 	case errors.Is(err, ErrServiceNoAnswer):
 		return &Rejection{Reason: ReasonNoAnswer, Err: err}
+	case errors.Is(err, ErrServiceUnavailable):
+		return &Rejection{Reason: ReasonServiceDown, Err: err}
 	default:
-		return &Rejection{Reason: ReasonServiceDown, RetryAfter: 5, Err: err}
+		return &Rejection{Reason: ReasonInternal, Err: err}
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/voiceedge/edge/routing"
 )
 
 // FuzzBadRequestFor feeds raw datagrams to the stateless 400 builder: it
@@ -63,8 +65,10 @@ func FuzzRequestFields(f *testing.F) {
 		_ = validateInvite(req)
 		_ = normalizeParams(req)
 		_ = screen(req, data)
-		if n, ok := dialedNumber(&req.Recipient); ok && (len(n) < 2 || n[0] != '+') {
-			t.Fatalf("dialled number %q is not E.164", n)
+		if u, ok := dialedUser(&req.Recipient); ok {
+			if n, ok := routing.NormalizeFor(u, "1"); ok && (len(n) < 2 || n[0] != '+') {
+				t.Fatalf("dialled number %q is not E.164", n)
+			}
 		}
 		if id := callerID(req); len(id) == 0 || len(id) > 64 {
 			t.Fatalf("caller id %q", id)
@@ -97,7 +101,7 @@ func FuzzStreamFilter(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	s := &Server{metrics: met, log: testLogger()}
+	s := &Server{metrics: met, log: testLogger(), router: fakeRouter{}, dialogs: newDialogCache(), budget: newBudgets()}
 	p := sip.NewParser()
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
 		c := newStreamFilter(discardConn{}, s)

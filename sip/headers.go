@@ -5,8 +5,6 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
-
-	"github.com/voiceedge/edge/routing"
 )
 
 // Headers the edge adds to the INVITE it sends to a service (design
@@ -23,12 +21,11 @@ const (
 	// which the service reads its call's context from the control plane.
 	// It is never logged.
 	HeaderCallToken = "X-Edge-Call-Token"
+	// Design section 10 (identity.go).
+	HeaderCallerVerified = "X-Caller-Verified"
+	HeaderCallerPrivacy  = "X-Caller-Privacy"
+	HeaderDivertedFrom   = "X-Diverted-From"
 )
-
-// maxXHeaderBytes bounds the X- headers of the INVITE to a service
-// together, each counted as "Name: value\r\n" (design section 10: under
-// 1 KiB; the rest is fetched with the call token).
-const maxXHeaderBytes = 1023
 
 // validateRequest checks what the edge needs of any request before it acts
 // on it; the Rejection names the header at fault. sipgo's parser has
@@ -54,7 +51,11 @@ func validateRequest(req *sip.Request) *Rejection {
 	if !strings.EqualFold(string(req.CSeq().MethodName), string(req.Method)) {
 		return reject(ReasonMalformed, "CSeq method differs from the request method")
 	}
-	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
+	// Max-Forwards 0: 483, as the edge would have to forward the request;
+	// but an OPTIONS is answered by the edge itself, the UAS its
+	// Max-Forwards reached (RFC 3261 section 11: OPTIONS with Max-Forwards
+	// 0 is how an element's capabilities are queried).
+	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 && req.Method != sip.OPTIONS {
 		return reject(ReasonTooManyHops, "Max-Forwards")
 	}
 	return nil
@@ -71,21 +72,22 @@ func validateInvite(req *sip.Request) *Rejection {
 	if s := req.Recipient.Scheme; s != "sip" && s != "sips" && s != "tel" {
 		return reject(ReasonMalformed, "Request-URI scheme")
 	}
+	if _, rej := callerIdentity(req, ""); rej != nil {
+		return rej
+	}
 	return nil
 }
 
-// dialedNumber returns the called number of a Request-URI in E.164, and
-// false when the URI carries no number (the number is then unknown).
-func dialedNumber(u *sip.Uri) (string, bool) {
+// dialedUser returns what of a Request-URI names the called number, as
+// routing.Map.LookupFrom takes it: the user part of a sip or sips URI (with
+// its parameters, e.g. phone-context), the whole of a tel URI; false when
+// the URI carries no user (the number is then unknown).
+func dialedUser(u *sip.Uri) (string, bool) {
 	user := u.User
 	if u.Scheme == "tel" {
 		user = u.Raw()
 	}
-	user, _, _ = strings.Cut(user, ";") // user parameters, e.g. ;npdi
-	if user == "" {
-		return "", false
-	}
-	return routing.Normalize(user)
+	return user, user != ""
 }
 
 // callerID returns the caller's number or name from the From header, reduced
@@ -110,38 +112,6 @@ func callerID(req *sip.Request) string {
 		return "anonymous"
 	}
 	return string(out)
-}
-
-// serviceHeaders are the X- headers of the INVITE to the service; token is
-// the call's token ("" when none could be issued). They stay within
-// maxXHeaderBytes: voice settings too large for that are left out of
-// X-Voice-Settings (the service reads them from GET /v1/call-context).
-func serviceHeaders(callID string, r *routing.Route, caller, token string) []sip.Header {
-	hs := []sip.Header{
-		sip.NewHeader(HeaderCallID, callID),
-		sip.NewHeader(HeaderWorkspaceID, r.Workspace.ID),
-		sip.NewHeader(HeaderServiceID, r.Service.ID),
-		sip.NewHeader(HeaderEnvironment, string(r.Workspace.Environment)),
-		sip.NewHeader(HeaderCaller, caller),
-		sip.NewHeader(HeaderCalled, r.Number),
-	}
-	if token != "" {
-		hs = append(hs, sip.NewHeader(HeaderCallToken, token))
-	}
-	voice := sip.NewHeader(HeaderVoiceSettings, r.VoiceSettingsB64)
-	if xHeaderBytes(append(hs, voice)) <= maxXHeaderBytes {
-		hs = append(hs, voice)
-	}
-	return hs
-}
-
-// xHeaderBytes is the size of headers hs on the wire.
-func xHeaderBytes(hs []sip.Header) int {
-	n := 0
-	for _, h := range hs {
-		n += len(h.Name()) + len(": ") + len(h.Value()) + len("\r\n")
-	}
-	return n
 }
 
 // Bounds of badRequestFor.

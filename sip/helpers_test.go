@@ -44,6 +44,8 @@ type edgeOptions struct {
 	mediaTimeout time.Duration
 	// logs, when set, receives the edge's log at debug level.
 	logs io.Writer
+	// rtpPorts overrides the RTP port range (load tests need more).
+	rtpPorts [2]int
 }
 
 // portBase spreads the RTP ranges of the tests of this process.
@@ -71,7 +73,11 @@ func newTestEdge(t *testing.T, opts ...func(*edgeOptions)) *testEdge {
 	go func() { defer wg.Done(); _ = e.routes.Run(ctx) }()
 
 	lo := 42000 + int(portBase.Add(1)%40)*200
-	pool, err := media.NewPortPool(netip.MustParseAddr("127.0.0.1"), lo, lo+199)
+	hi := lo + 199
+	if o.rtpPorts[0] > 0 {
+		lo, hi = o.rtpPorts[0], o.rtpPorts[1]
+	}
+	pool, err := media.NewPortPool(netip.MustParseAddr("127.0.0.1"), lo, hi)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +93,7 @@ func newTestEdge(t *testing.T, opts ...func(*edgeOptions)) *testEdge {
 	cfg.PublicIP = netip.MustParseAddr("127.0.0.1")
 	cfg.ControlWait = 100 * time.Millisecond
 	cfg.NoAnswerTimeout = 5 * time.Second
+	cfg.MediaTimeout = o.mediaTimeout
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}
@@ -129,6 +136,11 @@ type wsSpec struct {
 	name, number, cidr, target string
 	user, pass                 string
 	limits                     tenancy.Limits
+	// Carrier settings of the trunk (design section 10).
+	countryCode string
+	budget      int
+	// voice overrides the voice settings.
+	voice *tenancy.VoiceSettings
 }
 
 // addWorkspace creates a workspace with a service, a trunk and a number
@@ -150,8 +162,13 @@ func (e *testEdge) addWorkspace(t *testing.T, s wsSpec) string {
 		}
 	}
 	put(tenancy.KindService, &tenancy.Service{ID: "agent", Name: "Agent", Target: s.target})
-	put(tenancy.KindTrunk, &tenancy.Trunk{ID: "carrier", Name: "Carrier", AllowedCIDRs: []string{s.cidr}, Username: s.user, Password: s.pass})
-	put(tenancy.KindVoiceSettings, &tenancy.VoiceSettings{TTSVoice: "alloy", Speed: 1, Keyterms: []string{"appointment"}})
+	put(tenancy.KindTrunk, &tenancy.Trunk{ID: "carrier", Name: "Carrier", AllowedCIDRs: []string{s.cidr}, Username: s.user, Password: s.pass,
+		DefaultCountryCode: s.countryCode, MaxRequestsPerSecond: s.budget})
+	voice := &tenancy.VoiceSettings{TTSVoice: "alloy", Speed: 1, Keyterms: []string{"appointment"}}
+	if s.voice != nil {
+		voice = s.voice
+	}
+	put(tenancy.KindVoiceSettings, voice)
 	put(tenancy.KindNumber, &tenancy.PhoneNumber{Number: s.number, ServiceID: "agent"})
 	waitFor(t, 5*time.Second, "route of "+s.number, func() bool {
 		r, ok := e.routes.Lookup(s.number)

@@ -33,6 +33,13 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuse(req, tx, rej)
 		return
 	}
+	// Session timer headers depend on the request alone: malformed 400,
+	// too brief 422 (RFC 4028), before anything of workspaces is checked.
+	timer, rej := readTimer(req, s.cfg.MinSE)
+	if rej != nil {
+		s.refuse(req, tx, rej)
+		return
+	}
 	if !s.router.KnownSource(sourceIP(req)) {
 		s.refuse(req, tx, reject(ReasonUnknownSource, ""))
 		return
@@ -51,7 +58,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuse(req, tx, rej)
 		return
 	}
-	c, rej := s.newCall(req, tx, adm, start)
+	c, rej := s.newCall(req, tx, adm, start, timer)
 	if rej != nil {
 		s.refuse(req, tx, rej)
 		return
@@ -63,31 +70,35 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 // newCall checks the SDP offer, opens the media session and takes a slot
 // under the workspace's limits: the last checks a call can fail before it
 // exists. Nothing is left behind when it fails.
-func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admission, start time.Time) (*call, *Rejection) {
-	if len(req.Body()) == 0 {
-		return nil, reject(ReasonNoCodec, "no SDP offer")
-	}
-	if ct := req.ContentType(); ct != nil && !strings.EqualFold(strings.TrimSpace(strings.Split(ct.Value(), ";")[0]), "application/sdp") {
-		return nil, reject(ReasonNoCodec, "Content-Type is not application/sdp")
-	}
-	offer, err := media.ParseSDP(req.Body())
-	if err != nil {
-		return nil, classify(err)
-	}
-	ans, err := media.Negotiate(offer, nil)
-	if err != nil {
-		return nil, classify(err)
+func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admission, start time.Time, timer timerRequest) (*call, *Rejection) {
+	// An INVITE without a body is a delayed offer (RFC 3261 section
+	// 13.2.1): the edge offers in its 200 and reads the answer in the ACK.
+	offerless := len(req.Body()) == 0
+	var offer *media.Description
+	var ans media.Answer
+	if !offerless {
+		if ct := req.ContentType(); ct != nil && !isSDP(ct.Value()) {
+			return nil, reject(ReasonNoCodec, "Content-Type is not application/sdp")
+		}
+		var err error
+		if offer, err = media.ParseSDP(req.Body()); err != nil {
+			return nil, classify(err)
+		}
+		if ans, err = media.Negotiate(offer, nil); err != nil {
+			return nil, classify(err)
+		}
 	}
 	id := newCallID()
 	sess, err := s.media.NewSession(id)
 	if err != nil {
 		return nil, classify(err)
 	}
-	if err := sess.SetRemote(media.LegA, offer.RTPAddr(), ans.Codec.PT, ans.TelephoneEventPT); err != nil {
-		_ = sess.Close()
-		return nil, classify(err)
+	if offer != nil {
+		if err := sess.SetRemote(media.LegA, offer.RTPAddr(), ans.Codec.PT, ans.TelephoneEventPT); err != nil {
+			_ = sess.Close()
+			return nil, classify(err)
+		}
 	}
-	sess.SetHold(offer.OnHold())
 	r := adm.route
 	rec := tenancy.CallRecord{
 		ID: id, WorkspaceID: r.Workspace.ID, ServiceID: r.Service.ID, From: adm.caller, To: r.Number,
@@ -102,12 +113,20 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 	}
 	c := newCallState(s, req, tx, adm, rec, sess, ans)
 	c.token = s.issueCallToken(rec)
+	c.offerless = offerless
+	c.trunkTimer(timer)
+	if wantsReliable(req) {
+		c.rel = newReliable(req.CSeq().SeqNo)
+	}
+	if offer != nil {
+		c.setHeld(media.LegA, offer.OnHold())
+	}
 	s.calls.Add(1)
 	s.dialogs.addCall(c)
 	s.metrics.activeCalls.Inc()
 	c.event(tenancy.EventCallStarted, map[string]any{
 		"from": rec.From, "to": rec.To, "service_id": r.Service.ID, "trunk_id": adm.trunk.ID,
-		"node_id": s.cfg.NodeID, "codec": ans.Codec.Name,
+		"node_id": s.cfg.NodeID, "codec": ans.Codec.Name, "delayed_offer": offerless,
 	})
 	return c, nil
 }

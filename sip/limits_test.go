@@ -67,8 +67,9 @@ func (b *busyService) offered() int {
 
 // TestCPSLimitEndToEnd runs a workspace at max_cps=1 through the real
 // stack: of two INVITEs in the same second the first is admitted (and
-// ends: its service is busy), the second is answered 503 with
-// Retry-After and leaves nothing: no call record, no event, no INVITE to
+// ends: its service is busy), the second is answered 480 with
+// Retry-After (design section 7: callee-scoped, not the 503 a carrier
+// applies to the whole edge) and leaves nothing: no call record, no event, no INVITE to
 // the service, no slot.
 func TestCPSLimitEndToEnd(t *testing.T) {
 	e := newTestEdge(t)
@@ -93,11 +94,11 @@ func TestCPSLimitEndToEnd(t *testing.T) {
 	if elapsed := time.Since(start); elapsed > 900*time.Millisecond {
 		t.Fatalf("the two INVITEs took %v: not one CPS window", elapsed)
 	}
-	if res == nil || res.StatusCode != 503 {
-		t.Fatalf("second call: %v, want 503\n%s", res, raw)
+	if res == nil || res.StatusCode != 480 {
+		t.Fatalf("second call: %v, want 480\n%s", res, raw)
 	}
 	if h := res.GetHeader("Retry-After"); h == nil || h.Value() != "1" {
-		t.Errorf("503 without Retry-After: 1:\n%s", raw)
+		t.Errorf("480 without Retry-After: 1:\n%s", raw)
 	}
 	// A workspace of its own quota is not limited by another's.
 	res, raw = trunk.call(t, trunk.newInvite("+15551230002"), 3*time.Second)
@@ -125,6 +126,8 @@ func TestCPSLimitEndToEnd(t *testing.T) {
 	if started != 1 {
 		t.Errorf("%d call.started events, want 1", started)
 	}
+	// The trunk has the 486 before call.ended is written: wait for it.
+	e.waitEnded(t, other, 1)
 	if n := len(e.events(t, other)) - eventsBefore; n != 2 {
 		t.Errorf("other workspace got %d events, want its own call's 2", n)
 	}

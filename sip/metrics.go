@@ -17,6 +17,9 @@ type metrics struct {
 	activeCalls  prometheus.Gauge
 	setupLatency prometheus.Histogram
 	storeErrors  *prometheus.CounterVec
+	// INVITEs to services (service_request.go).
+	serviceTCP      prometheus.Counter
+	settingsTrimmed prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry) (*metrics, error) {
@@ -55,11 +58,19 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 			Namespace: ns, Subsystem: sub, Name: "store_errors_total",
 			Help: "Failed call-state writes to Redis, by operation.",
 		}, []string{"op"}),
+		serviceTCP: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "service_invites_tcp_total",
+			Help: "INVITEs to UDP services sent over TCP because they exceeded 1300 bytes (RFC 3261 section 18.1.1).",
+		}),
+		settingsTrimmed: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "service_settings_trimmed_total",
+			Help: "INVITEs to UDP-only services whose X-Voice-Settings was cut down to stay under 1300 bytes.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.invites, m.dropped, m.ended, m.requests, m.refused, m.activeCalls, m.setupLatency, m.storeErrors} {
+	for _, c := range []prometheus.Collector{m.invites, m.dropped, m.ended, m.requests, m.refused, m.activeCalls, m.setupLatency, m.storeErrors, m.serviceTCP, m.settingsTrimmed} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register sip metrics: %w", err)
 		}

@@ -88,7 +88,7 @@ func (s *Server) placeCall(dr tenancy.DialRequest) {
 		s.refuseDial(rec, classify(err).Reason)
 		return
 	}
-	c := newCallState(s, nil, nil, &admission{route: route}, rec, sess, media.Answer{})
+	c := newCallState(s, nil, nil, &admission{route: route, identity: identity{caller: rec.From}}, rec, sess, media.Answer{})
 	c.out = &outLeg{}
 	c.token = s.issueCallToken(rec)
 	s.calls.Add(1)
@@ -186,7 +186,7 @@ func (c *call) runOutbound(trunk *tenancy.OutboundTrunk) {
 	c.addLeg(out.dlg.ID, media.LegA)
 	c.s.dialogs.addPeer(out.gateway)
 	c.mu.Lock()
-	c.aUp = true
+	c.aUp, c.confirmed, c.resumedAt = true, true, time.Now()
 	c.mu.Unlock()
 	if err := c.applyTrunkAnswer(out.res.Body()); err != nil {
 		c.s.xfer.met.outbound.WithLabelValues(outboundFailed).Inc()
@@ -234,7 +234,7 @@ func (c *call) applyTrunkAnswer(body []byte) error {
 	c.mu.Lock()
 	c.ansA = ans
 	c.mu.Unlock()
-	c.sess.SetHold(desc.OnHold())
+	c.setHeld(media.LegA, desc.OnHold())
 	return c.sess.SetRemote(media.LegA, desc.RTPAddr(), ans.Codec.PT, desc.TelephoneEventPT)
 }
 
@@ -257,7 +257,7 @@ func (c *call) directionHeaders(req *sip.Request) []sip.Header {
 			cur = append(cur, h)
 		}
 	}
-	if xHeaderBytes(append(cur, hs...)) > maxXHeaderBytes {
+	if headersSize(append(cur, hs...)) > MaxServiceHeaders {
 		req.RemoveHeader(HeaderVoiceSettings)
 	}
 	return hs

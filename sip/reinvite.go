@@ -1,18 +1,21 @@
 package sip
 
 import (
-	"time"
-
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/voiceedge/edge/media"
 )
 
-// onReinvite answers an INVITE inside a dialog (RFC 3261 section 14.2),
-// from the trunk or the service, at the edge: the media of that leg follows
-// the new offer (hold, resume, a new address) and the answer takes the
-// direction of RFC 3264 section 8.4 (media.AnswerDirection). The other leg
-// is not disturbed: the relay anchors the media.
+// onReinvite takes an INVITE inside a dialog (RFC 3261 section 14.2) from
+// the trunk or the service and carries it end to end (forward.go): the
+// other leg gets a re-INVITE with the edge's own offer for that leg (in
+// the direction the offerer asked for, so a voice agent learns that the
+// caller put it on hold), its answer points the relay at the new media,
+// and the offerer gets the edge's answer in the 200. A re-INVITE without
+// SDP gets the edge's offer in the 200 and its answer is read from the
+// ACK (RFC 3261 section 14.1, RFC 3264); a change of hold it brings is
+// then offered to the other leg. An exchange already in progress on the
+// call gets 491 (section 14.2).
 func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	if rej := validateRequest(req); rej != nil {
 		s.refuse(req, tx, rej)
@@ -24,53 +27,126 @@ func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c := ref.c
-	var dlg interface {
-		ReadRequest(*sip.Request, sip.ServerTransaction) error
-	}
-	if ref.leg == media.LegA {
-		dlg = c.trunkDialog()
-	} else {
-		dlg = c.svc()
-	}
-	if err := dlg.ReadRequest(req, tx); err != nil {
-		_ = tx.Respond(sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil))
+	if err := c.dialog(ref.leg).ReadRequest(req, tx); err != nil {
+		s.refuse(req, tx, reject(ReasonOutOfOrder, "CSeq"))
 		return
 	}
-	body, rej := c.reoffer(ref.leg, req.Body())
+	if _, rej := readTimer(req, s.cfg.MinSE); rej != nil {
+		s.refuse(req, tx, rej)
+		return
+	}
+	c.refreshed(ref.leg, req)
+	if !c.answered() {
+		// The service re-offers before the trunk has its 200: answered at
+		// the edge, the trunk's leg has nothing to forward to yet.
+		c.answerLocally(ref.leg, req, tx)
+		return
+	}
+	if !c.lockOffer(ref.leg) {
+		s.refuse(req, tx, c.pending(ref.leg))
+		return
+	}
+	defer c.unlockOffer(ref.leg)
+	if len(req.Body()) == 0 {
+		c.offerInAnswer(ref.leg, req, tx)
+		return
+	}
+	offer, ans, rej := readOffer(req)
 	if rej != nil {
-		code, phrase := rej.Status()
-		_ = tx.Respond(sip.NewResponseFromRequest(req, code, phrase, nil))
+		s.refuse(req, tx, rej)
+		return
+	}
+	body, rej := c.forwardOffer(ref.leg, offer, ans, sip.INVITE)
+	if rej != nil {
+		s.refuse(req, tx, rej)
 		return
 	}
 	res := sip.NewResponseFromRequest(req, 200, "OK", body)
-	contact := s.contact(transportOf(req))
-	ct := sip.ContentTypeHeader("application/sdp")
-	res.AppendHeader(&contact)
-	res.AppendHeader(&ct)
-	if err := tx.Respond(res); err != nil {
-		return
-	}
-	if ref.leg == media.LegA && !sip.IsReliable(req.Transport()) {
-		c.retransmitUntilAck(tx, res, req.CSeq().SeqNo)
+	s.decorate2xx(res, transportOf(req), true)
+	c.decorateTimer(ref.leg, res)
+	if _, err := c.send2xx(tx, res, ref.leg); err != nil {
+		c.log.Debug("re-INVITE 2xx not acknowledged", "leg", ref.leg, "error", err)
 	}
 }
 
-// reoffer applies a new offer on leg l and returns the edge's answer. An
-// offerless re-INVITE gets the edge's current SDP as its offer.
-func (c *call) reoffer(l media.Leg, body []byte) ([]byte, *Rejection) {
+// offerInAnswer answers an offerless re-INVITE of leg l with the edge's
+// offer and applies the answer of the ACK. An ACK without a usable answer
+// ends the call (no_answer_sdp). A hold or resume the answer brings is
+// offered to the other leg.
+func (c *call) offerInAnswer(l media.Leg, req *sip.Request, tx sip.ServerTransaction) {
+	before := c.heldBy(l)
+	body, err := c.edgeOffer(l, media.SendRecv)
+	if err != nil {
+		c.s.refuse(req, tx, classify(err))
+		return
+	}
+	res := sip.NewResponseFromRequest(req, 200, "OK", body)
+	c.s.decorate2xx(res, transportOf(req), true)
+	c.decorateTimer(l, res)
+	ack, err := c.send2xx(tx, res, l)
+	if err != nil {
+		c.log.Debug("offerless re-INVITE not acknowledged", "leg", l, "error", err)
+		return
+	}
+	dir, err := c.applyAnswerDir(l, ack)
+	if err != nil {
+		c.log.Info("ACK without a usable answer", "leg", l, "error", err)
+		c.terminate(errNoAnswerSDP)
+		return
+	}
+	if c.heldBy(l) != before {
+		c.offerDirection(otherLeg(l), dir)
+	}
+}
+
+// answerLocally answers a re-INVITE of leg l at the edge, without the
+// other leg: its offer is applied to leg l.
+func (c *call) answerLocally(l media.Leg, req *sip.Request, tx sip.ServerTransaction) {
+	var body []byte
+	var rej *Rejection
+	if len(req.Body()) == 0 {
+		body, rej = c.currentSDP(l)
+	} else {
+		body, rej = c.reoffer(l, req.Body())
+	}
+	if rej != nil {
+		c.s.refuse(req, tx, rej)
+		return
+	}
+	res := sip.NewResponseFromRequest(req, 200, "OK", body)
+	c.s.decorate2xx(res, transportOf(req), true)
+	c.decorateTimer(l, res)
+	if req.IsInvite() {
+		_, _ = c.send2xx(tx, res, l)
+		return
+	}
+	_ = tx.Respond(res)
+}
+
+// currentSDP is the edge's description of leg l as negotiated.
+func (c *call) currentSDP(l media.Leg) ([]byte, *Rejection) {
 	c.mu.Lock()
 	cur := c.ansA
 	if l == media.LegB {
 		cur = c.answerB
 	}
 	c.mu.Unlock()
-	if len(body) == 0 {
-		out, err := c.s.sdpFor(c.sess, l, []media.Codec{cur.Codec}, cur.TelephoneEventPT, media.SendRecv, cur.Ptime, c.sdpID, c.nextVersion(l))
+	if cur.Codec.Name == "" {
+		body, err := c.edgeOffer(l, media.SendRecv)
 		if err != nil {
 			return nil, classify(err)
 		}
-		return out, nil
+		return body, nil
 	}
+	body, err := c.s.sdpFor(c.sess, l, []media.Codec{cur.Codec}, cur.TelephoneEventPT, cur.Direction, cur.Ptime, c.sdpID, c.nextVersion(l))
+	if err != nil {
+		return nil, classify(err)
+	}
+	return body, nil
+}
+
+// reoffer applies an offer on leg l and returns the edge's answer.
+func (c *call) reoffer(l media.Leg, body []byte) ([]byte, *Rejection) {
 	offer, err := media.ParseSDP(body)
 	if err != nil {
 		return nil, classify(err)
@@ -79,17 +155,9 @@ func (c *call) reoffer(l media.Leg, body []byte) ([]byte, *Rejection) {
 	if err != nil {
 		return nil, classify(err)
 	}
-	if err := c.sess.SetRemote(l, offer.RTPAddr(), ans.Codec.PT, ans.TelephoneEventPT); err != nil {
+	if err := c.applyOffer(l, offer, ans); err != nil {
 		return nil, classify(err)
 	}
-	c.sess.SetHold(offer.OnHold())
-	c.mu.Lock()
-	if l == media.LegA {
-		c.ansA = ans
-	} else {
-		c.answerB = ans
-	}
-	c.mu.Unlock()
 	out, err := c.s.sdpFor(c.sess, l, []media.Codec{ans.Codec}, ans.TelephoneEventPT, ans.Direction, ans.Ptime, c.sdpID, c.nextVersion(l))
 	if err != nil {
 		return nil, classify(err)
@@ -97,71 +165,73 @@ func (c *call) reoffer(l media.Leg, body []byte) ([]byte, *Rejection) {
 	return out, nil
 }
 
-// retransmitUntilAck resends a re-INVITE's 200 over UDP until its ACK
-// arrives (RFC 3261 section 13.3.1.4: the UAS core, not the transaction,
-// retransmits 2xx), for at most 64*T1.
-func (c *call) retransmitUntilAck(tx sip.ServerTransaction, res *sip.Response, cseq uint32) {
-	interval := sip.T1
-	deadline := time.NewTimer(64 * sip.T1)
-	defer deadline.Stop()
-	for {
-		t := time.NewTimer(interval)
-		select {
-		case n := <-c.acks:
-			t.Stop()
-			if n == cseq {
-				return
-			}
-		case <-t.C:
-			if err := tx.Respond(res); err != nil {
-				return
-			}
-			interval = min(2*interval, sip.T2)
-		case <-deadline.C:
-			t.Stop()
-			return
-		case <-c.ctx.Done():
-			t.Stop()
-			return
-		}
+// applyOffer points leg l of the relay at an offer the edge accepted.
+func (c *call) applyOffer(l media.Leg, offer *media.Description, ans media.Answer) error {
+	if err := c.sess.SetRemote(l, offer.RTPAddr(), ans.Codec.PT, ans.TelephoneEventPT); err != nil {
+		return err
 	}
+	c.mu.Lock()
+	if l == media.LegA {
+		c.ansA = ans
+	} else {
+		c.answerB = ans
+	}
+	c.mu.Unlock()
+	c.setHeld(l, offer.OnHold())
+	return nil
 }
 
-// onAck takes the trunk's ACK of a 2xx (a transaction of its own, RFC 3261
-// section 17.1.1.3): it confirms leg A, or a re-INVITE of it.
+// onAck takes an ACK of a 2xx (a transaction of its own, RFC 3261 section
+// 17.1.1.3) of either leg: it confirms leg A, or acknowledges a re-INVITE,
+// and hands it, with any answer it carries, to the waiting send2xx.
 func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	s.metrics.requests.WithLabelValues("ACK").Inc()
 	if req.CSeq() == nil {
 		return
 	}
 	ref, ok := s.matchDialog(req)
-	if !ok || ref.leg != media.LegA {
+	if !ok {
 		return
 	}
-	if err := ref.c.readTrunkAck(req, tx); err != nil {
-		ref.c.log.Debug("read ack", "error", err)
+	if ref.leg == media.LegA {
+		if err := ref.c.readTrunkAck(req, tx); err != nil {
+			ref.c.log.Debug("read ack", "error", err)
+		}
 	}
 	select {
-	case ref.c.acks <- req.CSeq().SeqNo:
+	case ref.c.acks <- ackOf{leg: ref.leg, req: req}:
 	default:
 	}
 }
 
-// onOptions answers OPTIONS, the trunks' keepalive (RFC 3261 section 11),
-// in or out of a dialog, from a known source.
+// onOptions answers OPTIONS (RFC 3261 section 11): out of dialog, the
+// trunks' keepalive, from a known source; inside a dialog (a To tag) only
+// when the dialog is one of a live call, else 481 (section 12.2.2).
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	s.metrics.requests.WithLabelValues("OPTIONS").Inc()
 	if rej := validateRequest(req); rej != nil {
 		s.refuse(req, tx, rej)
 		return
 	}
-	ip := sourceIP(req)
-	if !s.router.KnownSource(ip) && !s.dialogs.isPeer(ip) {
-		s.refuse(req, tx, reject(ReasonUnknownSource, ""))
+	if tag, _ := req.To().Params.Get("tag"); tag != "" {
+		if _, ok := s.matchDialog(req); !ok {
+			s.noDialog(req, tx)
+			return
+		}
+	} else {
+		ip := sourceIP(req)
+		if !s.router.KnownSource(ip) && !s.dialogs.isPeer(ip) {
+			s.refuse(req, tx, reject(ReasonUnknownSource, ""))
+			return
+		}
+	}
+	if s.Draining() && !hasToTag(req) {
+		s.refuse(req, tx, classify(ErrDraining)) // 503 with Retry-After: use another edge
 		return
 	}
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 	res.AppendHeader(sip.NewHeader("Allow", s.allow()))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+	res.AppendHeader(sip.NewHeader("Supported", supportedValue()))
 	_ = tx.Respond(res)
 }

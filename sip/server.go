@@ -35,8 +35,10 @@ type Server struct {
 	sipSrv  *sipgo.Server
 	client  *sipgo.Client
 	limiter *rateLimiter
+	budget  *budgets
 	auth    *digestAuth
 	dialogs *dialogCache
+	late    lateAnswers
 	xfer    *xferState // outbound calls and transfers (xfer.go)
 
 	mu        sync.Mutex
@@ -85,6 +87,7 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 	s := &Server{
 		cfg: cfg, router: router, media: m, store: store, log: slog.Default(),
 		limiter:   newRateLimiter(cfg.RateLimit, cfg.RateBurst, cfg.TrustedCIDRs),
+		budget:    newBudgets(),
 		auth:      newDigestAuth(cfg.Realm, cfg.NonceTTL),
 		dialogs:   newDialogCache(),
 		listeners: map[string]netip.AddrPort{},
@@ -108,7 +111,9 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerLogger(sipLog),
 			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
-				sipLog.Debug("unmatched response", "status", r.StatusCode)
+				if !s.onLateResponse(r) {
+					sipLog.Debug("unmatched response", "status", r.StatusCode)
+				}
 			}),
 		),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
@@ -131,6 +136,8 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 	s.sipSrv.OnCancel(s.onCancel)
 	s.sipSrv.OnOptions(s.onOptions)
 	s.sipSrv.OnInfo(s.onInfo)
+	s.sipSrv.OnUpdate(s.onUpdate)
+	s.sipSrv.OnPrack(s.onPrack)
 	s.sipSrv.OnRefer(s.onRefer) // refer.go
 	s.sipSrv.OnNoRoute(s.onUnsupported)
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())

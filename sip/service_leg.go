@@ -20,12 +20,25 @@ func (c *call) inviteService(ctx context.Context) error {
 		return err
 	}
 	ua := &sipgo.DialogUA{Client: c.s.client, ContactHDR: c.s.contact(strings.ToLower(req.Transport()))}
-	b, err := ua.WriteInvite(ctx, req)
-	if err != nil {
-		return fmt.Errorf("invite service: %w: %w", ErrServiceUnavailable, err)
+	var b *sipgo.DialogClientSession
+	for attempt := 0; ; attempt++ {
+		if b, err = ua.WriteInvite(ctx, req); err != nil {
+			return fmt.Errorf("invite service: %w: %w", ErrServiceUnavailable, err)
+		}
+		c.b = b
+		err = b.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: c.onServiceResponse})
+		if attempt == 0 {
+			if next := c.retryTooBrief(req, err); next != nil {
+				req = next
+				continue
+			}
+		}
+		break
 	}
-	c.b = b
-	err = b.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: c.onServiceResponse})
+	if err != nil && ctx.Err() != nil {
+		// Cancelled: a 2xx crossing the CANCEL is acknowledged and hung up.
+		c.s.cancelled(b)
+	}
 	if err != nil {
 		var dr *sipgo.ErrDialogResponse
 		if errors.As(err, &dr) {
@@ -38,9 +51,14 @@ func (c *call) inviteService(ctx context.Context) error {
 	c.bUp = true
 	c.peer = ipOfSource(res.Source())
 	c.mu.Unlock()
+	c.serviceTimer(res)
 	c.addLeg(b.ID, media.LegB)
 	c.s.dialogs.addPeer(c.peer)
-	if err := b.Ack(ctx); err != nil {
+	ack := b.Ack
+	if c.pracked() {
+		ack = func(context.Context) error { return c.ackService() }
+	}
+	if err := ack(ctx); err != nil {
 		return fmt.Errorf("ack service: %w: %w", ErrServiceUnavailable, err)
 	}
 	if err := c.applyServiceSDP(res.Body()); err != nil {
@@ -63,14 +81,9 @@ func (c *call) serviceInvite() (*sip.Request, error) {
 		uri.UriParams = sip.NewParams()
 		uri.UriParams.Add("transport", transport)
 	}
-	codecs := []media.Codec{c.ansA.Codec}
-	for _, k := range media.DefaultCodecs() {
-		if k.PT != c.ansA.Codec.PT {
-			codecs = append(codecs, k)
-		}
-	}
+	codecs := c.offerCodecs(media.LegB)
 	dtmf := media.NoPayloadType
-	if c.ansA.TelephoneEventPT != media.NoPayloadType {
+	if c.offerless || c.ansA.TelephoneEventPT != media.NoPayloadType {
 		dtmf = media.DefaultTelephoneEventPT
 	}
 	body, err := c.s.sdpFor(c.sess, media.LegB, codecs, dtmf, media.SendRecv, c.ansA.Ptime, c.sdpID, c.nextVersion(media.LegB))
@@ -83,7 +96,7 @@ func (c *call) serviceInvite() (*sip.Request, error) {
 	from.Params = sip.NewParams()
 	from.Params.Add("tag", sip.GenerateTagN(16))
 	callID := sip.CallIDHeader(newCallID())
-	maxFwd := sip.MaxForwardsHeader(70)
+	maxFwd := sip.MaxForwardsHeader(forwardHops(c.req))
 	contact := c.s.contact(transport)
 	ct := sip.ContentTypeHeader("application/sdp")
 	req.AppendHeader(from)
@@ -92,7 +105,11 @@ func (c *call) serviceInvite() (*sip.Request, error) {
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
 	req.AppendHeader(&maxFwd)
 	req.AppendHeader(&contact)
-	for _, h := range serviceHeaders(c.id, c.route, c.rec.From, c.token) {
+	req.AppendHeader(sip.NewHeader("Supported", supportedValue()))
+	for _, h := range c.s.timerRequestHeaders(c.s.cfg.SessionExpires) {
+		req.AppendHeader(h)
+	}
+	for _, h := range serviceHeaders(c.id, c.route, c.ident, c.token, MaxServiceHeaders) {
 		req.AppendHeader(h)
 	}
 	for _, h := range c.directionHeaders(req) { // outbound.go
@@ -106,6 +123,9 @@ func (c *call) serviceInvite() (*sip.Request, error) {
 			// SIP address and its answers come back to it.
 			req.Laddr = sip.Addr{IP: ap.Addr().AsSlice(), Port: int(ap.Port())}
 		}
+		if c.serviceTransport(req) == "tcp" {
+			c.switchToTCP(req)
+		}
 	}
 	return req, nil
 }
@@ -114,8 +134,16 @@ func (c *call) serviceInvite() (*sip.Request, error) {
 // trunk as the edge's own: 180 as 180, 183 with SDP as 183 with the
 // edge's SDP (early media flows through the relay).
 func (c *call) onServiceResponse(res *sip.Response) error {
+	if res.IsProvisional() && res.StatusCode > 100 && !c.prackService(res) {
+		return nil // a retransmission of a reliable provisional
+	}
+	c.earlyDialog(res)
 	switch {
 	case res.StatusCode == 180 || (res.StatusCode == 183 && len(res.Body()) == 0):
+		c.respondTrunk(180, "Ringing", nil)
+	case res.StatusCode == 183 && c.offerless:
+		// No offer of the edge's in an unreliable provisional response
+		// (RFC 3261 section 13.2.1): the trunk hears ringing until the 200.
 		c.respondTrunk(180, "Ringing", nil)
 	case res.StatusCode == 183:
 		if err := c.applyServiceSDP(res.Body()); err != nil {
@@ -130,6 +158,23 @@ func (c *call) onServiceResponse(res *sip.Response) error {
 		c.respondTrunk(183, "Session Progress", body)
 	}
 	return nil
+}
+
+// earlyDialog indexes the service's early dialog of a provisional
+// response with a To tag (RFC 3261 section 12.1), so that its UPDATE
+// (RFC 3311) or PRACK finds the call before the 200.
+func (c *call) earlyDialog(res *sip.Response) {
+	if res.StatusCode == 100 {
+		return
+	}
+	id, err := sip.DialogIDFromResponse(res)
+	if err != nil {
+		return
+	}
+	if ref, ok := c.s.dialogs.leg(id); ok && ref.c == c {
+		return
+	}
+	c.addLeg(id, media.LegB)
 }
 
 // applyServiceSDP points leg B of the relay at the service's SDP answer.

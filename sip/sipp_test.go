@@ -57,7 +57,14 @@ func startSipp(t *testing.T, scenario string, args ...string) *sippProc {
 	if err := os.WriteFile(filepath.Join(dir, "pcmu_tone.wav"), wav, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	full := append([]string{"-sf", filepath.Join(scenarioDir(t), scenario), "-nostdin", "-m", "1", "-timeout", "40s", "-timeout_error", "-trace_err"}, args...)
+	path := filepath.Join(scenarioDir(t), scenario)
+	if strings.HasPrefix(scenario, "testdata/") {
+		// The dialog scenarios of this package (sip/testdata).
+		if path, err = filepath.Abs(scenario); err != nil {
+			t.Fatal(err)
+		}
+	}
+	full := append([]string{"-sf", path, "-nostdin", "-m", "1", "-timeout", "40s", "-timeout_error", "-trace_err"}, args...)
 	p := &sippProc{cmd: exec.Command(bin, full...), done: make(chan struct{})}
 	p.cmd.Dir = dir
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out

@@ -5,19 +5,30 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/voiceedge/edge/media"
 )
 
 // monitor watches an answered call until it ends: a hangup by either side
-// or the control plane, shutdown, the media timeout (no RTP on both legs,
-// media.Config.MediaTimeout) or the maximum duration. It then hangs up the
-// legs that are still up and ends the call.
+// or the control plane, shutdown, the media timeout of either leg
+// (mediawatch.go), an expired session timer (session_timer.go) or the
+// maximum duration. It then hangs up the legs that are still up and ends
+// the call.
 func (c *call) monitor() {
 	maxT := time.NewTimer(c.s.cfg.MaxDuration)
 	defer maxT.Stop()
+	media := c.watchMedia()
+	expired := c.runSessionTimers()
 	select {
 	case <-c.ctx.Done():
+	case err := <-media:
+		c.cancel(err)
+	case err := <-expired:
+		c.cancel(err)
 	case <-c.sess.TimedOut():
-		c.cancel(errMediaTime)
+		c.cancel(c.silentLeg())
 	case <-maxT.C:
 		c.cancel(errMaxTime)
 	}
@@ -25,7 +36,8 @@ func (c *call) monitor() {
 }
 
 // hangup sends BYE, in parallel, to each leg that is up and did not hang
-// up itself, then ends the call.
+// up itself, then ends the call. Each BYE is retransmitted by its client
+// transaction until answered or Config.ByeTimeout (Timer F by default).
 func (c *call) hangup(cause error) {
 	c.mu.Lock()
 	byeA := c.aUp && !errors.Is(cause, errTrunkBye)
@@ -38,7 +50,7 @@ func (c *call) hangup(cause error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := c.byeTrunk(ctx); err != nil {
+			if err := c.bye(ctx, media.LegA); err != nil {
 				c.log.Debug("bye trunk", "error", err)
 			}
 		}()
@@ -47,13 +59,40 @@ func (c *call) hangup(cause error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := c.svc().Bye(ctx); err != nil {
+			if err := c.bye(ctx, media.LegB); err != nil {
 				c.log.Debug("bye service", "error", err)
 			}
 		}()
 	}
 	wg.Wait()
 	c.end(endReason(cause))
+}
+
+// bye sends BYE on leg l: on leg A whether or not the trunk acknowledged
+// the 200 (RFC 3261 section 13.3.1.4: a 2xx never acknowledged within
+// 64*T1 ends the session with BYE; sipgo's own Bye waits for the ACK
+// first), on leg B whatever sipgo thinks of the dialog's state (a PRACK
+// leaves it unconfirmed, see prack.go).
+func (c *call) bye(ctx context.Context, l media.Leg) error {
+	bye := sip.NewRequest(sip.BYE, c.remoteTarget(l))
+	tx, err := c.dialog(l).TransactionRequest(ctx, bye)
+	if err != nil {
+		return err
+	}
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			if res.IsProvisional() {
+				continue
+			}
+			return nil
+		case <-tx.Done():
+			return tx.Err()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // endReason maps the cause that ended a call to its end reason.
@@ -63,12 +102,20 @@ func endReason(cause error) Reason {
 		return ReasonTrunkHangup
 	case errors.Is(cause, errServiceBye):
 		return ReasonServiceHangup
+	case errors.Is(cause, errMediaTrunk):
+		return ReasonMediaTimeoutTrunk
+	case errors.Is(cause, errMediaSvc):
+		return ReasonMediaTimeoutService
 	case errors.Is(cause, errMediaTime):
 		return ReasonMediaTimeout
 	case errors.Is(cause, errMaxTime):
 		return ReasonMaxDuration
+	case errors.Is(cause, errNoAnswerSDP):
+		return ReasonNoAnswerSDP
 	case errors.Is(cause, errNoAck):
 		return ReasonNoAck
+	case errors.Is(cause, errExpired):
+		return ReasonSessionExpired
 	}
 	return classify(cause).Reason
 }

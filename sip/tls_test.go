@@ -101,7 +101,7 @@ func TestTLSListener(t *testing.T) {
 	}{
 		{name: "OPTIONS keepalive", msg: msg("OPTIONS", "sip:edge@127.0.0.1", "", ""), want: 200, header: "Allow: "},
 		{name: "INVITE to an unknown number", msg: msg("INVITE", "sip:+15559990000@127.0.0.1", sdp, pcmuOffer), want: 404},
-		{name: "INVITE requiring an extension", msg: msg("INVITE", "sip:+15551230001@127.0.0.1", sdp+"Require: 100rel\r\n", pcmuOffer), want: 420, header: "Unsupported: 100rel"},
+		{name: "INVITE requiring an extension", msg: msg("INVITE", "sip:+15551230001@127.0.0.1", sdp+"Require: 100rel, precondition\r\n", pcmuOffer), want: 420, header: "Unsupported: precondition"},
 		{name: "INVITE with a body not SDP", msg: msg("INVITE", "sip:+15551230001@127.0.0.1", "Content-Type: text/plain\r\n", "hello"), want: 415, header: "Accept: application/sdp"},
 		{name: "INVITE with no Max-Forwards left", msg: []byte(strings.Replace(string(msg("INVITE", "sip:+15551230001@127.0.0.1", sdp, pcmuOffer)), "Max-Forwards: 70", "Max-Forwards: 0", 1)), want: 483},
 		{name: "unparsable request", msg: []byte(strings.Replace(string(msg("OPTIONS", "sip:edge@127.0.0.1", "", "")), "CSeq: 1 OPTIONS", "CSeq: 99999999999999999999 OPTIONS", 1)), want: 400},

@@ -110,7 +110,7 @@ var tortureTable = map[string]tortureWant{
 	"bext01":   {udp: answers(420), tcp: answers(420), tcpSet: true, header: []string{"Unsupported: nothingSupportsThis, nothingSupportsThisEither"}},
 	"invut":    {udp: answers(415), header: []string{"Accept: application/sdp"}},
 	"sdp01":    {udp: answers(488)},
-	"zeromf":   {udp: answers(483)},
+	"zeromf":   {udp: answers(200)}, // RFC 4475 zeromf: an endpoint answers OPTIONS with Max-Forwards 0 as any other (RFC 3261 section 11)
 	"regaut01": {udp: answers(405), tcp: answers(405), tcpSet: true},
 }
 

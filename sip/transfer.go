@@ -384,7 +384,7 @@ func (s *Server) targetServiceInvite(r *routing.Route, svc *routing.Service, c *
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
 	req.AppendHeader(&maxFwd)
 	req.AppendHeader(&contact)
-	for _, h := range serviceHeaders(c.id, r, c.rec.From, c.token) {
+	for _, h := range serviceHeaders(c.id, r, c.ident, c.token, MaxServiceHeaders) {
 		req.AppendHeader(h)
 	}
 	for _, h := range c.directionHeaders(req) {

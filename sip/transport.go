@@ -61,7 +61,11 @@ func (c *packetFilter) pass(b []byte, n int, addr net.Addr) (int, bool) {
 		return n, true
 	}
 	normalized := normalizeParams(req)
-	if rej := screen(req, data); rej != nil {
+	rej := screen(req, data)
+	if rej == nil {
+		rej = c.s.overBudget(req, ip)
+	}
+	if rej != nil {
 		c.s.answerStateless(req, rej, func(out []byte) error {
 			_, err := c.PacketConn.WriteTo(out, replyAddr(req, addr))
 			return err
@@ -111,13 +115,18 @@ func (l *listenerFilter) Accept() (net.Conn, error) {
 }
 
 // admitSource applies the source ACL (when unknown sources are dropped)
-// and the per-source rate limit, counting what it drops. Peers of live
-// calls (services) are always admitted.
+// and the per-source scanner limit, counting what it drops. Peers of live
+// calls (services) are always admitted, and so are carriers (sources in a
+// trunk's CIDRs): their requests are held to their trunks' budgets instead
+// (budget.go), request by request.
 func (s *Server) admitSource(ip netip.Addr) bool {
 	if s.dialogs.isPeer(ip) {
 		return true
 	}
-	if s.cfg.DropUnknownSources && !s.router.KnownSource(ip) {
+	if s.router.KnownSource(ip) {
+		return true
+	}
+	if s.cfg.DropUnknownSources {
 		s.metrics.dropped.WithLabelValues(string(ReasonUnknownSource)).Inc()
 		return false
 	}

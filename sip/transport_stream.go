@@ -85,7 +85,11 @@ func (c *streamFilter) feed(data []byte) {
 		c.in = c.in[n:]
 		if req, ok := msg.(*sip.Request); ok {
 			normalized := normalizeParams(req)
-			if rej := screen(req, raw); rej != nil {
+			rej := screen(req, raw)
+			if rej == nil {
+				rej = c.s.overBudget(req, addrIP(c.Conn.RemoteAddr()))
+			}
+			if rej != nil {
 				c.s.answerStateless(req, rej, func(b []byte) error {
 					_, err := c.Conn.Write(b)
 					return err

@@ -41,23 +41,33 @@ func TestRateLimiter(t *testing.T) {
 	}
 }
 
+// TestClassify is the cause table of issue 14 item 8: 503 with
+// Retry-After only for whole-edge conditions, a workspace's own limits
+// callee-scoped (486; 480 with Retry-After), one service's failure final
+// and without Retry-After.
 func TestClassify(t *testing.T) {
 	tests := []struct {
-		name string
-		err  error
-		code int
+		name       string
+		err        error
+		code       int
+		retryAfter bool
 	}{
-		{"concurrent limit", &tenancy.LimitError{Reason: "concurrent"}, 486},
-		{"cps limit", fmt.Errorf("admit: %w", &tenancy.LimitError{Reason: "cps"}), 503},
-		{"redis down", fmt.Errorf("x: %w", tenancy.ErrUnavailable), 503},
-		{"no ports", media.ErrNoPorts, 503},
-		{"no codec", fmt.Errorf("n: %w", media.ErrNoCommonCodec), 488},
-		{"bad sdp", media.ErrMalformedSDP, 400},
-		{"no answer", ErrNoAnswer, 480},
-		{"service busy", serviceFailure(600), 486},
-		{"service 404", serviceFailure(404), 503},
-		{"service 480", serviceFailure(480), 480},
-		{"unknown", errors.New("boom"), 503},
+		{"concurrent limit", &tenancy.LimitError{Reason: "concurrent"}, 486, false},
+		{"cps limit", fmt.Errorf("admit: %w", &tenancy.LimitError{Reason: "cps"}), 480, true},
+		{"redis down", fmt.Errorf("x: %w", tenancy.ErrUnavailable), 503, true},
+		{"no ports", media.ErrNoPorts, 503, true},
+		{"draining", ErrDraining, 503, true},
+		{"shutdown", ErrShutdown, 503, true},
+		{"trunk over budget", overBudgetRejection(), 503, true},
+		{"no codec", fmt.Errorf("n: %w", media.ErrNoCommonCodec), 488, false},
+		{"bad sdp", media.ErrMalformedSDP, 400, false},
+		{"no answer", ErrNoAnswer, 480, false},
+		{"service busy", serviceFailure(600), 486, false},
+		{"service 404", serviceFailure(404), 503, false},
+		{"service 500", serviceFailure(500), 503, false},
+		{"service 480", serviceFailure(480), 480, false},
+		{"service unreachable", fmt.Errorf("invite service: %w: %w", ErrServiceUnavailable, errors.New("connection refused")), 503, false},
+		{"edge fault", errors.New("boom"), 500, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,14 +75,17 @@ func TestClassify(t *testing.T) {
 			if code, _ := rej.Status(); code != tc.code {
 				t.Errorf("status %d, want %d (%v)", code, tc.code, rej)
 			}
-			if tc.name == "cps limit" && rej.RetryAfter == 0 {
-				t.Error("503 for cps without Retry-After")
+			if got := rej.RetryAfter > 0; got != tc.retryAfter {
+				t.Errorf("Retry-After %d, want present=%v", rej.RetryAfter, tc.retryAfter)
 			}
 		})
 	}
-	for reason := range responses {
+	for reason, resp := range responses {
 		if reason == "" {
 			t.Error("empty reason in the table")
+		}
+		if resp.code == 503 && reason == ReasonServiceDown && classify(ErrServiceUnavailable).RetryAfter != 0 {
+			t.Error("a service's failure carries Retry-After")
 		}
 	}
 }

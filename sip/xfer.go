@@ -170,9 +170,7 @@ func (c *call) readTrunkAck(req *sip.Request, tx sip.ServerTransaction) error {
 }
 
 // trunkDialog is leg A's dialog for in-dialog requests.
-func (c *call) trunkDialog() interface {
-	ReadRequest(*sip.Request, sip.ServerTransaction) error
-} {
+func (c *call) trunkDialog() dialogLeg {
 	if c.out != nil {
 		if d := c.out.dialog(); d != nil {
 			return d
@@ -186,6 +184,27 @@ func (c *call) trunkDialog() interface {
 type noDialog struct{}
 
 func (noDialog) ReadRequest(*sip.Request, sip.ServerTransaction) error { return errNoDialogYet }
+
+func (noDialog) TransactionRequest(context.Context, *sip.Request) (sip.ClientTransaction, error) {
+	return nil, errNoDialogYet
+}
+
+func (noDialog) WriteRequest(*sip.Request) error { return errNoDialogYet }
+
+// remoteTarget is the Request-URI of the edge's requests on a placed
+// call's leg A: the callee's Contact.
+func (o *outLeg) remoteTarget() sip.Uri {
+	d := o.dialog()
+	if d == nil {
+		return sip.Uri{}
+	}
+	if d.InviteResponse != nil {
+		if ct := d.InviteResponse.Contact(); ct != nil {
+			return ct.Address
+		}
+	}
+	return d.InviteRequest.Recipient
+}
 
 var errNoDialogYet = context.Canceled
 

@@ -1,8 +1,11 @@
 package tenancy
 
-// The Redis schema. Workspace keys share the hash tag {ws:<id>} so that a
-// workspace lives in one Redis Cluster slot and its writes can be one
-// MULTI/EXEC; the global keys are few and small.
+// The Redis schema, and where each key lives on a Redis Cluster.
+//
+// Workspace keys share the hash tag {ws:<id>}, so a workspace lives in one
+// cluster slot (one master and its replicas): its configuration write is one
+// MULTI/EXEC, and each call-admission Lua script (admitScript) touches only
+// keys of that slot. Different workspaces spread over the masters.
 //
 //	{ws:<id>}:cfg        hash  workspace, version, service:<id>, number:<e164>,
 //	                           trunk:<id>, outbound_trunk:<id>, safety_policy:<id>, data_source:<id>,
@@ -17,6 +20,22 @@ package tenancy
 //	{ws:<id>}:entities:<kind>     hash    world-model projections, id -> entity JSON
 //	{ws:<id>}:projection:cursor   string  last event applied to them
 //	{ws:<id>}:projection:open     hash    calls in progress, as the projections know them
+//	{ws:<id>}:operators  hash  operators on the workspace's calls (store_nodes.go)
+//
+// The global keys are each one key in a slot of its own (no hash tag, or
+// the shared tag {edge} for the change stream and its sequence, which the
+// announce script updates together). No transaction or script spans a
+// global key and a workspace key: a write that needs both (claiming a
+// number, indexing an API key, creating a workspace) writes the global
+// index first, on its own (HSETNX decides racing claims), then the
+// workspace transaction, and undoes the index entry when that fails; the
+// change-stream entry comes after the workspace commit. A follower that
+// reads a change therefore finds the workspace already at that version;
+// a writer that dies between the steps leaves at most an index entry that
+// names the workspace without the workspace holding the item (that
+// workspace can still claim the number; no other can until it is
+// released).
+//
 //	edge:workspaces      set   workspace ids
 //	edge:numbers         hash  e164 -> workspace id (a number has one owner)
 //	edge:apikeys         hash  sha256(secret) -> workspace id "/" key id
@@ -24,6 +43,16 @@ package tenancy
 //	{edge}:changes:seq   string  its gap-free sequence
 //	edge:node:<id>:ctl   stream  control requests (hang up) for one edge node
 //	edge:dials           stream  agent-placed calls to dial (store_dials.go)
+//	edge:node:<id>:http  string  the node's HTTP address, with a TTL
+//	edge:node-secret     string  the secret nodes sign forwarded operator requests with
+//
+// Durability across a failover: Redis replicates asynchronously, so a
+// master that dies right after a write can lose it. With WithReplicaAck
+// (on for Cluster and Sentinel) each configuration write, its index entry
+// and its change-stream entry wait (WAIT 1, on the connection that wrote
+// them) for a replica before the write reports success. Call state (call
+// records, leases, events) does not wait: it is written at call rates, and
+// a lease lost in a failover is renewed by its edge within seconds.
 const (
 	keyWorkspaces = "edge:workspaces"
 	keyNumbers    = "edge:numbers"

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -19,6 +20,7 @@ type Store struct {
 	now           func() time.Time
 	eventsMaxLen  int64
 	changesMaxLen int64
+	ackTimeout    time.Duration
 }
 
 // StoreOption configures a Store.
@@ -31,6 +33,22 @@ func WithClock(now func() time.Time) StoreOption { return func(s *Store) { s.now
 // change stream (approximate MAXLEN; defaults 100000 and 10000).
 func WithStreamLimits(events, changes int64) StoreOption {
 	return func(s *Store) { s.eventsMaxLen, s.changesMaxLen = events, changes }
+}
+
+// WithReplicaAck makes every configuration write wait (WAIT 1, up to
+// timeout) until a replica has it before it reports success, so that a
+// write that succeeded survives the failover of its master (Redis
+// replication is asynchronous: without it, a master that dies right after
+// an acknowledged write can take the write with it). A master with no
+// replica connected, as a promoted replica is until its old master comes
+// back, is not waited for: the write then has the durability of a single
+// Redis. A replica that is connected but does not acknowledge in time fails
+// the write with ErrUnavailable (it was applied and may survive: a retry of
+// the same write is safe). Off by default (a single Redis has no replica);
+// the programs turn it on for Redis Cluster and Sentinel. timeout must be
+// below the client's read timeout.
+func WithReplicaAck(timeout time.Duration) StoreOption {
+	return func(s *Store) { s.ackTimeout = timeout }
 }
 
 // NewStore returns a Store on rdb.
@@ -134,6 +152,7 @@ func (s *Store) update(ctx context.Context, ws string, fn func(t *tx) error) (in
 	for range maxTxRetries {
 		t := &tx{s: s, ctx: ctx, ws: ws}
 		var version int64
+		var ackErr error // the write is applied; it is announced all the same
 		err := s.rdb.Watch(ctx, func(rtx *redis.Tx) error {
 			t.rtx = rtx
 			if err := fn(t); err != nil {
@@ -160,6 +179,7 @@ func (s *Store) update(ctx context.Context, ws string, fn func(t *tx) error) (in
 				return err
 			}
 			version = vcmd.Val()
+			ackErr = s.ack(ctx, rtx)
 			return nil
 		}, key)
 		if errors.Is(err, redis.TxFailedErr) {
@@ -181,6 +201,9 @@ func (s *Store) update(ctx context.Context, ws string, fn func(t *tx) error) (in
 			if err := s.announce(ctx, Change{WorkspaceID: ws, Version: version, Kind: a.kind, ItemID: a.id, Op: a.op}); err != nil {
 				return version, err
 			}
+		}
+		if ackErr != nil {
+			return version, unavailable("write workspace "+ws, ackErr)
 		}
 		return version, nil
 	}
@@ -224,12 +247,67 @@ redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'seq', seq, 'ws', ARGV[
 return seq`)
 
 func (s *Store) announce(ctx context.Context, c Change) error {
-	err := announceScript.Run(ctx, s.rdb, []string{keyChanges, keyChangesSeq},
-		s.changesMaxLen, c.WorkspaceID, c.Version, c.Kind, c.ItemID, c.Op).Err()
+	err := s.durably(ctx, keyChanges, func(rc redis.Cmdable) error {
+		return announceScript.Run(ctx, rc, []string{keyChanges, keyChangesSeq},
+			s.changesMaxLen, c.WorkspaceID, c.Version, c.Kind, c.ItemID, c.Op).Err()
+	})
 	if err != nil {
 		return unavailable("announce change", err)
 	}
 	return nil
+}
+
+// durably runs fn, a write of keys in key's slot, and with WithReplicaAck
+// waits for a replica to have it. WAIT counts what one connection wrote, so
+// fn runs on a connection of its own, pinned by WATCH (of key, which
+// nothing then uses).
+func (s *Store) durably(ctx context.Context, key string, fn func(redis.Cmdable) error) error {
+	if s.ackTimeout <= 0 {
+		return fn(s.rdb)
+	}
+	return s.rdb.Watch(ctx, func(rtx *redis.Tx) error {
+		if err := fn(rtx); err != nil {
+			return err
+		}
+		return s.ack(ctx, rtx)
+	}, key)
+}
+
+// ack waits until a replica has what connection c wrote (WithReplicaAck).
+// It asks first whether the master has a replica at all, so that a master
+// left alone after a failover does not hold every write for the timeout,
+// and it bounds the WAIT by the client's read timeout as well as by the
+// server's: a Redis 7.0 master promoted from replica was seen to keep a
+// WAIT blocked past its timeout.
+func (s *Store) ack(ctx context.Context, c *redis.Tx) error {
+	if s.ackTimeout <= 0 {
+		return nil
+	}
+	info, err := c.Info(ctx, "replication").Result()
+	if err != nil {
+		return err
+	}
+	if !hasReplica(info) {
+		return nil // no replica to wait for (see WithReplicaAck)
+	}
+	wait := redis.NewIntCmd(ctx, "wait", 1, s.ackTimeout.Milliseconds())
+	if err := c.Process(ctx, wait); err != nil {
+		return err
+	}
+	if wait.Val() < 1 {
+		return fmt.Errorf("no replica acknowledged the write within %v", s.ackTimeout)
+	}
+	return nil
+}
+
+// hasReplica reports whether INFO replication shows a connected replica.
+func hasReplica(info string) bool {
+	for _, l := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "connected_slaves:"); ok {
+			return v != "0"
+		}
+	}
+	return false
 }
 
 func parseInt(s string) int64 {

@@ -21,7 +21,8 @@ func (s *Store) newKey(ctx context.Context, ws, accountID, name string) (k store
 		Prefix: secret[:len(keyPrefix)+6], CreatedAt: s.now().UTC(),
 	}, Hash: hash}
 	ref := ws + "/" + k.ID
-	if err := s.rdb.HSet(ctx, keyAPIKeys, hash, ref).Err(); err != nil {
+	err = s.durably(ctx, keyAPIKeys, func(c redis.Cmdable) error { return c.HSet(ctx, keyAPIKeys, hash, ref).Err() })
+	if err != nil {
 		return k, "", func() {}, unavailable("index api key", err)
 	}
 	return k, secret, func() { _ = compareAndDelete(context.WithoutCancel(ctx), s.rdb, keyAPIKeys, hash, ref) }, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -24,4 +25,21 @@ func (s *Store) Entity(ctx context.Context, ws, kind, id string) (json.RawMessag
 		return nil, unavailable("get entity", err)
 	}
 	return json.RawMessage(b), nil
+}
+
+// Caller returns the caller entity of number in workspace ws; ok is false
+// when there is none (the caller's first call). The operator console reads
+// it through the edge (sip/operators Callers).
+func (s *Store) Caller(ctx context.Context, ws, number string) (e CallerEntity, ok bool, err error) {
+	raw, err := s.Entity(ctx, ws, EntityCallers, number)
+	if errors.Is(err, ErrNotFound) {
+		return e, false, nil
+	}
+	if err != nil {
+		return e, false, err
+	}
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return e, false, fmt.Errorf("decode caller entity of workspace %s: %w", ws, err)
+	}
+	return e, true, nil
 }

@@ -148,7 +148,11 @@ func (t *tx) checkRefs(kind Kind, item Item) error {
 // workspace already held.
 func (s *Store) claimNumber(ctx context.Context, ws, number string) (release func(), err error) {
 	noop := func() {}
-	ok, err := s.rdb.HSetNX(ctx, keyNumbers, number, ws).Result()
+	var ok bool
+	err = s.durably(ctx, keyNumbers, func(c redis.Cmdable) (err error) {
+		ok, err = c.HSetNX(ctx, keyNumbers, number, ws).Result()
+		return err
+	})
 	if err != nil {
 		return noop, unavailable("claim number", err)
 	}

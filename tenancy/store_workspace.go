@@ -49,7 +49,8 @@ func (s *Store) CreateWorkspace(ctx context.Context, actor Principal, nw NewWork
 	}
 	// Indexed before the write that announces it, so a follower's full load
 	// never misses a workspace it was told about; undone on failure.
-	if err := s.rdb.SAdd(ctx, keyWorkspaces, w.ID).Err(); err != nil {
+	err := s.durably(ctx, keyWorkspaces, func(c redis.Cmdable) error { return c.SAdd(ctx, keyWorkspaces, w.ID).Err() })
+	if err != nil {
 		return Workspace{}, Created{}, unavailable("index workspace", err)
 	}
 	k, secret, release, err := s.newKey(ctx, w.ID, owner.ID, "owner")

@@ -13,6 +13,10 @@ type Trunk struct {
 	Username     string   `json:"username,omitempty"`
 	// Password is write-only: the API never returns it (see Redacted).
 	Password string `json:"password,omitempty"`
+	// Carrier settings (design section 10), checked by validateCarrier.
+	DefaultCountryCode   string `json:"default_country_code,omitempty"`
+	MaxRequestsPerSecond int    `json:"max_requests_per_second,omitempty"`
+	AcceptsRefer         bool   `json:"accepts_refer,omitempty"`
 }
 
 // Validate checks every field of t.
@@ -42,7 +46,7 @@ func (t *Trunk) Validate() error {
 			return invalid("password", "must be 12 to 128 characters")
 		}
 	}
-	return nil
+	return t.validateCarrier()
 }
 
 // Prefixes returns the parsed CIDRs (Validate must have passed).

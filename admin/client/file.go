@@ -229,7 +229,8 @@ func (f *File) build(raw *fileDoc, doc *yaml.Node, lookup LookupEnv) error {
 		f.PhoneNumbers = append(f.PhoneNumbers, it)
 	}
 	for i, t := range raw.Trunks {
-		it := &tenancy.Trunk{ID: t.ID, Name: t.Name, AllowedCIDRs: t.AllowedCIDRs}
+		it := &tenancy.Trunk{ID: t.ID, Name: t.Name, AllowedCIDRs: t.AllowedCIDRs,
+			DefaultCountryCode: t.DefaultCountryCode, MaxRequestsPerSecond: t.MaxRequestsPerSecond, AcceptsRefer: t.AcceptsRefer}
 		var err error
 		field := fmt.Sprintf("trunks[%d]", i)
 		line := itemLine(doc, "trunks", i)

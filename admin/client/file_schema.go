@@ -44,6 +44,10 @@ type fileTrunk struct {
 	AllowedCIDRs []string `yaml:"allowed_cidrs"`
 	Username     string   `yaml:"username"`
 	Password     string   `yaml:"password"`
+	// Carrier settings (design section 10).
+	DefaultCountryCode   string `yaml:"default_country_code"`
+	MaxRequestsPerSecond int    `yaml:"max_requests_per_second"`
+	AcceptsRefer         bool   `yaml:"accepts_refer"`
 }
 
 // fileOutbound is an outbound trunk; numbers are YAML numbers (float64,
@@ -182,6 +186,10 @@ func checkNode(file string, n *yaml.Node, t reflect.Type, path string) error {
 	case reflect.Float64:
 		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") {
 			return bad(n, path, "must be a number")
+		}
+	case reflect.Int:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+			return bad(n, path, "must be a whole number")
 		}
 	case reflect.Bool:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {

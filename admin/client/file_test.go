@@ -118,6 +118,8 @@ func TestParseFileErrors(t *testing.T) {
 		{"bad CIDR", "trunks:\n  - {id: t, name: T, allowed_cidrs: [localhost]}\n", "trunks[0].allowed_cidrs", 2},
 		{"unset environment variable", "trunks:\n  - {id: t, name: T, allowed_cidrs: [127.0.0.1/32], username: u, password: '${NOPE_NOT_SET}'}\n", "trunks[0].password", 2},
 		{"short password", "trunks:\n  - {id: t, name: T, allowed_cidrs: [127.0.0.1/32], username: u, password: short}\n", "trunks[0].password", 2},
+		{"bad country code", "trunks:\n  - {id: t, name: T, allowed_cidrs: [127.0.0.1/32], default_country_code: '+1'}\n", "trunks[0].default_country_code", 2},
+		{"negative request budget", "trunks:\n  - {id: t, name: T, allowed_cidrs: [127.0.0.1/32], max_requests_per_second: -5}\n", "trunks[0].max_requests_per_second", 2},
 		{"bad operator mode", "operator_config:\n  modes: [listen, shout]\n", "operator_config.modes[]", 2},
 		{"context graph not a mapping", "services:\n  - id: a\n    name: A\n    target: sip:a@127.0.0.1\n    context_graph: [1, 2]\n", "services[0].context_graph", 2},
 		{"bad policy action", "safety_policies:\n  - {id: p, name: P, action: shrug}\n", "safety_policies[0].action", 2},
@@ -214,5 +216,16 @@ func TestExpandEnv(t *testing.T) {
 				t.Errorf("error %q does not name the field", err)
 			}
 		})
+	}
+}
+
+func TestParseFileTrunkCarrierSettings(t *testing.T) {
+	f, err := ParseFile("test.yaml", []byte("trunks:\n  - id: t\n    name: T\n    allowed_cidrs: [127.0.0.1/32]\n    default_country_code: \"1\"\n    max_requests_per_second: 800\n    accepts_refer: true\n"), testEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := f.Trunks[0]
+	if tr.DefaultCountryCode != "1" || tr.MaxRequestsPerSecond != 800 || !tr.AcceptsRefer {
+		t.Fatalf("trunk %+v", tr)
 	}
 }

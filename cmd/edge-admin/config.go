@@ -10,15 +10,14 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"gopkg.in/yaml.v3"
 
 	"github.com/voiceedge/edge/admin"
 	"github.com/voiceedge/edge/admin/client"
+	"github.com/voiceedge/edge/internal/redisaddr"
 )
 
 // Environment variables of "edge-admin serve" (design section 9).
@@ -35,8 +34,9 @@ const (
 type serveConfig struct {
 	// Addr is the API's listen address. Default 127.0.0.1:8081.
 	Addr string `yaml:"addr"`
-	// RedisAddr is host:port (several, comma-separated, for a cluster) or
-	// a redis:// or rediss:// URL. Default 127.0.0.1:6379.
+	// RedisAddr is host:port (several, comma-separated, for a cluster), a
+	// redis:// or rediss:// URL or a sentinel:// URL (internal/redisaddr).
+	// Default 127.0.0.1:6379.
 	RedisAddr string `yaml:"redis_addr"`
 	// BootstrapToken is the platform token; prefer the environment to the
 	// file. Required, at least 16 characters.
@@ -75,7 +75,7 @@ func loadServeConfig(args []string, lookup client.LookupEnv, stderr io.Writer) (
 	fs.SetOutput(stderr)
 	configFile := fs.String("config", "", "YAML configuration file (see configs/edge-admin.yaml)")
 	addr := fs.String("addr", "", "listen address (env "+envAddr+", default 127.0.0.1:8081)")
-	redisAddr := fs.String("redis", "", "Redis host:port or redis:// URL (env "+envRedisAddr+")")
+	redisAddr := fs.String("redis", "", "Redis host:port[,host:port...], redis:// or sentinel:// URL (env "+envRedisAddr+")")
 	token := fs.String("bootstrap-token", "", "platform token (env "+envBootstrapToken+"; prefer the environment)")
 	level := fs.String("log-level", "", "debug, info, warn or error (env "+envLogLevel+")")
 	proxies := fs.String("trusted-proxies", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is trusted (env "+envTrustedProxies+")")
@@ -140,8 +140,8 @@ func (c serveConfig) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("config: addr %q: %w", c.Addr, err)
 	}
-	if _, err := redisOptions(c.RedisAddr); err != nil {
-		return err
+	if _, err := redisaddr.Parse(c.RedisAddr); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	if _, err := logLevel(c.LogLevel); err != nil {
 		return err
@@ -195,35 +195,6 @@ func (c serveConfig) adminConfig() admin.Config {
 		MaxStreams:      c.MaxEventStreams,
 		ShutdownTimeout: c.ShutdownTimeout,
 	}
-}
-
-// redisOptions parses EDGE_REDIS_ADDR: a redis:// or rediss:// URL, or
-// host:port, several comma-separated for a Redis Cluster.
-func redisOptions(addr string) (*redis.UniversalOptions, error) {
-	addr = strings.TrimSpace(addr)
-	if strings.Contains(addr, "://") {
-		o, err := redis.ParseURL(addr)
-		if err != nil {
-			return nil, fmt.Errorf("config: redis address: %w", err)
-		}
-		return &redis.UniversalOptions{
-			Addrs: []string{o.Addr}, Username: o.Username, Password: o.Password, DB: o.DB,
-			TLSConfig: o.TLSConfig, ClientName: "edge-admin",
-		}, nil
-	}
-	var addrs []string
-	for _, a := range strings.Split(addr, ",") {
-		a = strings.TrimSpace(a)
-		host, port, err := net.SplitHostPort(a)
-		if err != nil || host == "" {
-			return nil, fmt.Errorf("config: redis address %q: want host:port or a redis:// URL", a)
-		}
-		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-			return nil, fmt.Errorf("config: redis address %q: port must be 1-65535", a)
-		}
-		addrs = append(addrs, a)
-	}
-	return &redis.UniversalOptions{Addrs: addrs, ClientName: "edge-admin"}, nil
 }
 
 // logLevel parses a log level name.

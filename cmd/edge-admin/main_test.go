@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/voiceedge/edge/admin/client"
+	"github.com/voiceedge/edge/internal/redisaddr"
 	"github.com/voiceedge/edge/tenancy"
 	"github.com/voiceedge/edge/tenancy/tenancytest"
 )
@@ -101,10 +102,10 @@ func TestRedisOptions(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {
-			o, err := redisOptions(tc.in)
+			o, err := redisaddr.Parse(tc.in)
 			if tc.wantErr {
 				if err == nil {
-					t.Fatalf("redisOptions(%q) = %+v, want an error", tc.in, o)
+					t.Fatalf("redisaddr.Parse(%q) = %+v, want an error", tc.in, o)
 				}
 				return
 			}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/voiceedge/edge/admin"
 	"github.com/voiceedge/edge/admin/client"
+	"github.com/voiceedge/edge/internal/redisaddr"
 	"github.com/voiceedge/edge/tenancy"
 )
 
@@ -39,7 +40,7 @@ func serve(ctx context.Context, args []string, lookup client.LookupEnv, stderr i
 
 // runServer serves the admin API on ln with cfg until ctx ends.
 func runServer(ctx context.Context, cfg serveConfig, ln net.Listener, log *slog.Logger) error {
-	opts, err := redisOptions(cfg.RedisAddr)
+	raddr, err := redisaddr.Parse(cfg.RedisAddr)
 	if err != nil {
 		ln.Close()
 		return err
@@ -50,14 +51,18 @@ func runServer(ctx context.Context, cfg serveConfig, ln net.Listener, log *slog.
 	if streams == 0 {
 		streams = 32
 	}
-	opts.PoolSize = streams + 32
-	opts.DialTimeout = 2 * time.Second
-	rdb := redis.NewUniversalClient(opts)
+	rdb := redisaddr.NewClient(raddr, "edge-admin", func(o *redis.UniversalOptions) { o.PoolSize = streams + 32 })
 	defer rdb.Close()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	store := tenancy.NewStore(rdb)
+	// Behind Cluster or Sentinel a write answered 2xx must survive its
+	// master's failover: it waits for a replica (tenancy.WithReplicaAck).
+	var sopts []tenancy.StoreOption
+	if raddr.Kind != redisaddr.Single {
+		sopts = append(sopts, tenancy.WithReplicaAck(replicaAckTimeout))
+	}
+	store := tenancy.NewStore(rdb, sopts...)
 	srv, err := admin.New(acfg, store, reg, log)
 	if err != nil {
 		ln.Close()
@@ -74,11 +79,9 @@ func runServer(ctx context.Context, cfg serveConfig, ln net.Listener, log *slog.
 	return err
 }
 
-// redactRedis hides a password of a redis:// URL in logs.
-func redactRedis(addr string) string {
-	o, err := redis.ParseURL(addr)
-	if err != nil || o.Password == "" {
-		return addr
-	}
-	return "redis://" + o.Addr
-}
+// replicaAckTimeout bounds the wait for a replica after a configuration
+// write (Cluster and Sentinel).
+const replicaAckTimeout = 500 * time.Millisecond
+
+// redactRedis hides a password of a Redis URL in logs.
+func redactRedis(addr string) string { return redisaddr.Redact(addr) }

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"gopkg.in/yaml.v3"
 
+	"github.com/voiceedge/edge/internal/redisaddr"
 	"github.com/voiceedge/edge/media"
 	"github.com/voiceedge/edge/sip"
 )
@@ -25,7 +25,9 @@ var errUsage = errors.New("usage")
 // config is the edge's configuration: flags > environment > YAML file
 // (-config) > defaults (design section 9).
 type config struct {
-	// RedisAddr is host:port or a redis:// URL (EDGE_REDIS_ADDR).
+	// RedisAddr is host:port (several, comma-separated, for a cluster), a
+	// redis:// or rediss:// URL or a sentinel:// URL (EDGE_REDIS_ADDR;
+	// internal/redisaddr).
 	// Default 127.0.0.1:6379.
 	RedisAddr string `yaml:"redis_addr"`
 	// SIPAddr is the SIP listen address, UDP and TCP (EDGE_SIP_ADDR).
@@ -59,6 +61,9 @@ type config struct {
 	MediaTimeout    time.Duration `yaml:"media_timeout"`     // default 60s
 	MaxDuration     time.Duration `yaml:"max_duration"`      // default 4h
 	DrainTimeout    time.Duration `yaml:"drain_timeout"`     // default 5m
+	// SessionExpires is the RFC 4028 session interval in seconds
+	// (EDGE_SESSION_EXPIRES). Default 1800; at least 90.
+	SessionExpires int `yaml:"session_expires"`
 	// DropUnknownSources drops requests from addresses in no trunk
 	// (EDGE_DROP_UNKNOWN_SOURCES=true). Default false: answer 403.
 	DropUnknownSources bool `yaml:"drop_unknown_sources"`
@@ -82,7 +87,8 @@ func defaultConfig() config {
 		RTPPorts: "10000-20000", NodeID: d.NodeID, LogLevel: "info",
 		NoAnswerTimeout: d.NoAnswerTimeout, MediaTimeout: 60 * time.Second, MaxDuration: d.MaxDuration,
 		DrainTimeout: d.DrainTimeout, RateLimit: d.RateLimit, RateBurst: d.RateBurst,
-		Operators: operatorSettings{ICEPort: media.DefaultICEPort},
+		SessionExpires: int(d.SessionExpires / time.Second),
+		Operators:      operatorSettings{ICEPort: media.DefaultICEPort},
 	}
 }
 
@@ -94,7 +100,7 @@ func loadConfig(args []string, lookup func(string) (string, bool), stderr io.Wri
 	file := fs.String("config", "", "YAML configuration file")
 	flags := map[string]*string{}
 	for _, f := range append([]struct{ name, env, help string }{
-		{"redis", "EDGE_REDIS_ADDR", "Redis host:port or redis:// URL"},
+		{"redis", "EDGE_REDIS_ADDR", "Redis host:port[,host:port...], redis:// or sentinel:// URL"},
 		{"sip", "EDGE_SIP_ADDR", "SIP listen address (UDP and TCP)"},
 		{"sip-tls", "EDGE_SIP_TLS_ADDR", "SIP over TLS listen address"},
 		{"tls-cert", "EDGE_TLS_CERT", "TLS certificate (PEM)"},
@@ -108,6 +114,7 @@ func loadConfig(args []string, lookup func(string) (string, bool), stderr io.Wri
 		{"trusted-cidrs", "EDGE_TRUSTED_CIDRS", "comma-separated CIDRs exempt from rate limits"},
 		{"drop-unknown-sources", "EDGE_DROP_UNKNOWN_SOURCES", "true: drop requests from unknown sources"},
 		{"pprof", "EDGE_PPROF", "1: serve /debug/pprof/ on the metrics address"},
+		{"session-expires", "EDGE_SESSION_EXPIRES", "RFC 4028 session interval, seconds (at least 90)"},
 	}, operatorFlags...) {
 		flags[f.env] = fs.String(f.name, "", f.help+" (env "+f.env+")")
 	}
@@ -174,6 +181,15 @@ func (c *config) set(env, v string) error {
 			return err
 		}
 		c.DropUnknownSources = b
+	case "EDGE_SESSION_EXPIRES":
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return err
+		}
+		if n < 90 {
+			return errors.New("must be at least 90 seconds (RFC 4028 Min-SE)")
+		}
+		c.SessionExpires = n
 	case "EDGE_PPROF":
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -207,7 +223,7 @@ func (c *config) validate() error {
 	if _, _, err := media.ParsePortRange(c.RTPPorts); err != nil {
 		return bad("rtp_ports", err)
 	}
-	if _, err := redisOptions(c.RedisAddr); err != nil {
+	if _, err := redisaddr.Parse(c.RedisAddr); err != nil {
 		return bad("redis_addr", err)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
@@ -243,6 +259,8 @@ func (c *config) sipConfig() (sip.Config, error) {
 	s.NodeID = c.NodeID
 	s.PublicIP, _ = c.publicIP()
 	s.NoAnswerTimeout, s.MaxDuration, s.DrainTimeout = c.NoAnswerTimeout, c.MaxDuration, c.DrainTimeout
+	s.MediaTimeout = c.MediaTimeout
+	s.SessionExpires = time.Duration(c.SessionExpires) * time.Second
 	s.DropUnknownSources, s.RateLimit, s.RateBurst = c.DropUnknownSources, c.RateLimit, c.RateBurst
 	for _, cidr := range c.TrustedCIDRs {
 		p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
@@ -252,23 +270,4 @@ func (c *config) sipConfig() (sip.Config, error) {
 		s.TrustedCIDRs = append(s.TrustedCIDRs, p)
 	}
 	return s, s.Validate()
-}
-
-// redisOptions accepts host:port (comma-separated for a cluster) or a
-// redis:// or rediss:// URL.
-func redisOptions(addr string) (*redis.UniversalOptions, error) {
-	if strings.HasPrefix(addr, "redis://") || strings.HasPrefix(addr, "rediss://") {
-		o, err := redis.ParseURL(addr)
-		if err != nil {
-			return nil, err
-		}
-		return &redis.UniversalOptions{Addrs: []string{o.Addr}, Username: o.Username, Password: o.Password, DB: o.DB, TLSConfig: o.TLSConfig, ClientName: "edge"}, nil
-	}
-	addrs := strings.Split(addr, ",")
-	for _, a := range addrs {
-		if _, _, err := net.SplitHostPort(a); err != nil {
-			return nil, err
-		}
-	}
-	return &redis.UniversalOptions{Addrs: addrs, ClientName: "edge"}, nil
 }

@@ -43,6 +43,16 @@ func TestLoadConfigPrecedence(t *testing.T) {
 				t.Errorf("public ip %v", ip)
 			}
 		}},
+		{name: "session expires", args: []string{"-session-expires", "900"}, check: func(t *testing.T, c config) {
+			s, err := c.sipConfig()
+			if err != nil || s.SessionExpires != 900*time.Second {
+				t.Errorf("EDGE_SESSION_EXPIRES 900: %v, %v", s.SessionExpires, err)
+			}
+			if d, _ := loadConfig(nil, func(string) (string, bool) { return "", false }, io.Discard); d.SessionExpires != 1800 {
+				t.Errorf("default session expires %d, want 1800", d.SessionExpires)
+			}
+		}},
+		{name: "session expires below Min-SE", args: []string{"-session-expires", "30"}, err: true},
 		{name: "bad port range", args: []string{"-rtp-ports", "20000-10000"}, err: true},
 		{name: "bad public ip", args: []string{"-public-ip", "not-an-ip"}, err: true},
 		{name: "unknown flag", args: []string{"-nope"}, err: true},

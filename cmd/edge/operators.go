@@ -154,7 +154,7 @@ func newOperatorStack(cfg config, nodeID string, store, streams *tenancy.Store, 
 		return nil, err
 	}
 	h, err := operators.New(ocfg, store, srv, eng, operators.WithLogger(log.With("component", "operators")), operators.WithRegistry(reg),
-		operators.WithCallers(redisCallers{rdb: store.Client()}), operators.WithStreamStore(streams))
+		operators.WithCallers(store), operators.WithStreamStore(streams))
 	if err != nil {
 		_ = eng.Close()
 		return nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/voiceedge/edge/internal/redisaddr"
 	"github.com/voiceedge/edge/media"
 	"github.com/voiceedge/edge/routing"
 	"github.com/voiceedge/edge/sip"
@@ -44,16 +45,19 @@ func run(term, intr context.Context, cfg config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ropts, _ := redisOptions(cfg.RedisAddr)
-	rdb := redis.NewUniversalClient(ropts)
+	raddr, err := redisaddr.Parse(cfg.RedisAddr)
+	if err != nil {
+		return fmt.Errorf("%w: redis_addr: %v", errUsage, err)
+	}
+	rdb := redisaddr.NewClient(raddr, "edge")
 	defer rdb.Close()
 	store := tenancy.NewStore(rdb)
 	// Event streams wait in Redis (XREAD BLOCK, a second at a time): they
 	// get a pool of their own, so that no number of them ever holds a
 	// connection that call admission needs.
-	sopts := *ropts
-	sopts.PoolSize = operators.DefaultConfig().MaxStreams + 4
-	streamRDB := redis.NewUniversalClient(&sopts)
+	streamRDB := redisaddr.NewClient(raddr, "edge-streams", func(o *redis.UniversalOptions) {
+		o.PoolSize = operators.DefaultConfig().MaxStreams + 4
+	})
 	defer streamRDB.Close()
 
 	reg := prometheus.NewRegistry()

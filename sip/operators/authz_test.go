@@ -23,9 +23,11 @@ type isolationEnv struct {
 func newIsolationEnv(t *testing.T, cfg ...func(*Config)) *isolationEnv {
 	t.Helper()
 	r := tenancytest.StartRedis(t)
-	var o nodeOptions
+	// The matrix sends every route an unknown key: a budget of failures
+	// that the matrix itself does not exhaust (limits_test.go tests it).
+	o := nodeOptions{cfg: func(c *Config) { c.AuthFailBurst = 1000 }}
 	if len(cfg) > 0 {
-		o.cfg = cfg[0]
+		o.cfg = func(c *Config) { c.AuthFailBurst = 1000; cfg[0](c) }
 	}
 	n := newTestNode(t, r, o)
 	e := &isolationEnv{node: n, a: newTestWorkspace(t, n.store, "Alpha"), b: newTestWorkspace(t, n.store, "Beta")}

@@ -3,37 +3,12 @@ package operators
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/voiceedge/edge/tenancy"
 )
 
 // maxRecentCalls bounds the recent calls a caller view carries.
 const maxRecentCalls = 20
-
-// CallerEntity is the world model's projection of one caller of a
-// workspace, as the control plane stores it (design section 12): Redis
-// hash {ws:<id>}:entities:callers, field the caller's E.164 number, value
-// this JSON object.
-type CallerEntity struct {
-	ID              string       `json:"id"`
-	Calls           int          `json:"calls"`
-	LastCallAt      *time.Time   `json:"last_call_at,omitempty"`
-	TalkTimeSeconds float64      `json:"talk_time_seconds"`
-	Escalations     int          `json:"escalations"`
-	Transfers       int          `json:"transfers"`
-	LastServiceID   string       `json:"last_service_id"`
-	RecentCalls     []RecentCall `json:"recent_calls"`
-}
-
-// RecentCall is one of a caller's recent calls in its projection.
-type RecentCall struct {
-	CallID    string    `json:"call_id"`
-	StartedAt time.Time `json:"started_at"`
-	DurationS float64   `json:"duration_s"`
-	ServiceID string    `json:"service_id"`
-	EndReason string    `json:"end_reason"`
-}
 
 // callerView is the answer of GET /v1/calls/{call_id}/caller.
 type callerView struct {
@@ -48,9 +23,9 @@ type callerView struct {
 	FirstCall bool `json:"first_call"`
 	// Entity is the projection as stored (its recent calls at most
 	// maxRecentCalls), an empty one for a caller without an entity.
-	Entity CallerEntity `json:"entity"`
+	Entity tenancy.CallerEntity `json:"entity"`
 	// PreviousCalls are the entity's recent calls other than this one.
-	PreviousCalls []RecentCall `json:"previous_calls"`
+	PreviousCalls []tenancy.RecentCall `json:"previous_calls"`
 }
 
 // getCaller serves GET /v1/calls/{call_id}/caller: the projection of the
@@ -62,8 +37,8 @@ func (h *Handler) getCaller(w http.ResponseWriter, r *request) error {
 	if h.callers == nil {
 		return ErrNoProjections
 	}
-	v := callerView{CallID: r.call.ID, Number: r.call.From, PreviousCalls: []RecentCall{}}
-	v.Entity.RecentCalls = []RecentCall{}
+	v := callerView{CallID: r.call.ID, Number: r.call.From, PreviousCalls: []tenancy.RecentCall{}}
+	v.Entity.RecentCalls = []tenancy.RecentCall{}
 	if tenancy.IsE164(r.call.From) {
 		v.Identified = true
 		ctx, cancel := context.WithTimeout(r.Context(), h.cfg.StoreTimeout)
@@ -81,7 +56,7 @@ func (h *Handler) getCaller(w http.ResponseWriter, r *request) error {
 		v.Entity.RecentCalls = v.Entity.RecentCalls[:maxRecentCalls]
 	}
 	if v.Entity.RecentCalls == nil {
-		v.Entity.RecentCalls = []RecentCall{}
+		v.Entity.RecentCalls = []tenancy.RecentCall{}
 	}
 	for _, c := range v.Entity.RecentCalls {
 		if c.CallID != r.call.ID {
@@ -95,7 +70,7 @@ func (h *Handler) getCaller(w http.ResponseWriter, r *request) error {
 // firstCall reports whether an entity knows no call other than callID:
 // none at all, or one that is callID itself (a projection that already
 // counts the call in progress).
-func firstCall(e CallerEntity, callID string) bool {
+func firstCall(e tenancy.CallerEntity, callID string) bool {
 	for _, c := range e.RecentCalls {
 		if c.CallID != callID {
 			return false

@@ -63,9 +63,11 @@ var _ Engine = (*media.OperatorEngine)(nil)
 
 // Callers reads the world model's projection of a caller (design section
 // 12): the entity that the control plane keeps per workspace and caller
-// number. cmd/edge implements it over Redis. A caller without an entity
+// number: *tenancy.Store. A caller without an entity
 // is ok=false with a nil error (the caller's first call); a store that
 // cannot be read is an error wrapping tenancy.ErrUnavailable.
 type Callers interface {
-	Caller(ctx context.Context, ws, number string) (c CallerEntity, ok bool, err error)
+	Caller(ctx context.Context, ws, number string) (c tenancy.CallerEntity, ok bool, err error)
 }
+
+var _ Callers = (*tenancy.Store)(nil)

@@ -64,7 +64,7 @@ func newTestEdge(t *testing.T) *testEdge {
 	cfg := DefaultConfig()
 	cfg.NodeID = scfg.NodeID
 	cfg.RecheckInterval = 500 * time.Millisecond
-	h, err := New(cfg, e.store, srv, eng, WithLogger(testLogger()), WithRegistry(reg), WithCallers(redisCallers{rdb: e.store.Client()}))
+	h, err := New(cfg, e.store, srv, eng, WithLogger(testLogger()), WithRegistry(reg), WithCallers(e.store))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,17 +73,9 @@ func (h *Handler) streamEvents(w http.ResponseWriter, r *request) error {
 	defer release()
 
 	rc := http.NewResponseController(w)
-	armWrite(rc)
-	hd := w.Header()
-	hd.Set("Content-Type", "text/event-stream")
-	hd.Set("Cache-Control", "no-store")
-	hd.Set("X-Accel-Buffering", "no")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
-	if _, err := fmt.Fprint(w, ": events of workspace "+r.p.WorkspaceID+"\nretry: 2000\n\n"); err != nil {
+	if !startSSE(w, rc, "events of workspace "+r.p.WorkspaceID, 2*time.Second) {
 		return nil
 	}
-	_ = rc.Flush()
 
 	lastWrite, lastAuth := time.Now(), time.Now()
 	for ctx.Err() == nil {

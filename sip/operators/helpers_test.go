@@ -148,7 +148,7 @@ func newTestNode(t *testing.T, r *tenancytest.Redis, opts nodeOptions) *testNode
 	if opts.calls != nil {
 		calls = opts.calls
 	}
-	h, err := New(cfg, n.store, calls, eng, WithLogger(testLogger()), WithRegistry(n.reg), WithCallers(redisCallers{rdb: n.store.Client()}),
+	h, err := New(cfg, n.store, calls, eng, WithLogger(testLogger()), WithRegistry(n.reg), WithCallers(n.store),
 		WithForwardTransport(opts.transport))
 	if err != nil {
 		t.Fatal(err)

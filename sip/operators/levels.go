@@ -53,17 +53,9 @@ func (h *Handler) streamLevels(w http.ResponseWriter, r *request) error {
 	defer stop()
 
 	rc := http.NewResponseController(w)
-	armWrite(rc)
-	hd := w.Header()
-	hd.Set("Content-Type", "text/event-stream")
-	hd.Set("Cache-Control", "no-store")
-	hd.Set("X-Accel-Buffering", "no")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
-	if _, err := fmt.Fprint(w, ": levels of operator "+e.op.ID()+"\nretry: 1000\n\n"); err != nil {
+	if !startSSE(w, rc, "levels of operator "+e.op.ID(), time.Second) {
 		return nil
 	}
-	_ = rc.Flush()
 
 	tick := time.NewTicker(levelsInterval)
 	defer tick.Stop()

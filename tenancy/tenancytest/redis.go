@@ -1,4 +1,6 @@
-// Package tenancytest starts real redis-server processes for tests.
+// Package tenancytest starts real redis-server processes for tests: one
+// Redis (StartRedis), a 3-master/3-replica Redis Cluster (StartCluster) and
+// a Sentinel setup (StartSentinel), with ways to kill or hang their nodes.
 package tenancytest
 
 import (

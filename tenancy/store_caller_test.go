@@ -1,4 +1,4 @@
-package main
+package tenancy_test
 
 import (
 	"context"
@@ -10,11 +10,11 @@ import (
 	"github.com/voiceedge/edge/tenancy/tenancytest"
 )
 
-// TestRedisCallers reads caller entities written in the storage contract's
+// TestStoreCaller reads caller entities written in the storage contract's
 // shape into a real redis-server: one caller, a caller without an entity
 // (the first call), another workspace's caller never, a corrupt entity an
 // error, and Redis gone ErrUnavailable.
-func TestRedisCallers(t *testing.T) {
+func TestStoreCaller(t *testing.T) {
 	r := tenancytest.StartRedis(t)
 	rdb := r.Client(t)
 	ctx := context.Background()
@@ -24,7 +24,7 @@ func TestRedisCallers(t *testing.T) {
 	if err := rdb.HSet(ctx, "{ws:ws_alpha}:entities:callers", "+15550001111", entity, "+15550002222", "{not json").Err(); err != nil {
 		t.Fatal(err)
 	}
-	c := redisCallers{rdb: rdb}
+	c := r.Store(t)
 
 	t.Run("known caller", func(t *testing.T) {
 		e, ok, err := c.Caller(ctx, "ws_alpha", "+15550001111")

@@ -1,0 +1,84 @@
+package sip
+
+import (
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/voiceedge/edge/media"
+)
+
+// onUpdate takes an UPDATE (RFC 3311) of either leg, in an early or a
+// confirmed dialog. Without a body it changes nothing but refreshes the
+// session (a session timer refresh, RFC 4028 section 7) and is answered
+// 200 without one: a 2xx to UPDATE cannot carry an offer (RFC 3311
+// section 5.2). With an SDP offer, in an early dialog the offer is
+// applied to its leg and answered at the edge (the other leg has no
+// dialog to carry it in yet); in a confirmed one it is carried to the
+// other leg like a re-INVITE (forward.go: as UPDATE when that peer allows
+// UPDATE, else as re-INVITE) and the answer comes back in the 200. An
+// exchange in progress gets 491 (RFC 3311 section 5.2).
+func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
+	s.metrics.requests.WithLabelValues("UPDATE").Inc()
+	if rej := validateRequest(req); rej != nil {
+		s.refuse(req, tx, rej)
+		return
+	}
+	ref, ok := s.matchDialog(req)
+	if !ok {
+		s.noDialog(req, tx)
+		return
+	}
+	c := ref.c
+	if err := c.dialog(ref.leg).ReadRequest(req, tx); err != nil {
+		s.refuse(req, tx, reject(ReasonOutOfOrder, "CSeq"))
+		return
+	}
+	if _, rej := readTimer(req, s.cfg.MinSE); rej != nil {
+		s.refuse(req, tx, rej)
+		return
+	}
+	c.refreshed(ref.leg, req)
+	if len(req.Body()) == 0 {
+		res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+		s.decorate2xx(res, transportOf(req), true)
+		c.decorateTimer(ref.leg, res)
+		_ = tx.Respond(res)
+		return
+	}
+	if !c.lockOffer(ref.leg) {
+		s.refuse(req, tx, c.pending(ref.leg))
+		return
+	}
+	defer c.unlockOffer(ref.leg)
+	offer, ans, rej := readOffer(req)
+	if rej != nil {
+		s.refuse(req, tx, rej)
+		return
+	}
+	var body []byte
+	if c.answered() {
+		body, rej = c.forwardOffer(ref.leg, offer, ans, sip.UPDATE)
+	} else {
+		body, rej = c.answerUpdateLocally(ref.leg, offer, ans)
+	}
+	if rej != nil {
+		s.refuse(req, tx, rej)
+		return
+	}
+	res := sip.NewResponseFromRequest(req, 200, "OK", body)
+	s.decorate2xx(res, transportOf(req), true)
+	c.decorateTimer(ref.leg, res)
+	_ = tx.Respond(res)
+}
+
+// answerUpdateLocally applies an offer of an early dialog's UPDATE to its
+// leg and returns the edge's answer.
+func (c *call) answerUpdateLocally(l media.Leg, offer *media.Description, ans media.Answer) ([]byte, *Rejection) {
+	if err := c.applyOffer(l, offer, ans); err != nil {
+		return nil, classify(err)
+	}
+	body, err := c.s.sdpFor(c.sess, l, []media.Codec{ans.Codec}, ans.TelephoneEventPT, ans.Direction, ans.Ptime, c.sdpID, c.nextVersion(l))
+	if err != nil {
+		return nil, classify(err)
+	}
+	return body, nil
+}
