@@ -138,7 +138,8 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 	s.sipSrv.OnInfo(s.onInfo)
 	s.sipSrv.OnUpdate(s.onUpdate)
 	s.sipSrv.OnPrack(s.onPrack)
-	s.sipSrv.OnRefer(s.onRefer) // refer.go
+	s.sipSrv.OnRefer(s.onRefer)   // refer.go
+	s.sipSrv.OnNotify(s.onNotify) // transfer.go
 	s.sipSrv.OnNoRoute(s.onUnsupported)
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	return s, nil

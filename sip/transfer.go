@@ -108,6 +108,57 @@ func (f *transferFailure) Error() string { return fmt.Sprintf("transfer: %s (%d)
 
 var errNotAllowed = &transferFailure{403, "Forbidden", ReasonNotAllowed}
 
+// errPassedToTrunk: the caller's trunk accepted the REFER and carries the
+// transfer out; the call ends when the carrier hangs its leg up.
+var errPassedToTrunk = errors.New("transfer passed to the trunk")
+
+// referToTrunk sends REFER on leg A (RFC 3515) and waits for its final
+// answer: nil on 2xx.
+func (c *call) referToTrunk(number string) error {
+	req := sip.NewRequest(sip.REFER, c.remoteTarget(media.LegA))
+	req.AppendHeader(sip.NewHeader("Refer-To", "<tel:"+number+">"))
+	req.AppendHeader(sip.NewHeader("Referred-By", "<sip:"+c.route.Number+"@"+c.s.cfg.PublicIP.String()+">"))
+	ctx, cancel := context.WithTimeout(c.ctx, notifyTimeout)
+	defer cancel()
+	tx, err := c.dialog(media.LegA).TransactionRequest(ctx, req)
+	if err != nil {
+		return err
+	}
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			if res.IsProvisional() {
+				continue
+			}
+			if res.IsSuccess() {
+				return nil
+			}
+			return &peerError{leg: media.LegA, code: res.StatusCode}
+		case <-tx.Done():
+			return tx.Err()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// onNotify answers the NOTIFYs of a REFER the edge passed to a trunk (and
+// any NOTIFY of a known dialog) 200; others 481.
+func (s *Server) onNotify(req *sip.Request, tx sip.ServerTransaction) {
+	s.metrics.requests.WithLabelValues("NOTIFY").Inc()
+	if rej := validateRequest(req); rej != nil {
+		s.refuse(req, tx, rej)
+		return
+	}
+	ref, ok := s.matchDialog(req)
+	if !ok || ref.c.dialog(ref.leg).ReadRequest(req, tx) != nil {
+		s.noDialog(req, tx)
+		return
+	}
+	_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+}
+
 // failureOf maps a dial's failure to the NOTIFY and the reason.
 func failureOf(err error) *transferFailure {
 	var tf *transferFailure
@@ -189,6 +240,12 @@ func (c *call) runTransfer(t referTarget, referredBy string, st *transferState) 
 			return
 		}
 	}
+	if errors.Is(err, errPassedToTrunk) {
+		c.notify(old, "SIP/2.0 200 OK", true)
+		c.event(EventTransferred, data)
+		c.s.xfer.met.transfers.WithLabelValues(transferToTrunk).Inc()
+		return
+	}
 	if err != nil {
 		f := failureOf(err)
 		if c.ctx.Err() != nil {
@@ -243,6 +300,17 @@ func (c *call) transferPSTN(old *sipgo.DialogClientSession, targets []tenancy.Tr
 	}
 	data["outbound_trunk_id"] = trunk.ID
 	c.notify(old, "SIP/2.0 100 Trying", false)
+	if c.out == nil && c.trunk != nil && c.trunk.AcceptsRefer {
+		// The caller's carrier carries out REFER itself (design section
+		// 10, accepts_refer): pass it on, with a tel: Refer-To and the
+		// edge's own Referred-By; dial ourselves if it refuses.
+		err := c.referToTrunk(number)
+		if err == nil {
+			data["via"] = "trunk"
+			return nil, errPassedToTrunk
+		}
+		c.log.Info("trunk refused the REFER, dialling through the outbound trunk", "error", err)
+	}
 	offer, err := c.legBOffer()
 	if err != nil {
 		return nil, err

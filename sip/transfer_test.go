@@ -142,3 +142,40 @@ func TestBlindTransferToService(t *testing.T) {
 	}
 	e.checkNoLeaks(t, ws)
 }
+
+// TestBlindTransferPassedToTrunk: the caller's trunk accepts REFER: the
+// edge passes the service's REFER to it (tel: Refer-To, nothing of the
+// service side), NOTIFYs the service 200 when the carrier accepts, and the
+// call ends when the carrier hangs its leg up.
+func TestBlindTransferPassedToTrunk(t *testing.T) {
+	e := newTestEdge(t)
+	svc, target := startAgent(t, testScenario("svc_refer_trunk.xml"), "-key", "refer_to", "<tel:+13125550142>")
+	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+13125550100", cidr: "127.0.0.1/32", target: target})
+	if _, err := e.store.Put(context.Background(), tenancy.PlatformPrincipal, ws, tenancy.KindTrunk,
+		&tenancy.Trunk{ID: "carrier", Name: "Carrier", AllowedCIDRs: []string{"127.0.0.1/32"}, AcceptsRefer: true}, tenancy.Upsert); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "accepts_refer in the map", func() bool {
+		v, ok := e.routes.Workspace(ws)
+		return ok && len(v.Trunks) == 1 && v.Trunks[0].AcceptsRefer
+	})
+	gwPort, gwGot := silentGateway(t, "127.0.0.5")
+	e.addOutboundTrunk(t, ws, noAuthTrunk(tenancy.Gateway{Host: "127.0.0.5", Port: gwPort}))
+	e.setTransferPolicy(t, ws, map[string]any{"kind": "pstn", "prefixes": []string{"+1312"}, "outbound_trunk_id": "carrier-out"})
+	uac := e.trunkCall(t, testScenario("uac_accepts_refer.xml"), "+13125550100")
+	for name, p := range map[string]*sippProc{"trunk": uac, "service": svc} {
+		if code, logs := p.wait(t, 30*time.Second); code != 0 {
+			t.Fatalf("%s sipp exit %d\n%s", name, code, logs)
+		}
+	}
+	if d := e.waitEnded(t, ws, 1)[0]; d["reason"] != string(ReasonTrunkHangup) {
+		t.Errorf("reason %v", d["reason"])
+	}
+	if n := gwGot.Load(); n != 0 {
+		t.Errorf("the outbound gateway got %d datagrams: the edge dialled itself", n)
+	}
+	if n := e.counter(t, "edge_sip_transfers_total", map[string]string{"result": "passed_to_trunk"}); n != 1 {
+		t.Errorf("transfers passed_to_trunk = %v", n)
+	}
+	e.checkNoLeaks(t, ws)
+}
