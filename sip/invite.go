@@ -89,7 +89,7 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 		}
 	}
 	id := newCallID()
-	sess, err := s.media.NewSession(id)
+	sess, err := s.openSession(adm.route.Workspace.ID, id)
 	if err != nil {
 		return nil, classify(err)
 	}

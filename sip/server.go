@@ -35,6 +35,8 @@ type Server struct {
 	sipSrv  *sipgo.Server
 	client  *sipgo.Client
 	limiter *rateLimiter
+	conns   *connSlots   // TCP and TLS connections (transport_stream_limits.go)
+	shares  *mediaShares // media sessions per workspace (media_share.go)
 	budget  *budgets
 	auth    *digestAuth
 	dialogs *dialogCache
@@ -87,6 +89,8 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 	s := &Server{
 		cfg: cfg, router: router, media: m, store: store, log: slog.Default(),
 		limiter:   newRateLimiter(cfg.RateLimit, cfg.RateBurst, cfg.TrustedCIDRs),
+		conns:     newConnSlots(cfg.MaxStreamConns, cfg.MaxStreamConnsPerSource),
+		shares:    newMediaShares(cfg.MaxCallsPerWorkspace),
 		budget:    newBudgets(),
 		auth:      newDigestAuth(cfg.Realm, cfg.NonceTTL),
 		dialogs:   newDialogCache(),

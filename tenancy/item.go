@@ -100,7 +100,7 @@ func (t *Trunk) keepSecrets(old json.RawMessage) {
 		return
 	}
 	if t.Username != "" && t.Username == prev.Username {
-		t.Password = prev.Password
+		t.Password, t.HA1 = prev.Password, prev.HA1
 	}
 }
 

@@ -11,6 +11,12 @@ package tenancy
 //	                           trunk:<id>, outbound_trunk:<id>, safety_policy:<id>, data_source:<id>,
 //	                           voice_settings, operator_config, billing,
 //	                           account:<id>, api_key:<id>
+//	{ws:<id>}:routing    hash  what edges load: a projection of cfg written in the
+//	                           same transaction (store_routing.go), with its own version
+//	{ws:<id>}:secrets    hash  data_source:<id> -> credentials sealed with AES-GCM
+//	                           (store_secrets.go); no edge can read it (acl.go)
+//	{ws:<id>}:deleted    string  tombstone of a deleted workspace (store_tombstone.go)
+//	{ws:<id>}:operators  hash  operators on calls, with leases
 //	{ws:<id>}:events     stream  audit and call events of the workspace
 //	{ws:<id>}:calls      hash  call id -> CallRecord JSON
 //	{ws:<id>}:callidx    zset  call id by start time (ms), for paging
@@ -39,6 +45,9 @@ package tenancy
 //	edge:workspaces      set   workspace ids
 //	edge:numbers         hash  e164 -> workspace id (a number has one owner)
 //	edge:apikeys         hash  sha256(secret) -> workspace id "/" key id
+//	{edgecidrs}:owners   hash  workspace id "/" trunk id -> its CIDRs as bit strings
+//	{edgecidrs}:index    zset  "<bits>|<ws>/<trunk>": overlaps between workspaces
+//	                           refused in O(prefix length log n) (store_cidrs.go)
 //	{edge}:changes       stream  the change stream edges follow
 //	{edge}:changes:seq   string  its gap-free sequence
 //	edge:node:<id>:ctl   stream  control requests (hang up) for one edge node

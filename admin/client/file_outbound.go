@@ -10,7 +10,8 @@ import (
 )
 
 // buildOutbound turns the outbound_trunks section into validated items,
-// with ${VAR} references expanded in the credentials (as for trunks).
+// with ${VAR} references of declared variables expanded in the password
+// (as for trunks).
 func (f *File) buildOutbound(raw *fileDoc, doc *yaml.Node, lookup LookupEnv) error {
 	for i, t := range raw.OutboundTrunks {
 		field := fmt.Sprintf("outbound_trunks[%d]", i)
@@ -46,10 +47,8 @@ func (f *File) buildOutbound(raw *fileDoc, doc *yaml.Node, lookup LookupEnv) err
 			}
 			it.Gateways = append(it.Gateways, gw)
 		}
-		if it.Username, err = expandEnv(t.Username, lookup, f.Name, field+".username", line); err != nil {
-			return err
-		}
-		if it.Password, err = expandEnv(t.Password, lookup, f.Name, field+".password", line); err != nil {
+		it.Username = t.Username // never expanded: checkReferences refused any ${...}
+		if it.Password, err = expandEnv(t.Password, lookup, f.env, f.Name, field+".password", line); err != nil {
 			return err
 		}
 		if err := f.add(tenancy.KindOutboundTrunk, i, it, doc); err != nil {

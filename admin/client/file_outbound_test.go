@@ -9,7 +9,8 @@ func TestFileOutboundTrunks(t *testing.T) {
 	env := func(k string) (string, bool) {
 		return map[string]string{"OUT_PASS": "carrier-secret-9"}[k], k == "OUT_PASS"
 	}
-	good := `outbound_trunks:
+	good := `env: [OUT_PASS]
+outbound_trunks:
   - id: carrier-out
     name: Carrier termination
     gateways:

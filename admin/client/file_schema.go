@@ -14,7 +14,10 @@ import (
 // form values (context graphs, agent config, escalation) are kept as YAML
 // nodes and converted to JSON by nodeValue.
 type fileDoc struct {
-	Workspace      string         `yaml:"workspace"`
+	Workspace string `yaml:"workspace"`
+	// Env declares the environment variables the file's secret fields
+	// may reference (file_env.go).
+	Env            []string       `yaml:"env"`
 	Services       []fileService  `yaml:"services"`
 	PhoneNumbers   []fileNumber   `yaml:"phone_numbers"`
 	Trunks         []fileTrunk    `yaml:"trunks"`
