@@ -96,4 +96,14 @@
 //     follower also trims events to settings.event_retention_days.
 //   - GET /v1/regulation-templates is public, like the API description: it
 //     is the platform's documentation, the same for every workspace.
+//   - outbound-trunks (design section 11) are written by admin+ and read
+//     by every role without their password. POST /v1/workspaces/{ws}/calls
+//     (member+) answers 201 with the call in state "dialing" at once and
+//     queues a dial request on the edges' dial stream (dial.go); a "from"
+//     that is not this workspace's number is 422 naming "from" whoever owns
+//     it, a "to" that is not E.164 422 naming "to", and a destination no
+//     outbound trunk of the workspace may reach (allowed_prefixes,
+//     premium-rate ranges) 403 with a message naming "to": a policy
+//     refusal rather than a malformed value. Its budget is the per-
+//     workspace budget of hangups.
 package admin

@@ -64,6 +64,19 @@ type WorkspaceView struct {
 	OperatorConfig tenancy.OperatorConfig
 	// Numbers is how many numbers route to the workspace's services.
 	Numbers int
+	// OutboundTrunks are the workspace's termination trunks sorted by id,
+	// without passwords (the edge reads those per dial from the store).
+	OutboundTrunks []*tenancy.OutboundTrunk
+}
+
+// OutboundTrunk returns the workspace's outbound trunk id.
+func (w *WorkspaceView) OutboundTrunk(id string) (*tenancy.OutboundTrunk, bool) {
+	for _, t := range w.OutboundTrunks {
+		if t.ID == id {
+			return t, true
+		}
+	}
+	return nil, false
 }
 
 // Active reports whether the workspace takes calls.

@@ -76,6 +76,10 @@ func compile(snap *tenancy.Snapshot, loaded uint64) (e *entry, skipped []string)
 		}
 		v.Trunks = append(v.Trunks, tr)
 	}
+	for _, id := range slices.Sorted(maps.Keys(snap.OutboundTrunks)) {
+		ot := snap.OutboundTrunks[id].Redacted()
+		v.OutboundTrunks = append(v.OutboundTrunks, &ot)
+	}
 	for id, s := range snap.Services {
 		target, err := tenancy.ParseTarget(s.Target)
 		if err != nil {

@@ -121,7 +121,7 @@ func (d *dialogCache) match(req *sip.Request) (legRef, bool) {
 		}
 	}
 	if id, err := sip.DialogIDFromRequestUAC(req); err == nil {
-		if ref, ok := d.legs[id]; ok && ref.leg == media.LegB {
+		if ref, ok := d.legs[id]; ok && (ref.leg == media.LegB || ref.c.out != nil) { // out: leg A of a placed call
 			return ref, true
 		}
 	}

@@ -24,4 +24,6 @@ var EdgeACL = []string{
 	"%RW~{ws:*}:active", "%RW~{ws:*}:cps:*", "%RW~{ws:*}:calls", "%RW~{ws:*}:callidx",
 	"%RW~{ws:*}:events", "%RW~{ws:*}:calltoken:*", "%RW~{ws:*}:operators",
 	"%RW~edge:node:*", "%RW~edge:node-secret",
+	// Agent-placed calls: the dial stream and its consumer group.
+	"%RW~edge:dials",
 }

@@ -8,7 +8,7 @@ package tenancy
 // keys of that slot. Different workspaces spread over the masters.
 //
 //	{ws:<id>}:cfg        hash  workspace, version, service:<id>, number:<e164>,
-//	                           trunk:<id>, safety_policy:<id>, data_source:<id>,
+//	                           trunk:<id>, outbound_trunk:<id>, safety_policy:<id>, data_source:<id>,
 //	                           voice_settings, operator_config, billing,
 //	                           account:<id>, api_key:<id>
 //	{ws:<id>}:routing    hash  what edges load: a projection of cfg written in the
@@ -51,6 +51,7 @@ package tenancy
 //	{edge}:changes       stream  the change stream edges follow
 //	{edge}:changes:seq   string  its gap-free sequence
 //	edge:node:<id>:ctl   stream  control requests (hang up) for one edge node
+//	edge:dials           stream  agent-placed calls to dial (store_dials.go)
 //	edge:node:<id>:http  string  the node's HTTP address, with a TTL
 //	edge:node-secret     string  the secret nodes sign forwarded operator requests with
 //

@@ -228,6 +228,9 @@ func errNumberTaken(number string) error {
 // checkRefs enforces references between items: a number routes to an
 // existing service of its own workspace.
 func (t *tx) checkRefs(kind Kind, item Item) error {
+	if ot, ok := item.(*OutboundTrunk); ok {
+		return t.checkCallerID(ot)
+	}
 	n, ok := item.(*PhoneNumber)
 	if !ok || kind.Name != KindNumber.Name {
 		return nil
@@ -417,6 +420,24 @@ func (t *tx) serviceUnused(id string) error {
 		if json.Unmarshal([]byte(v), &n) == nil && n.ServiceID == id {
 			return conflict("service %q is still the route of %s", id, number)
 		}
+	}
+	return nil
+}
+
+// checkCallerID enforces that an outbound trunk's fixed presentation number
+// is one of the workspace's own numbers: a workspace never presents
+// another's caller id. The answer names the field, whatever the number's
+// owner, so it tells nothing about other workspaces.
+func (t *tx) checkCallerID(ot *OutboundTrunk) error {
+	if ot.CallerID.Mode != CallerIDFixed {
+		return nil
+	}
+	_, ok, err := t.get(KindNumber.fieldOf(ot.CallerID.Number))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return invalid("caller_id.number", "must be a phone number of this workspace")
 	}
 	return nil
 }

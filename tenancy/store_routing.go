@@ -16,6 +16,7 @@ import (
 //	service:<id>     {id, name, target}: no context graph, no agent config
 //	number:<e164>    the phone number
 //	trunk:<id>       the trunk with its digest HA1s, never a password
+//	outbound_trunk:<id>  the outbound trunk without its password
 //	voice_settings, operator_config
 //
 // Accounts, API keys, billing, safety policies, data sources, context
@@ -50,6 +51,13 @@ func (s *Store) routingValue(field string, value []byte) (out []byte, ok bool, e
 		}
 		out, err := json.Marshal(tr)
 		return out, true, err
+	case strings.HasPrefix(field, KindOutboundTrunk.field):
+		var ot OutboundTrunk
+		if err := json.Unmarshal(value, &ot); err != nil {
+			return nil, false, fmt.Errorf("decode %s: %w", field, err)
+		}
+		out, err := json.Marshal(ot.Redacted()) // never the password
+		return out, true, err
 	}
 	return nil, false, nil
 }
@@ -59,7 +67,7 @@ func (s *Store) routingValue(field string, value []byte) (out []byte, ok bool, e
 func isRoutingField(field string) bool {
 	return field == fieldWorkspace || field == KindVoiceSettings.field || field == KindOperatorConfig.field ||
 		strings.HasPrefix(field, KindNumber.field) || strings.HasPrefix(field, KindService.field) ||
-		strings.HasPrefix(field, KindTrunk.field)
+		strings.HasPrefix(field, KindTrunk.field) || strings.HasPrefix(field, KindOutboundTrunk.field)
 }
 
 // RebuildRouting writes the routing hash of every workspace that has

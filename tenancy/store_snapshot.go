@@ -16,11 +16,13 @@ import (
 // without context graph or agent config, trunks with HA1s and no password,
 // and nothing of accounts, keys, billing, policies or data sources.
 type Snapshot struct {
-	Workspace      Workspace
-	Version        int64
-	Services       map[string]Service
-	Numbers        map[string]PhoneNumber
-	Trunks         map[string]Trunk
+	Workspace Workspace
+	Version   int64
+	Services  map[string]Service
+	Numbers   map[string]PhoneNumber
+	Trunks    map[string]Trunk
+	// OutboundTrunks are without their passwords (OutboundCredentials).
+	OutboundTrunks map[string]OutboundTrunk
 	VoiceSettings  VoiceSettings
 	OperatorConfig OperatorConfig
 }
@@ -38,6 +40,7 @@ func (s *Store) LoadSnapshot(ctx context.Context, ws string) (*Snapshot, error) 
 	snap := &Snapshot{
 		Version:  parseInt(all[fieldVersion]),
 		Services: map[string]Service{}, Numbers: map[string]PhoneNumber{}, Trunks: map[string]Trunk{},
+		OutboundTrunks: map[string]OutboundTrunk{},
 	}
 	if err := json.Unmarshal([]byte(raw), &snap.Workspace); err != nil {
 		return nil, fmt.Errorf("decode workspace %s: %w", ws, err)
@@ -62,6 +65,10 @@ func (s *Store) LoadSnapshot(ctx context.Context, ws string) (*Snapshot, error) 
 				var x Trunk
 				err = json.Unmarshal([]byte(v), &x)
 				snap.Trunks[id] = x
+			} else if id, ok := cutPrefix(f, KindOutboundTrunk.field); ok {
+				var x OutboundTrunk
+				err = json.Unmarshal([]byte(v), &x)
+				snap.OutboundTrunks[id] = x.Redacted()
 			}
 		}
 		if err != nil {
@@ -151,6 +158,28 @@ func xreadBlock(wait time.Duration) time.Duration {
 		return time.Millisecond
 	}
 	return wait
+}
+
+// OutboundCredentials returns the digest credentials of outbound trunk id
+// of workspace ws, for the edge that dials through it (they are in no
+// snapshot): ErrNotFound when there is no such trunk. The edge reads them
+// per dial and keeps them no longer than the dial.
+func (s *Store) OutboundCredentials(ctx context.Context, ws, id string) (username, password string, err error) {
+	if !ValidWorkspaceID(ws) || !ValidID(id) {
+		return "", "", ErrNotFound
+	}
+	raw, err := s.rdb.HGet(ctx, keyCfg(ws), KindOutboundTrunk.fieldOf(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return "", "", ErrNotFound
+	}
+	if err != nil {
+		return "", "", unavailable("outbound credentials", err)
+	}
+	var t OutboundTrunk
+	if err := json.Unmarshal(raw, &t); err != nil {
+		return "", "", fmt.Errorf("decode outbound trunk %s of %s: %w", id, ws, err)
+	}
+	return t.Username, t.Password, nil
 }
 
 // RoutingItem is one number or trunk of a workspace's routing hash, as a

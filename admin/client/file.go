@@ -34,6 +34,7 @@ type File struct {
 	Services       []*tenancy.Service
 	PhoneNumbers   []*tenancy.PhoneNumber
 	Trunks         []*tenancy.Trunk
+	OutboundTrunks []*tenancy.OutboundTrunk
 	SafetyPolicies []*tenancy.SafetyPolicy
 	// VoiceSettings and OperatorConfig are the singletons, nil when their
 	// section is absent.
@@ -63,6 +64,7 @@ var sections = []struct {
 	{"services", tenancy.KindService},
 	{"phone_numbers", tenancy.KindNumber},
 	{"trunks", tenancy.KindTrunk},
+	{"outbound_trunks", tenancy.KindOutboundTrunk},
 	{"voice_settings", tenancy.KindVoiceSettings},
 	{"operator_config", tenancy.KindOperatorConfig},
 	{"safety_policies", tenancy.KindSafetyPolicy},
@@ -96,6 +98,10 @@ func (f *File) Items(kind tenancy.Kind) []tenancy.Item {
 		}
 	case tenancy.KindTrunk.Name:
 		for _, it := range f.Trunks {
+			out = append(out, it)
+		}
+	case tenancy.KindOutboundTrunk.Name:
+		for _, it := range f.OutboundTrunks {
 			out = append(out, it)
 		}
 	case tenancy.KindSafetyPolicy.Name:
@@ -196,7 +202,7 @@ func ParseFile(name string, data []byte, lookup LookupEnv) (*File, error) {
 		}
 	}
 	if len(f.declared) == 0 {
-		return nil, &FileError{File: name, Reason: "declares nothing: expected at least one of services, phone_numbers, trunks, voice_settings, operator_config, safety_policies"}
+		return nil, &FileError{File: name, Reason: "declares nothing: expected at least one of services, phone_numbers, trunks, outbound_trunks, voice_settings, operator_config, safety_policies"}
 	}
 	if f.Workspace != "" && !tenancy.ValidWorkspaceID(f.Workspace) {
 		return nil, &FileError{File: name, Line: lineOf(doc, "workspace"), Field: "workspace", Reason: "not a workspace id (ws_...)"}
@@ -247,6 +253,9 @@ func (f *File) build(raw *fileDoc, doc *yaml.Node, lookup LookupEnv) error {
 			return err
 		}
 		f.Trunks = append(f.Trunks, it)
+	}
+	if err := f.buildOutbound(raw, doc, lookup); err != nil {
+		return err
 	}
 	for i, p := range raw.SafetyPolicies {
 		it := &tenancy.SafetyPolicy{ID: p.ID, Name: p.Name, Description: p.Description, RegulationTemplates: p.RegulationTemplates}

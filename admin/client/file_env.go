@@ -26,7 +26,7 @@ import (
 // elsewhere "$${" is not a reference and stays as it is.
 
 // secretFields match the field paths of the secret fields.
-var secretFields = regexp.MustCompile(`^trunks\[\d+\]\.password$`)
+var secretFields = regexp.MustCompile(`^(outbound_)?trunks\[\d+\]\.password$`)
 
 // freeFormFields match the free-form values whose templates are kept.
 var freeFormFields = regexp.MustCompile(`^(services\[\d+\]\.(context_graph|agent_config)|operator_config\.escalation)([.\[]|$)`)

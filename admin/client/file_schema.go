@@ -21,6 +21,7 @@ type fileDoc struct {
 	Services       []fileService  `yaml:"services"`
 	PhoneNumbers   []fileNumber   `yaml:"phone_numbers"`
 	Trunks         []fileTrunk    `yaml:"trunks"`
+	OutboundTrunks []fileOutbound `yaml:"outbound_trunks"`
 	VoiceSettings  *fileVoice     `yaml:"voice_settings"`
 	OperatorConfig *fileOperators `yaml:"operator_config"`
 	SafetyPolicies []filePolicy   `yaml:"safety_policies"`
@@ -50,6 +51,33 @@ type fileTrunk struct {
 	DefaultCountryCode   string `yaml:"default_country_code"`
 	MaxRequestsPerSecond int    `yaml:"max_requests_per_second"`
 	AcceptsRefer         bool   `yaml:"accepts_refer"`
+}
+
+// fileOutbound is an outbound trunk; numbers are YAML numbers (float64,
+// checked to be whole by build).
+type fileOutbound struct {
+	ID              string        `yaml:"id"`
+	Name            string        `yaml:"name"`
+	Gateways        []fileGateway `yaml:"gateways"`
+	Username        string        `yaml:"username"`
+	Password        string        `yaml:"password"`
+	CallerID        fileCallerID  `yaml:"caller_id"`
+	MaxCPS          float64       `yaml:"max_cps"`
+	AllowedPrefixes []string      `yaml:"allowed_prefixes"`
+	RingTimeout     float64       `yaml:"ring_timeout"`
+}
+
+type fileGateway struct {
+	Host      string  `yaml:"host"`
+	Port      float64 `yaml:"port"`
+	Transport string  `yaml:"transport"`
+	Priority  float64 `yaml:"priority"`
+	Weight    float64 `yaml:"weight"`
+}
+
+type fileCallerID struct {
+	Mode   string `yaml:"mode"`
+	Number string `yaml:"number"`
 }
 
 type fileVoice struct {
