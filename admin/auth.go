@@ -50,6 +50,15 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt *route) e
 	if err := authorize(rt, p, rq.ws); err != nil {
 		return err
 	}
+	// Per workspace, after authorization (so only the workspace's own keys
+	// spend its budget): every configuration write makes work for every
+	// edge, so one tenant's write storm is bounded (issue 10, item 3).
+	if rq.ws != "" && !p.Platform && isConfigWrite(rt, r.Method) {
+		if ok, wait := s.writeLimits.take(rq.ws); !ok {
+			s.metrics.rateLimited.WithLabelValues("workspace_writes").Inc()
+			return limited(wait)
+		}
+	}
 	rq.p = p
 	return rt.handle(w, rq)
 }
@@ -189,4 +198,21 @@ func (w *statusWriter) code() int {
 		return http.StatusOK
 	}
 	return w.status
+}
+
+// isConfigWrite reports whether a request of rt with method writes the
+// workspace's configuration (its hash, which edges follow): configuration,
+// accounts and settings, and keys. Hangups and domain events have limits of
+// their own and touch no configuration.
+func isConfigWrite(rt *route, method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+	default:
+		return false
+	}
+	switch rt.action {
+	case tenancy.ActionConfigure, tenancy.ActionManage, tenancy.ActionOwnKeys:
+		return true
+	}
+	return false
 }

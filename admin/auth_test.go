@@ -208,3 +208,24 @@ func TestSuspensionOnlyByPlatform(t *testing.T) {
 	}
 	env.must(t, 200, "PATCH", fx.path(""), testPlatformToken, status(tenancy.StatusActive))
 }
+
+// TestDefaultLimitsForNewWorkspaces: a workspace created without limits
+// gets the platform's default ones, not unlimited; limits named at creation
+// win, and only the platform token names them.
+func TestDefaultLimitsForNewWorkspaces(t *testing.T) {
+	env := newTestEnv(t, func(c *Config) { c.DefaultLimits = tenancy.Limits{MaxConcurrentCalls: 7, MaxCPS: 3} })
+	fx := env.newWorkspace(t, tenancy.EnvDevelopment)
+	var ws tenancy.Workspace
+	env.must(t, 200, "GET", fx.path(""), fx.keys["viewer"], nil).decode(t, &ws)
+	if ws.Limits != (tenancy.Limits{MaxConcurrentCalls: 7, MaxCPS: 3}) {
+		t.Fatalf("new workspace's limits %+v, want the platform's defaults", ws.Limits)
+	}
+	var cw createdWorkspace
+	env.must(t, 201, "POST", "/v1/workspaces", testPlatformToken, map[string]any{
+		"name": "Big clinic", "environment": "development", "limits": map[string]int{"max_concurrent_calls": 500, "max_cps": 50},
+		"owner": map[string]string{"name": "O", "email": "big@example.org"},
+	}).decode(t, &cw)
+	if cw.Limits != (tenancy.Limits{MaxConcurrentCalls: 500, MaxCPS: 50}) {
+		t.Fatalf("limits named at creation: %+v", cw.Limits)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/voiceedge/edge/tenancy"
 )
 
 // Config configures the admin API server. Zero fields take the defaults
@@ -39,6 +41,20 @@ type Config struct {
 	HangupRate float64
 	// HangupBurst is the bucket size of HangupRate. Default 50.
 	HangupBurst int
+	// WriteRate is the sustained configuration writes (POST, PUT, PATCH,
+	// DELETE of configuration, accounts, settings and keys) per second
+	// allowed to the keys of one workspace together; over it 429
+	// rate_limited with Retry-After. The platform token, hangups and domain
+	// events are not counted. Default 10; negative disables.
+	WriteRate float64
+	// WriteBurst is the bucket size of WriteRate (an apply of a whole
+	// workspace file fits in it). Default 200.
+	WriteBurst int
+	// DefaultLimits are the limits a new workspace gets when its creation
+	// names none (design section 4: the platform's quota; issue 10: no
+	// tenant starts unlimited). Zero fields: unlimited. edge-admin serve
+	// defaults them to 100 concurrent calls and 20 calls per second.
+	DefaultLimits tenancy.Limits
 	// TrustedProxies are the peers (ingresses, load balancers) whose
 	// Forwarded / X-Forwarded-For headers name the client address counted
 	// by IPRate and AuthFailRate. Default none: the TCP peer counts.
@@ -118,6 +134,8 @@ func (c Config) withDefaults() Config {
 	setI(&c.AuthFailBurst, 10)
 	setF(&c.HangupRate, 5)
 	setI(&c.HangupBurst, 50)
+	setF(&c.WriteRate, 10)
+	setI(&c.WriteBurst, 200)
 	setD(&c.StreamKeepalive, 15*time.Second)
 	setD(&c.StreamWait, time.Second)
 	setD(&c.StreamReauth, 5*time.Second)
@@ -142,7 +160,7 @@ func (c Config) Validate() error {
 	if len(c.BootstrapToken) < 16 {
 		return errors.New("admin config: BootstrapToken (EDGE_ADMIN_BOOTSTRAP_TOKEN) must be at least 16 characters")
 	}
-	for name, v := range map[string]int{"KeyBurst": c.KeyBurst, "IPBurst": c.IPBurst, "AuthFailBurst": c.AuthFailBurst, "HangupBurst": c.HangupBurst, "MaxStreams": c.MaxStreams, "MaxStreamsPerWorkspace": c.MaxStreamsPerWorkspace, "MaxStreamsPerKey": c.MaxStreamsPerKey, "DefaultPageSize": c.DefaultPageSize, "MaxPageSize": c.MaxPageSize} {
+	for name, v := range map[string]int{"KeyBurst": c.KeyBurst, "IPBurst": c.IPBurst, "AuthFailBurst": c.AuthFailBurst, "HangupBurst": c.HangupBurst, "WriteBurst": c.WriteBurst, "MaxStreams": c.MaxStreams, "MaxStreamsPerWorkspace": c.MaxStreamsPerWorkspace, "MaxStreamsPerKey": c.MaxStreamsPerKey, "DefaultPageSize": c.DefaultPageSize, "MaxPageSize": c.MaxPageSize} {
 		if v < 0 {
 			return fmt.Errorf("admin config: %s must not be negative", name)
 		}

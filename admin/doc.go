@@ -39,8 +39,36 @@
 //     locks the address out (429 with Retry-After) until it refills.
 //   - Event streams re-check their key every few seconds and end when it
 //     stops working; their number is capped (503 with Retry-After).
-//   - Deleting a workspace deletes its event stream too, so its audit
-//     record is the log line and the change stream's delete_workspace.
+//   - Deleting a workspace (owner) asks the edges to hang up its active
+//     calls, deletes every key of its slot in one script that leaves a
+//     tombstone (48 h) which the edges' late call-state writes check, and
+//     deletes its event stream too, so its audit record is the log line and
+//     the change stream's delete_workspace.
+//   - Quotas (tenancy.Policy, set by the platform in edge-admin's
+//     configuration): a write that would add an item over a count quota
+//     (services, phone numbers, trunks, safety policies, data sources,
+//     accounts, API keys per account and per workspace) is 409
+//     quota_exceeded with error.quota naming it: the request is valid, the
+//     workspace is full. A context_graph or agent_config over its size
+//     quota is 422 naming the field and the quota. Configuration writes of
+//     one workspace's keys share a token bucket (Config.WriteRate): 429.
+//   - Phone numbers: a claim of a number some workspace holds, another's
+//     or the claimer's own, is one 409 conflict "phone number ... is not
+//     available". With tenancy.Policy.PlatformAssignsNumbers only the
+//     platform token adds numbers (after verifying them with the carrier);
+//     a workspace key adding one is 403, the same whether or not anyone
+//     holds it. Without it, admins claim numbers first come first served
+//     (README, "Phone numbers").
+//   - Trunks: a CIDR wider than the platform's minimum prefix (/16, /48) is
+//     422 allowed_cidrs; one that overlaps a CIDR of another workspace's
+//     trunk is one 409 conflict whatever it overlaps, unless the platform
+//     allows overlaps. The password is kept only as digest HA1s for the
+//     platform's realm (EDGE_SIP_REALM), never returned.
+//   - Data sources: credentials are sealed with EDGE_ADMIN_SECRET_KEY
+//     (without it a data source with credentials is 422 credentials). A
+//     PUT that changes base_url must send the credentials again: sent back
+//     masked, or left out, it is 422 naming credentials, as the stored
+//     credentials are not handed to a new URL.
 //   - POST to a collection without "id": the id is the slug of "name"
 //     (lowercase a-z0-9 and '-'), "-2", "-3", ... when taken, or
 //     "<svc|trunk|policy|ds>-<random>" when the name gives nothing; a data
@@ -68,4 +96,14 @@
 //     follower also trims events to settings.event_retention_days.
 //   - GET /v1/regulation-templates is public, like the API description: it
 //     is the platform's documentation, the same for every workspace.
+//   - outbound-trunks (design section 11) are written by admin+ and read
+//     by every role without their password. POST /v1/workspaces/{ws}/calls
+//     (member+) answers 201 with the call in state "dialing" at once and
+//     queues a dial request on the edges' dial stream (dial.go); a "from"
+//     that is not this workspace's number is 422 naming "from" whoever owns
+//     it, a "to" that is not E.164 422 naming "to", and a destination no
+//     outbound trunk of the workspace may reach (allowed_prefixes,
+//     premium-rate ranges) 403 with a message naming "to": a policy
+//     refusal rather than a malformed value. Its budget is the per-
+//     workspace budget of hangups.
 package admin

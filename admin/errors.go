@@ -24,6 +24,7 @@ const (
 	CodeUnavailable        = "unavailable"
 	CodeInternal           = "internal"
 	CodeStreamCapacityFull = "stream_capacity_full"
+	CodeQuotaExceeded      = "quota_exceeded"
 )
 
 // Sentinel errors of the API layer; tenancy's sentinels cover the domain.
@@ -58,6 +59,8 @@ type apiError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// Quota names the platform quota a 409 quota_exceeded ran into.
+	Quota string `json:"quota,omitempty"`
 }
 
 // errorTable maps causes to statuses, first match wins. It is the only
@@ -79,6 +82,7 @@ var errorTable = []struct {
 	{tenancy.ErrNotFound, http.StatusNotFound, CodeNotFound},
 	{tenancy.ErrInvalid, http.StatusUnprocessableEntity, CodeInvalid},
 	{tenancy.ErrPromotionRequired, http.StatusConflict, CodePromotionRequired},
+	{tenancy.ErrQuota, http.StatusConflict, CodeQuotaExceeded},
 	{tenancy.ErrConflict, http.StatusConflict, CodeConflict},
 	{tenancy.ErrLimit, http.StatusConflict, CodeConflict},
 	{tenancy.ErrUnavailable, http.StatusServiceUnavailable, CodeUnavailable},
@@ -93,7 +97,10 @@ func toAPIError(err error) apiError {
 		}
 		e := apiError{Status: row.status, Code: row.code, Message: err.Error()}
 		var ve *tenancy.ValidationError
+		var qe *tenancy.QuotaError
 		switch {
+		case errors.As(err, &qe):
+			e.Quota, e.Message = qe.Quota, qe.Error()
 		case errors.As(err, &ve):
 			e.Field, e.Message = ve.Field, ve.Error()
 		case row.err == tenancy.ErrUnavailable:

@@ -45,7 +45,7 @@ func newTestEnv(t *testing.T, change ...func(*Config)) *testEnv {
 	for _, c := range change {
 		c(&cfg)
 	}
-	env := &testEnv{redis: r, store: r.Store(t), reg: prometheus.NewRegistry()}
+	env := &testEnv{redis: r, store: r.Store(t, tenancy.WithPolicy(tenancytest.Policy(t))), reg: prometheus.NewRegistry()}
 	srv, err := New(cfg, env.store, env.reg, nil)
 	if err != nil {
 		t.Fatalf("new server: %v", err)

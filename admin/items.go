@@ -23,6 +23,7 @@ var collections = []collection{
 	{tenancy.KindTrunk, "Trunk", "carrier trunks (password write-only)"},
 	{tenancy.KindSafetyPolicy, "SafetyPolicy", "safety policies"},
 	{tenancy.KindDataSource, "DataSource", "data sources (credentials write-only)"},
+	{tenancy.KindOutboundTrunk, "OutboundTrunk", "outbound (termination) trunks (admin+ to write; password write-only)"},
 }
 
 // singleton is a configuration kind with one value per workspace: GET/PUT.

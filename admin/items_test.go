@@ -50,7 +50,7 @@ func TestBadInput(t *testing.T) {
 		{"negative request budget", "POST", "/trunks", map[string]any{"id": "t1", "name": "T", "allowed_cidrs": []string{"192.0.2.0/24"}, "max_requests_per_second": -1}, "", 422, CodeInvalid, "max_requests_per_second", "max_requests_per_second"},
 		{"accepts_refer of the wrong type", "POST", "/trunks", map[string]any{"id": "t1", "name": "T", "allowed_cidrs": []string{"192.0.2.0/24"}, "accepts_refer": "yes"}, "", 422, CodeInvalid, "accepts_refer", "accepts_refer"},
 		{"bad service target", "POST", "/services", map[string]any{"id": "svc-x", "name": "X", "target": "http://agent"}, "", 422, CodeInvalid, "target", "target"},
-		{"number owned by another workspace", "POST", "/phone-numbers", itemBody("phone-numbers", "+1 (555) 000-1111"), "", 409, CodeConflict, "", "in use"},
+		{"number owned by another workspace", "POST", "/phone-numbers", itemBody("phone-numbers", "+1 (555) 000-1111"), "", 409, CodeConflict, "", "is not available"},
 		{"number of an unknown service", "POST", "/phone-numbers", map[string]any{"number": "+15550002222", "service_id": "nope"}, "", 422, CodeInvalid, "service_id", "service_id"},
 		{"not E.164", "POST", "/phone-numbers", map[string]any{"number": "12ab", "service_id": "svc-main"}, "", 422, CodeInvalid, "number", "number"},
 		{"PUT id differs from the path", "PUT", "/services/svc-other", itemBody("services", "svc-x"), "", 422, CodeInvalid, "id", "id"},
@@ -189,8 +189,9 @@ func TestItemsLifecycle(t *testing.T) {
 		tr.Name = "Renamed"
 		env.must(t, 200, "PUT", fx.path("/trunks/trunk-a"), admin, tr) // sent back without the password
 		stored, err := env.store.Get(context.Background(), fx.id, tenancy.KindTrunk, "trunk-a")
-		if err != nil || stored.(*tenancy.Trunk).Password != "secret-password-1" {
-			t.Fatalf("password lost on a read-modify-write: %+v %v", stored, err)
+		want := tenancy.NewDigestHA1(tenancy.DefaultRealm, "carrier", "secret-password-1")
+		if err != nil || stored.(*tenancy.Trunk).Password != "" || *stored.(*tenancy.Trunk).HA1 != *want {
+			t.Fatalf("password's HA1 lost on a read-modify-write (or the password kept): %+v %v", stored, err)
 		}
 	})
 	t.Run("data source credentials are write-only", func(t *testing.T) {
@@ -203,11 +204,31 @@ func TestItemsLifecycle(t *testing.T) {
 		if ds.Credentials["token"] == "s3cret" || ds.Credentials["token"] == "" {
 			t.Fatalf("credentials shown as %v", ds.Credentials)
 		}
-		ds.BaseURL = "https://ehr2.example.org/fhir"
+		ds.Name = "Renamed EHR"
 		env.must(t, 200, "PUT", fx.path("/data-sources/ds-a"), admin, ds) // the mask sent back
 		stored, err := env.store.Get(context.Background(), fx.id, tenancy.KindDataSource, "ds-a")
 		if err != nil || stored.(*tenancy.DataSource).Credentials["token"] != "s3cret" {
 			t.Fatalf("credentials lost on a read-modify-write: %+v %v", stored, err)
+		}
+		// Another base_url with the mask sent back: the stored credentials
+		// are not sent to a new URL (issue 10, item 14).
+		ds.BaseURL = "https://attacker.example.net/fhir"
+		r = env.req(t, "PUT", fx.path("/data-sources/ds-a"), admin, ds)
+		if e := r.apiErr(t); r.status != 422 || e.Field != "credentials" {
+			t.Fatalf("base_url changed with masked credentials: %d %s, want 422 naming credentials", r.status, r.body)
+		}
+		left := ds
+		left.Credentials = nil
+		if r := env.req(t, "PUT", fx.path("/data-sources/ds-a"), admin, left); r.status != 422 || r.apiErr(t).Field != "credentials" {
+			t.Fatalf("base_url changed without credentials: %d %s, want 422 naming credentials", r.status, r.body)
+		}
+		if got, _ := env.store.Get(context.Background(), fx.id, tenancy.KindDataSource, "ds-a"); got.(*tenancy.DataSource).BaseURL != "https://ehr.example.org/fhir" {
+			t.Fatalf("a refused PUT moved the data source: %+v", got)
+		}
+		ds.Credentials = map[string]string{"token": "new-token-for-ehr2"}
+		env.must(t, 200, "PUT", fx.path("/data-sources/ds-a"), admin, ds)
+		if got, _ := env.store.Get(context.Background(), fx.id, tenancy.KindDataSource, "ds-a"); got.(*tenancy.DataSource).Credentials["token"] != "new-token-for-ehr2" {
+			t.Fatalf("new credentials not stored: %+v", got)
 		}
 	})
 	t.Run("singletons read as zero before they are set", func(t *testing.T) {

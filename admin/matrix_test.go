@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -40,6 +41,7 @@ func wantAccess() map[string]string {
 		"GET /v1/workspaces/{ws}/calls":                "viewer",
 		"GET /v1/workspaces/{ws}/calls/{id}":           "viewer",
 		"POST /v1/workspaces/{ws}/calls/{id}/hangup":   "member",
+		"POST /v1/workspaces/{ws}/calls":               "member",
 		"GET /v1/workspaces/{ws}/events":               "viewer",
 		"POST /v1/workspaces/{ws}/promotions":          "admin",
 		"POST /v1/workspaces/{ws}/events":              "member",
@@ -64,7 +66,7 @@ func wantAccess() map[string]string {
 		"GET /v1/workspaces/{ws}/billing":              "viewer",
 		"PUT /v1/workspaces/{ws}/billing":              "owner",
 	}
-	for _, c := range []string{"services", "phone-numbers", "trunks", "safety-policies", "data-sources"} {
+	for _, c := range []string{"services", "phone-numbers", "trunks", "safety-policies", "data-sources", "outbound-trunks"} {
 		base := "/v1/workspaces/{ws}/" + c
 		w["GET "+base], w["POST "+base] = "viewer", "admin"
 		w["GET "+base+"/{id}"], w["PUT "+base+"/{id}"], w["DELETE "+base+"/{id}"] = "viewer", "admin", "admin"
@@ -111,7 +113,7 @@ type matrixWorld struct {
 
 var mainIDs = map[string]string{
 	"services": "svc-main", "phone-numbers": "+15550000001", "trunks": "trunk-main",
-	"safety-policies": "sp-main", "data-sources": "ds-main",
+	"safety-policies": "sp-main", "data-sources": "ds-main", "outbound-trunks": "otrunk-main",
 }
 
 func newMatrixWorld(t *testing.T, env *testEnv) *matrixWorld {
@@ -131,12 +133,17 @@ func (w *matrixWorld) populate(t *testing.T, fx *fixture, number string) {
 	t.Helper()
 	owner := fx.keys["owner"]
 	w.env.must(t, 200, "PATCH", "/v1/workspaces/"+fx.id, owner, map[string]any{"settings": map[string]any{"allow_direct_changes": true}})
-	for _, kind := range []string{"services", "phone-numbers", "trunks", "safety-policies", "data-sources"} {
+	for _, kind := range []string{"services", "phone-numbers", "trunks", "safety-policies", "data-sources", "outbound-trunks"} {
 		id := mainIDs[kind]
 		if kind == "phone-numbers" {
 			id = number
 		}
-		w.env.must(t, 201, "POST", fx.path("/"+kind), owner, itemBody(kind, id))
+		body := itemBody(kind, id)
+		if kind == "trunks" { // trunk CIDRs of two workspaces may not overlap
+			n, _ := strconv.Atoi(number[len(number)-2:])
+			body["allowed_cidrs"] = []string{"198.18." + strconv.Itoa(n) + ".0/24"}
+		}
+		w.env.must(t, 201, "POST", fx.path("/"+kind), owner, body)
 	}
 	w.env.admitCall(t, fx.id, "call-main")
 	w.env.callEvent(t, fx.id, "call-main", tenancy.EventCallStarted, map[string]any{"from": matrixCaller, "to": number, "service_id": "svc-main"})
@@ -158,6 +165,9 @@ func itemBody(kind, id string) map[string]any {
 		return map[string]any{"id": id, "name": "No diagnoses", "regulation_templates": []string{"emergency-988-routing"},
 			"monitor_concepts": []map[string]string{{"concept": "diagnosis_request", "severity": "medium"}},
 			"escalation_rules": []map[string]string{{"concept": "medical_emergency", "action": "escalate", "mode": "barge"}}}
+	case "outbound-trunks":
+		return map[string]any{"id": id, "name": "Termination", "gateways": []map[string]any{{"host": "198.51.100.10", "priority": 1, "weight": 1}},
+			"username": "clinic", "password": "carrier-secret-1", "caller_id": map[string]any{"mode": "own_numbers"}, "allowed_prefixes": []string{"+1"}}
 	case "data-sources":
 		return map[string]any{"id": id, "kind": "fhir", "base_url": "https://ehr.example.org/fhir", "credentials": map[string]string{"token": "s3cret"}}
 	}
@@ -206,6 +216,8 @@ func (w *matrixWorld) shotFor(t *testing.T, rt *route, fx *fixture, who principa
 		if rt.method == "POST" {
 			s.body = map[string]any{"reason": "test"}
 		}
+	case "POST /v1/workspaces/{ws}/calls":
+		s.body = map[string]any{"from": mainIDs["phone-numbers"], "to": "+15551230000", "service_id": "svc-main"}
 	case "POST /v1/workspaces/{ws}/promotions":
 		s.body = map[string]any{"from_workspace": w.staging.id, "dry_run": true}
 		s.header = []string{SourceAuthorizationHeader, "Bearer " + w.staging.keys["admin"]}

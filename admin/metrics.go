@@ -32,7 +32,7 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 		}, []string{"route"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "rate_limited_total",
-			Help: "Requests refused with 429, by bucket: key, ip or auth_failures.",
+			Help: "Requests refused with 429, by bucket: key, ip, auth_failures, hangup or workspace_writes.",
 		}, []string{"bucket"}),
 		authFailed: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "auth_failures_total",

@@ -128,7 +128,7 @@ var errorText = map[int]string{
 	401: "Missing, unknown or revoked token",
 	403: "The role does not allow this",
 	404: "Not found, or of another workspace",
-	409: "Conflict (code promotion_required: change a production workspace by promotion)",
+	409: "Conflict (code promotion_required: change a production workspace by promotion; code quota_exceeded: a platform quota, error.quota names it)",
 	413: "Body over 1 MiB, or a field over its own bound (error.field names it)",
 	415: "Body is not application/json",
 	422: "A field is invalid (error.field names it)",

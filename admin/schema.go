@@ -34,6 +34,7 @@ var schemaTypes = map[string]any{
 	"Service":            tenancy.Service{},
 	"PhoneNumber":        phoneNumberView{},
 	"Trunk":              tenancy.Trunk{},
+	"OutboundTrunk":      tenancy.OutboundTrunk{},
 	"SafetyPolicy":       tenancy.SafetyPolicy{},
 	"RegulationTemplate": tenancy.RegulationTemplate{},
 	"DataSource":         tenancy.DataSource{},
@@ -47,6 +48,7 @@ var schemaTypes = map[string]any{
 	"RebuildResult":      rebuildResult{},
 	"CallContext":        tenancy.CallContext{},
 	"HangupRequest":      hangupBody{},
+	"DialRequest":        dialBody{},
 	"HangupAccepted":     hangupAccepted{},
 	"PromotionRequest":   promotionBody{},
 	"PromotionResult":    promotionResult{},
@@ -54,6 +56,10 @@ var schemaTypes = map[string]any{
 
 // writeOnly are fields accepted on writes and never returned.
 var writeOnly = map[string]bool{"password": true, "credentials": true}
+
+// storeOnly are fields the store sets and the API neither returns nor
+// takes (a trunk's digest HA1s: what a client sends there is ignored).
+var storeOnly = map[string]bool{"ha1": true}
 
 var (
 	timeType = reflect.TypeFor[time.Time]()
@@ -132,6 +138,9 @@ func structFields(t reflect.Type, props map[string]any) {
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "" {
 			name = f.Name
+		}
+		if storeOnly[name] {
+			continue
 		}
 		s := jsonSchema(f.Type)
 		if writeOnly[name] && t != agentDataSourceType {

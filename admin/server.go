@@ -27,6 +27,7 @@ type Server struct {
 
 	keyLimits, ipLimits, authFailLimits *buckets
 	hangupLimits                        *buckets             // per workspace
+	writeLimits                         *buckets             // per workspace
 	streams                             *httpapi.StreamSlots // live event streams
 
 	routes  []route
@@ -62,6 +63,7 @@ func New(cfg Config, store *tenancy.Store, reg *prometheus.Registry, log *slog.L
 		ipLimits:       newBuckets(cfg.IPRate, cfg.IPBurst),
 		authFailLimits: newBuckets(cfg.AuthFailRate, cfg.AuthFailBurst),
 		hangupLimits:   newBuckets(cfg.HangupRate, cfg.HangupBurst),
+		writeLimits:    newBuckets(cfg.WriteRate, cfg.WriteBurst),
 		streams:        httpapi.NewStreamSlots(cfg.MaxStreams, cfg.MaxStreamsPerWorkspace, cfg.MaxStreamsPerKey),
 		mux:            http.NewServeMux(),
 	}

@@ -34,7 +34,8 @@ func (s *Server) createWorkspace(w http.ResponseWriter, r *request) error {
 	}
 	nw := tenancy.NewWorkspace{
 		Name: body.Name, Environment: body.Environment,
-		Owner: tenancy.Account{Name: body.Owner.Name, Email: body.Owner.Email},
+		Owner:  tenancy.Account{Name: body.Owner.Name, Email: body.Owner.Email},
+		Limits: s.cfg.DefaultLimits,
 	}
 	if body.Limits != nil {
 		nw.Limits = *body.Limits

@@ -30,7 +30,8 @@ type testEnv struct {
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
 	r := tenancytest.StartRedis(t)
-	return &testEnv{t: t, redis: r, store: r.Store(t)}
+	// Wide CIDRs: the longest-prefix tests nest a /16 in a /8.
+	return &testEnv{t: t, redis: r, store: r.Store(t, tenancy.WithPolicy(tenancy.Policy{AllowWideCIDRs: true, AllowOverlappingCIDRs: true}))}
 }
 
 // testMap is a Map running on its own goroutine until the test ends.

@@ -29,6 +29,7 @@ type metrics struct {
 	redisErrors   prometheus.Counter
 	badItems      prometheus.Counter
 	changes       prometheus.Counter
+	itemChanges   prometheus.Counter
 	lookupHit     prometheus.Counter
 	lookupMiss    prometheus.Counter
 	reconcileRuns prometheus.Counter
@@ -62,6 +63,8 @@ func newMetrics(reg *prometheus.Registry, log *slog.Logger, staleness func() flo
 			"Workspaces or items left out of the map because they did not decode or parse."))),
 		changes: prometheus.NewCounter(prometheus.CounterOpts(opts("changes_total",
 			"Change-stream entries read."))),
+		itemChanges: prometheus.NewCounter(prometheus.CounterOpts(opts("item_changes_total",
+			"Number and trunk changes applied by reading the one item, without reloading its workspace."))),
 		reconcileRuns: prometheus.NewCounter(prometheus.CounterOpts(opts("reconciliations_total",
 			"Periodic reconciliations of workspace versions with Redis."))),
 	}
@@ -81,6 +84,7 @@ func newMetrics(reg *prometheus.Registry, log *slog.Logger, staleness func() flo
 		m.redisErrors = register(reg, log, m.redisErrors)
 		m.badItems = register(reg, log, m.badItems)
 		m.changes = register(reg, log, m.changes)
+		m.itemChanges = register(reg, log, m.itemChanges)
 		m.reconcileRuns = register(reg, log, m.reconcileRuns)
 		lookups = register(reg, log, lookups)
 		register(reg, log, stale)

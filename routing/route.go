@@ -1,7 +1,6 @@
 package routing
 
 import (
-	"encoding/json"
 	"net/netip"
 
 	"github.com/voiceedge/edge/tenancy"
@@ -65,6 +64,19 @@ type WorkspaceView struct {
 	OperatorConfig tenancy.OperatorConfig
 	// Numbers is how many numbers route to the workspace's services.
 	Numbers int
+	// OutboundTrunks are the workspace's termination trunks sorted by id,
+	// without passwords (the edge reads those per dial from the store).
+	OutboundTrunks []*tenancy.OutboundTrunk
+}
+
+// OutboundTrunk returns the workspace's outbound trunk id.
+func (w *WorkspaceView) OutboundTrunk(id string) (*tenancy.OutboundTrunk, bool) {
+	for _, t := range w.OutboundTrunks {
+		if t.ID == id {
+			return t, true
+		}
+	}
+	return nil, false
 }
 
 // Active reports whether the workspace takes calls.
@@ -93,11 +105,10 @@ type Service struct {
 	Name string
 	// TargetURI is the service's SIP URI as configured.
 	TargetURI string
-	// Target is TargetURI parsed: what the edge dials.
+	// Target is TargetURI parsed: what the edge dials. A service's context
+	// graph and agent config never reach the edge: agents read them from
+	// the control plane (GET /v1/call-context).
 	Target tenancy.Target
-	// ContextGraph and AgentConfig are handed to the agent as they are.
-	ContextGraph json.RawMessage
-	AgentConfig  json.RawMessage
 }
 
 // Trunk is a carrier's trunk into a workspace, as admission needs it.
@@ -107,11 +118,15 @@ type Trunk struct {
 	// Prefixes are the parsed, masked allowed CIDRs (IPv4-mapped IPv6
 	// prefixes as IPv4).
 	Prefixes []netip.Prefix
-	// Username and Password are the digest credentials (RFC 8760, RFC
-	// 3261 section 22), both empty when the trunk is admitted by address
-	// alone.
-	Username string
-	Password string
+	// Username and the HA1s are the digest credentials (RFC 8760, RFC
+	// 3261 section 22; HA1 = H(username:realm:password), RFC 7616 section
+	// 3.4.2): the edge never sees the password. All empty when the trunk is
+	// admitted by address alone. Realm is the realm the HA1s were computed
+	// for: they verify only a challenge of that realm.
+	Username  string
+	Realm     string
+	HA1MD5    string
+	HA1SHA256 string
 	// WorkspaceID is the workspace the trunk belongs to.
 	WorkspaceID string
 	// Carrier settings (design section 10): the country code national

@@ -168,6 +168,7 @@ func (m *Map) apply(ctx context.Context, changes []tenancy.Change) error {
 	t := m.cur.Load()
 	seq := t.seq
 	want := map[string]int64{}
+	newer := map[string][]tenancy.Change{} // per workspace, after its loaded version
 	deleted := map[string]bool{}
 	for _, c := range changes {
 		if c.Seq != seq+1 {
@@ -180,6 +181,7 @@ func (m *Map) apply(ctx context.Context, changes []tenancy.Change) error {
 		case c.WorkspaceID == "":
 		case t.version(c.WorkspaceID) < c.Version:
 			want[c.WorkspaceID] = max(want[c.WorkspaceID], c.Version)
+			newer[c.WorkspaceID] = append(newer[c.WorkspaceID], c)
 		}
 	}
 	updates := map[string]*entry{}
@@ -191,6 +193,16 @@ func (m *Map) apply(ctx context.Context, changes []tenancy.Change) error {
 	for _, id := range slices.Sorted(maps.Keys(want)) {
 		if deleted[id] {
 			continue
+		}
+		if old, ok := t.workspaces[id]; ok {
+			e, ok, err := m.patch(ctx, old, newer[id], want[id])
+			if err != nil {
+				return err
+			}
+			if ok {
+				updates[id] = e
+				continue
+			}
 		}
 		e, err := m.load(ctx, id)
 		switch {

@@ -35,6 +35,10 @@ type entry struct {
 	// workspaces claim one number (one of them stale), the later read
 	// wins, as a number has one owner at any instant.
 	loaded uint64
+	// snap is what the entry was compiled from, kept (without context
+	// graphs: the routing hash has none) so that a number or trunk change
+	// is applied to it without reading the workspace again (sync_items.go).
+	snap *tenancy.Snapshot
 }
 
 func emptyTable() *table {
@@ -55,9 +59,12 @@ func compile(snap *tenancy.Snapshot, loaded uint64) (e *entry, skipped []string)
 	}
 	for _, id := range slices.Sorted(maps.Keys(snap.Trunks)) {
 		t := snap.Trunks[id]
-		tr := &Trunk{ID: t.ID, Name: t.Name, Username: t.Username, Password: t.Password, WorkspaceID: w.ID,
+		tr := &Trunk{ID: t.ID, Name: t.Name, Username: t.Username, WorkspaceID: w.ID,
 			CountryCode: t.DefaultCountryCode, RequestsPerSecond: t.RequestsPerSecond(), AcceptsRefer: t.AcceptsRefer,
 			MediaEncryption: t.MediaEncryption, RTPLatching: t.RTPLatching}
+		if t.Username != "" && t.HA1 != nil {
+			tr.Realm, tr.HA1MD5, tr.HA1SHA256 = t.HA1.Realm, t.HA1.MD5, t.HA1.SHA256
+		}
 		for _, c := range t.AllowedCIDRs {
 			p, err := tenancy.ParseCIDR(c)
 			if err != nil {
@@ -70,6 +77,10 @@ func compile(snap *tenancy.Snapshot, loaded uint64) (e *entry, skipped []string)
 		}
 		v.Trunks = append(v.Trunks, tr)
 	}
+	for _, id := range slices.Sorted(maps.Keys(snap.OutboundTrunks)) {
+		ot := snap.OutboundTrunks[id].Redacted()
+		v.OutboundTrunks = append(v.OutboundTrunks, &ot)
+	}
 	for id, s := range snap.Services {
 		target, err := tenancy.ParseTarget(s.Target)
 		if err != nil {
@@ -78,11 +89,10 @@ func compile(snap *tenancy.Snapshot, loaded uint64) (e *entry, skipped []string)
 		}
 		v.Services[id] = &Service{
 			ID: s.ID, Name: s.Name, TargetURI: s.Target, Target: target,
-			ContextGraph: s.ContextGraph, AgentConfig: s.AgentConfig,
 		}
 	}
 	v.VoiceSettingsB64 = encodeVoiceSettings(snap.VoiceSettings)
-	e = &entry{view: v, loaded: loaded}
+	e = &entry{view: v, loaded: loaded, snap: snap}
 	for _, key := range slices.Sorted(maps.Keys(snap.Numbers)) {
 		n := snap.Numbers[key]
 		number, ok := tenancy.NormalizeNumber(key)

@@ -165,6 +165,10 @@ log "redis-server on 127.0.0.1:$REDIS_PORT"
 
 # --- edge-admin ------------------------------------------------------------------------------
 BOOTSTRAP_TOKEN=$(random_token)
+# Data-source credentials are sealed with this key (AES-256-GCM); Redis starts
+# empty on every run, so a fresh key per run loses nothing.
+SECRET_KEY=${EDGE_ADMIN_SECRET_KEY:-$(head -c 32 /dev/urandom | base64)}
+EDGE_ADMIN_SECRET_KEY=$SECRET_KEY \
 EDGE_ADMIN_BOOTSTRAP_TOKEN=$BOOTSTRAP_TOKEN EDGE_ADMIN_ADDR=$ADMIN_ADDR EDGE_REDIS_ADDR=127.0.0.1:$REDIS_PORT \
   start edge-admin "$ADMIN" serve -config configs/edge-admin.yaml -redis "127.0.0.1:$REDIS_PORT" -addr "$ADMIN_ADDR"
 admin_pid=${pids[-1]}

@@ -44,6 +44,8 @@ type call struct {
 
 	a *sipgo.DialogServerSession
 	b *sipgo.DialogClientSession
+	// out is leg A of a call the edge placed (outbound.go), a is then nil.
+	out *outLeg
 
 	mu        sync.Mutex
 	rec       tenancy.CallRecord
@@ -174,6 +176,9 @@ func (c *call) answerSDP(dir media.Direction) ([]byte, error) {
 // respondTrunk sends a response on leg A's INVITE transaction; a 18x
 // reliably to a trunk that supports 100rel (prack.go).
 func (c *call) respondTrunk(code int, phrase string, body []byte) {
+	if c.a == nil { // a call the edge placed: nothing to relay (outbound.go)
+		return
+	}
 	if c.rel != nil && code > 100 && code < 200 {
 		c.respondReliably(code, phrase, body)
 		return

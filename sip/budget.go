@@ -36,7 +36,7 @@ type budgets struct {
 	now func() time.Time
 
 	mu      sync.Mutex
-	buckets map[budgetKey]*bucket
+	buckets *bucketTable[budgetKey]
 }
 
 // budgetKey names a bucket: a trunk (workspace and trunk id) and a source
@@ -51,7 +51,7 @@ type budgetKey struct {
 const budgetRetryAfter = 1
 
 func newBudgets() *budgets {
-	return &budgets{now: time.Now, buckets: make(map[budgetKey]*bucket)}
+	return &budgets{now: time.Now, buckets: newBucketTable[budgetKey](maxRateEntries)}
 }
 
 // allow takes a token of key's bucket, at rate tokens per second, and
@@ -61,38 +61,9 @@ func (b *budgets) allow(key budgetKey, rate int) bool {
 		return true
 	}
 	now := b.now()
-	r := float64(rate)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	bk, ok := b.buckets[key]
-	if !ok {
-		if len(b.buckets) >= maxRateEntries && !b.evictLocked(now) {
-			return false
-		}
-		bk = &bucket{tokens: r, last: now}
-		b.buckets[key] = bk
-	}
-	bk.tokens += now.Sub(bk.last).Seconds() * r
-	if bk.tokens > r {
-		bk.tokens = r
-	}
-	bk.last = now
-	if bk.tokens < 1 {
-		return false
-	}
-	bk.tokens--
-	return true
-}
-
-// evictLocked forgets the buckets idle for a second or more (full again).
-func (b *budgets) evictLocked(now time.Time) bool {
-	n := len(b.buckets)
-	for k, bk := range b.buckets {
-		if now.Sub(bk.last) >= time.Second {
-			delete(b.buckets, k)
-		}
-	}
-	return len(b.buckets) < n
+	return b.buckets.take(key, float64(rate), float64(rate), now)
 }
 
 // overBudget decides, on the transport, whether a request from ip that

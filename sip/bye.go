@@ -32,10 +32,10 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		c.cancel(errTrunkBye)
 	case ref.leg == media.LegA:
 		c.cancel(errTrunkBye)
-		err = c.a.ReadBye(req, tx)
+		err = c.readTrunkBye(req, tx)
 	default:
 		c.cancel(errServiceBye)
-		err = c.b.ReadBye(req, tx)
+		err = c.svc().ReadBye(req, tx)
 	}
 	if err != nil {
 		c.log.Debug("read bye", "leg", ref.leg, "error", err)
@@ -61,6 +61,9 @@ func (s *Server) matchDialog(req *sip.Request) (legRef, bool) {
 func (c *call) fromSide(l media.Leg, ip netip.Addr) bool {
 	if l == media.LegB {
 		return true
+	}
+	if c.out != nil {
+		return c.fromGateway(ip)
 	}
 	for _, p := range c.trunk.Prefixes {
 		if p.Contains(ip) {

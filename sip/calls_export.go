@@ -42,7 +42,7 @@ func (s *Server) Call(id string) (CallHandle, bool) {
 	if rec.State == tenancy.CallEnded {
 		return CallHandle{}, false
 	}
-	sess, _ := c.sess.(*media.Session)
+	sess, _ := unwrapSession(c.sess).(*media.Session)
 	return CallHandle{
 		ID: rec.ID, WorkspaceID: rec.WorkspaceID, ServiceID: rec.ServiceID,
 		From: rec.From, To: rec.To, State: rec.State, StartedAt: rec.StartedAt,

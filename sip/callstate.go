@@ -25,6 +25,7 @@ func (c *call) end(reason Reason) {
 		rec := c.rec
 		c.mu.Unlock()
 		c.s.dialogs.remove(c, legIDs, peer)
+		c.endOutbound()
 		c.s.storeWrite("end_call", func(ctx context.Context) error { return c.s.store.EndCall(ctx, rec) })
 		if c.token != "" {
 			c.s.storeWrite("end_call_token", func(ctx context.Context) error { return c.s.tokens.EndCallToken(ctx, c.token) })

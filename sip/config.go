@@ -81,6 +81,28 @@ type Config struct {
 	// TrustedCIDRs are exempt from the per-source rate limit (load tests).
 	TrustedCIDRs []netip.Prefix
 
+	// MaxCallsPerWorkspace is each workspace's share of this node's media
+	// ports, in calls (media_share.go); over it a workspace's next call
+	// gets 486. 0: no share. cmd/edge sets it from EDGE_RTP_PORTS and
+	// EDGE_WORKSPACE_MEDIA_SHARE.
+	MaxCallsPerWorkspace int
+
+	// Streams: SIP over TCP and TLS (transport_streams_limits.go).
+	// MaxStreamConns bounds the connections open at once, in all, and
+	// MaxStreamConnsPerSource from one address; beyond, a new connection
+	// is closed at once. Defaults 4096 and 32.
+	MaxStreamConns          int
+	MaxStreamConnsPerSource int
+	// StreamIdleTimeout closes a connection from a source in no trunk after
+	// that long without a message (RFC 5626 CRLF keepalives count);
+	// CarrierStreamIdleTimeout is the same for carriers' connections, which
+	// carry long calls with few messages. Defaults 60s and 15m.
+	StreamIdleTimeout        time.Duration
+	CarrierStreamIdleTimeout time.Duration
+	// TLSHandshakeTimeout bounds a TLS handshake (the first read of a TLS
+	// connection). Default 10s.
+	TLSHandshakeTimeout time.Duration
+
 	// Realm is the digest realm of 407 challenges. Default "edge".
 	Realm string
 	// NonceTTL is how long a digest nonce is accepted. Default 5m.
@@ -98,23 +120,28 @@ func DefaultConfig() Config {
 		host = "edge"
 	}
 	return Config{
-		NodeID:          host,
-		NoAnswerTimeout: 30 * time.Second,
-		MaxDuration:     4 * time.Hour,
-		ByeTimeout:      32 * time.Second,
-		MediaTimeout:    30 * time.Second,
-		T1:              500 * time.Millisecond,
-		ReinviteTimeout: 32 * time.Second,
-		SessionExpires:  1800 * time.Second,
-		MinSE:           90 * time.Second,
-		LeaseTTL:        30 * time.Second,
-		ControlWait:     5 * time.Second,
-		StoreTimeout:    3 * time.Second,
-		RateLimit:       50,
-		RateBurst:       100,
-		Realm:           "edge",
-		NonceTTL:        5 * time.Minute,
-		DrainTimeout:    5 * time.Minute,
+		NodeID:                   host,
+		NoAnswerTimeout:          30 * time.Second,
+		MaxDuration:              4 * time.Hour,
+		ByeTimeout:               32 * time.Second,
+		MediaTimeout:             30 * time.Second,
+		T1:                       500 * time.Millisecond,
+		ReinviteTimeout:          32 * time.Second,
+		SessionExpires:           1800 * time.Second,
+		MinSE:                    90 * time.Second,
+		LeaseTTL:                 30 * time.Second,
+		ControlWait:              5 * time.Second,
+		StoreTimeout:             3 * time.Second,
+		RateLimit:                50,
+		RateBurst:                100,
+		MaxStreamConns:           4096,
+		MaxStreamConnsPerSource:  32,
+		StreamIdleTimeout:        60 * time.Second,
+		CarrierStreamIdleTimeout: 15 * time.Minute,
+		TLSHandshakeTimeout:      10 * time.Second,
+		Realm:                    "edge",
+		NonceTTL:                 5 * time.Minute,
+		DrainTimeout:             5 * time.Minute,
 	}
 }
 
@@ -152,6 +179,12 @@ func (c Config) Validate() error {
 		return bad("StoreTimeout", "must be positive")
 	case c.RateLimit < 0 || (c.RateLimit > 0 && c.RateBurst < 1):
 		return bad("RateLimit", "must be >= 0, with RateBurst >= 1 when set")
+	case c.MaxCallsPerWorkspace < 0:
+		return bad("MaxCallsPerWorkspace", "must not be negative")
+	case c.MaxStreamConns < 1 || c.MaxStreamConnsPerSource < 1:
+		return bad("MaxStreamConns", "and MaxStreamConnsPerSource must be at least 1")
+	case c.StreamIdleTimeout <= 0 || c.CarrierStreamIdleTimeout <= 0 || c.TLSHandshakeTimeout <= 0:
+		return bad("StreamIdleTimeout", "CarrierStreamIdleTimeout and TLSHandshakeTimeout must be positive")
 	case c.Realm == "" || len(c.Realm) > 64:
 		return bad("Realm", "must be 1-64 characters")
 	case c.NonceTTL < time.Second:

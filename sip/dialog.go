@@ -2,6 +2,7 @@ package sip
 
 import (
 	"net/netip"
+	"strings"
 	"sync"
 
 	"github.com/emiago/sipgo/sip"
@@ -16,10 +17,11 @@ import (
 // source filter must let in although they are in no trunk. Every end of a
 // call removes all three.
 type dialogCache struct {
-	mu    sync.RWMutex
-	calls map[string]*call
-	legs  map[string]legRef
-	peers map[netip.Addr]int
+	mu      sync.RWMutex
+	calls   map[string]*call
+	legs    map[string]legRef
+	peers   map[netip.Addr]int
+	callIDs map[string]int // Call-IDs of the legs, for the source filter
 }
 
 // legRef is one leg of a call.
@@ -29,7 +31,7 @@ type legRef struct {
 }
 
 func newDialogCache() *dialogCache {
-	return &dialogCache{calls: map[string]*call{}, legs: map[string]legRef{}, peers: map[netip.Addr]int{}}
+	return &dialogCache{calls: map[string]*call{}, legs: map[string]legRef{}, peers: map[netip.Addr]int{}, callIDs: map[string]int{}}
 }
 
 func (d *dialogCache) addCall(c *call) {
@@ -41,8 +43,28 @@ func (d *dialogCache) addCall(c *call) {
 // addLeg indexes a leg under its dialog id.
 func (d *dialogCache) addLeg(id string, c *call, leg media.Leg) {
 	d.mu.Lock()
+	if _, dup := d.legs[id]; !dup {
+		d.callIDs[dialogCallID(id)]++
+	}
 	d.legs[id] = legRef{c: c, leg: leg}
 	d.mu.Unlock()
+}
+
+// dialogCallID is the Call-ID part of a sipgo dialog id.
+func dialogCallID(id string) string {
+	callID, _, _ := strings.Cut(id, sip.TxSeperator)
+	return callID
+}
+
+// knowsCallID reports whether some live leg has Call-ID id: the cheap test
+// the source filter makes before it parses a request it would drop.
+func (d *dialogCache) knowsCallID(id string) bool {
+	if id == "" {
+		return false
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.callIDs[id] > 0
 }
 
 // addPeer counts a service address of a live call.
@@ -65,6 +87,11 @@ func (d *dialogCache) remove(c *call, legIDs []string, peer netip.Addr) {
 	for _, id := range legIDs {
 		if ref, ok := d.legs[id]; ok && ref.c == c {
 			delete(d.legs, id)
+			if cid := dialogCallID(id); d.callIDs[cid] <= 1 {
+				delete(d.callIDs, cid)
+			} else {
+				d.callIDs[cid]--
+			}
 		}
 	}
 	if peer.IsValid() {
@@ -94,7 +121,7 @@ func (d *dialogCache) match(req *sip.Request) (legRef, bool) {
 		}
 	}
 	if id, err := sip.DialogIDFromRequestUAC(req); err == nil {
-		if ref, ok := d.legs[id]; ok && ref.leg == media.LegB {
+		if ref, ok := d.legs[id]; ok && (ref.leg == media.LegB || ref.c.out != nil) { // out: leg A of a placed call
 			return ref, true
 		}
 	}

@@ -139,18 +139,15 @@ func (d *digestAuth) verify(r digestRequest, values []string, t *routing.Trunk) 
 		if alg != "" && !slices.Contains(digestAlgorithms, alg) {
 			continue
 		}
-		chal := &digest.Challenge{Realm: d.realm, Nonce: cred.Nonce, Algorithm: alg, Opaque: cred.Opaque}
+		qop := ""
 		if cred.QOP != "" {
 			if cred.QOP != "auth" || cred.Cnonce == "" || cred.Nc <= 0 {
 				continue
 			}
-			chal.QOP = []string{"auth"}
+			qop = "auth"
 		}
-		want, err := digest.Digest(chal, digest.Options{
-			Method: r.method, URI: cred.URI, Username: t.Username, Password: t.Password,
-			Cnonce: cred.Cnonce, Count: cred.Nc,
-		})
-		if err != nil || subtle.ConstantTimeCompare([]byte(want.Response), []byte(strings.ToLower(cred.Response))) != 1 {
+		want, ok := responseFromHA1(t, d.realm, alg, r.method, cred.URI, cred.Nonce, cred.Cnonce, cred.Nc, qop)
+		if !ok || subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(cred.Response))) != 1 {
 			continue
 		}
 		if stale {

@@ -39,7 +39,7 @@ func digestReq(t *testing.T, src string) digestRequest {
 }
 
 func TestDigestVerify(t *testing.T) {
-	trunk := &routing.Trunk{ID: "t", WorkspaceID: "ws_a", Username: "carrier", Password: "correct-horse-battery"}
+	trunk := ha1Trunk("t", "ws_a", "carrier", "correct-horse-battery")
 	now := time.Unix(1_800_000_000, 0)
 	d := newDigestAuth("edge", time.Minute)
 	d.now = func() time.Time { return now }
@@ -106,11 +106,12 @@ func TestDigestReplayTableIsPerTrunk(t *testing.T) {
 	d := newDigestAuth("edge", time.Minute)
 	d.now = func() time.Time { return now }
 	d.replay = newReplayGuard(50, 20, d.now)
-	a := &routing.Trunk{ID: "carrier", WorkspaceID: "ws_a", Username: "a", Password: "password-of-a"}
-	b := &routing.Trunk{ID: "carrier", WorkspaceID: "ws_b", Username: "b", Password: "password-of-b"}
+	a := ha1Trunk("carrier", "ws_a", "a", "password-of-a")
+	b := ha1Trunk("carrier", "ws_b", "b", "password-of-b")
 	md5 := d.challenge(false)[0]
+	passwords := map[*routing.Trunk]string{a: "password-of-a", b: "password-of-b"}
 	login := func(tr *routing.Trunk, src, cnonce string) authOutcome {
-		return d.verify(digestReq(t, src), []string{digestAnswer(t, md5, digestTestURI, tr.Username, tr.Password, cnonce, 1)}, tr)
+		return d.verify(digestReq(t, src), []string{digestAnswer(t, md5, digestTestURI, tr.Username, passwords[tr], cnonce, 1)}, tr)
 	}
 	// One source of A at its per-source bound: that source only fails.
 	for i := 0; i < 20; i++ {
@@ -159,7 +160,7 @@ func FuzzDigestVerify(f *testing.F) {
 	f.Add(`Digest username="carrier", realm="edge", nonce="` + chal.Nonce + `", uri="sip:x@edge", response="00", qop=auth, nc=ffffffff, cnonce=""`)
 	f.Add(`Digest algorithm=SHA-256, username="`)
 	f.Add("Digest ,,,,=\"\\\"")
-	trunk := &routing.Trunk{ID: "t", WorkspaceID: "w", Username: "carrier", Password: "pw-123456"}
+	trunk := ha1Trunk("t", "w", "carrier", "pw-123456")
 	var u sip.Uri
 	_ = sip.ParseUri(digestTestURI, &u)
 	req := digestRequest{method: "INVITE", uri: u, src: netip.MustParseAddr("192.0.2.1")}

@@ -34,6 +34,9 @@ var (
 	ErrServiceUnavailable = errors.New("sip: service unavailable")
 	// ErrServiceBusy reports a service that answered busy (486, 600).
 	ErrServiceBusy = errors.New("sip: service busy")
+	// errMediaShare: the workspace holds its share of this node's media
+	// ports (media_share.go).
+	errMediaShare = errors.New("sip: workspace at its share of this node's media ports")
 	// ErrServiceNoAnswer reports a service that answered 480 or 408.
 	ErrServiceNoAnswer = errors.New("sip: service temporarily unavailable")
 )
@@ -45,9 +48,12 @@ type Reason string
 // Rejection reasons (design section 7, in the order they are checked) and
 // end reasons.
 const (
-	ReasonMalformed       Reason = "malformed"
-	ReasonUnknownSource   Reason = "unknown_source"
-	ReasonRateLimited     Reason = "rate_limited"
+	ReasonMalformed     Reason = "malformed"
+	ReasonUnknownSource Reason = "unknown_source"
+	ReasonRateLimited   Reason = "rate_limited"
+	// ReasonTooManyConns: a TCP or TLS connection over the caps of
+	// Config.MaxStreamConns (dropped, never answered).
+	ReasonTooManyConns    Reason = "too_many_connections"
 	ReasonTrunkBudget     Reason = "trunk_budget"
 	ReasonAuthRequired    Reason = "auth_required"
 	ReasonAuthFailed      Reason = "auth_failed"
@@ -263,8 +269,14 @@ func classify(err error) *Rejection {
 			return &Rejection{Reason: ReasonCPSLimit, RetryAfter: 1, Err: err}
 		}
 		return &Rejection{Reason: ReasonConcurrentLimit, Err: err}
+	case errors.Is(err, errMediaShare):
+		return &Rejection{Reason: ReasonConcurrentLimit, Detail: "media share", Err: err}
 	case errors.Is(err, tenancy.ErrUnavailable):
 		return &Rejection{Reason: ReasonStoreDown, RetryAfter: 5, Err: err}
+	case errors.Is(err, tenancy.ErrDeleted):
+		// Admitted by a map that had not yet dropped the workspace: its
+		// number is unknown now (404), as it will be once the map follows.
+		return &Rejection{Reason: ReasonNotFound, Err: err}
 	case errors.Is(err, media.ErrNoPorts):
 		return &Rejection{Reason: ReasonNoPorts, RetryAfter: 5, Err: err}
 	case errors.Is(err, media.ErrEncryptionRequired):

@@ -23,18 +23,21 @@ type dialogLeg interface {
 // dialog returns leg l's dialog session.
 func (c *call) dialog(l media.Leg) dialogLeg {
 	if l == media.LegA {
-		return c.a
+		return c.trunkDialog() // xfer.go: a placed call's leg A is a client session
 	}
-	return c.b
+	return c.svc() // transfer.go: a transfer replaces leg B
 }
 
 // remoteTarget is the Request-URI of the edge's requests on leg l: the
 // peer's Contact (RFC 3261 section 12.2.1.1); sipgo adds the route set.
 func (c *call) remoteTarget(l media.Leg) sip.Uri {
 	if l == media.LegA {
+		if c.out != nil { // xfer.go
+			return c.out.remoteTarget()
+		}
 		return c.a.InviteRequest.Contact().Address
 	}
-	return c.b.InviteResponse.Contact().Address
+	return c.svc().InviteResponse.Contact().Address
 }
 
 // peerError is a non-2xx final answer of a leg's peer to a request of the
@@ -227,8 +230,15 @@ func legGone(l media.Leg) error {
 // INVITE for the trunk, its 200 for the service).
 func (c *call) peerAllows(l media.Leg, method string) bool {
 	var msg sip.Message = c.req
+	if l == media.LegA && c.out != nil { // xfer.go: the callee's 200
+		if d := c.out.dialog(); d != nil && d.InviteResponse != nil {
+			msg = d.InviteResponse
+		} else {
+			return false
+		}
+	}
 	if l == media.LegB {
-		msg = c.b.InviteResponse
+		msg = c.svc().InviteResponse
 	}
 	for _, h := range msg.GetHeaders("Allow") {
 		for _, m := range strings.Split(h.Value(), ",") {

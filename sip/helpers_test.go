@@ -66,7 +66,9 @@ func newTestEdge(t *testing.T, opts ...func(*edgeOptions)) *testEdge {
 		f(&o)
 	}
 	e := &testEdge{redis: tenancytest.StartRedis(t), reg: prometheus.NewRegistry()}
-	e.store = e.redis.Store(t)
+	// Overlapping trunks of several workspaces on 127.0.0.1: admission
+	// tests need them (the platform may allow them, tenancy.Policy).
+	e.store = e.redis.Store(t, tenancy.WithPolicy(tenancy.Policy{AllowOverlappingCIDRs: true}))
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	e.routes = routing.New(e.store, nil, nil, routing.WithPollWait(20*time.Millisecond))

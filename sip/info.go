@@ -52,9 +52,9 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 		ReadRequest(*sip.Request, sip.ServerTransaction) error
 	}
 	if ref.leg == media.LegA {
-		dlg = c.a
+		dlg = c.trunkDialog()
 	} else {
-		dlg = c.b
+		dlg = c.svc()
 	}
 	if dlg.ReadRequest(req, tx) != nil {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil))

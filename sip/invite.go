@@ -79,7 +79,7 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 	}
 	offerless := offer == nil
 	id := newCallID()
-	sess, err := s.media.NewSession(id)
+	sess, err := s.openSession(adm.route.Workspace.ID, id)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -93,7 +93,7 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 	r := adm.route
 	rec := tenancy.CallRecord{
 		ID: id, WorkspaceID: r.Workspace.ID, ServiceID: r.Service.ID, From: adm.caller, To: r.Number,
-		State: tenancy.CallRinging, StartedAt: start.UTC(), NodeID: s.cfg.NodeID,
+		State: tenancy.CallRinging, StartedAt: start.UTC(), NodeID: s.cfg.NodeID, Direction: tenancy.DirectionInbound,
 	}
 	ctx, cancel := s.storeCtx()
 	err = s.store.AdmitCall(ctx, rec, r.Workspace.Limits, s.cfg.LeaseTTL)

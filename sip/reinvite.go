@@ -195,7 +195,7 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if ref.leg == media.LegA {
-		if err := ref.c.a.ReadAck(req, tx); err != nil {
+		if err := ref.c.readTrunkAck(req, tx); err != nil {
 			ref.c.log.Debug("read ack", "error", err)
 		}
 	}

@@ -35,10 +35,13 @@ type Server struct {
 	sipSrv  *sipgo.Server
 	client  *sipgo.Client
 	limiter *rateLimiter
+	conns   *connSlots   // TCP and TLS connections (transport_stream_limits.go)
+	shares  *mediaShares // media sessions per workspace (media_share.go)
 	budget  *budgets
 	auth    *digestAuth
 	dialogs *dialogCache
 	late    lateAnswers
+	xfer    *xferState // outbound calls and transfers (xfer.go)
 
 	mu        sync.Mutex
 	listeners map[string]netip.AddrPort // transport ("udp", "tcp", "tls") -> local address
@@ -86,6 +89,8 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 	s := &Server{
 		cfg: cfg, router: router, media: m, store: store, log: slog.Default(),
 		limiter:   newRateLimiter(cfg.RateLimit, cfg.RateBurst, cfg.TrustedCIDRs),
+		conns:     newConnSlots(cfg.MaxStreamConns, cfg.MaxStreamConnsPerSource),
+		shares:    newMediaShares(cfg.MaxCallsPerWorkspace),
 		budget:    newBudgets(),
 		auth:      newDigestAuth(cfg.Realm, cfg.NonceTTL),
 		dialogs:   newDialogCache(),
@@ -100,6 +105,9 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 		return nil, err
 	}
 	s.metrics = met
+	if s.xfer, err = newXferState(s); err != nil {
+		return nil, err
+	}
 	sipLog := s.log.With("component", "sipgo")
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent("edge"),
@@ -134,6 +142,8 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 	s.sipSrv.OnInfo(s.onInfo)
 	s.sipSrv.OnUpdate(s.onUpdate)
 	s.sipSrv.OnPrack(s.onPrack)
+	s.sipSrv.OnRefer(s.onRefer)   // refer.go
+	s.sipSrv.OnNotify(s.onNotify) // transfer.go
 	s.sipSrv.OnNoRoute(s.onUnsupported)
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	return s, nil
@@ -208,9 +218,10 @@ func (s *Server) contact(network string) sip.ContactHeader {
 // stream for hangup requests until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); s.renewLoop(ctx) }()
 	go func() { defer wg.Done(); s.controlLoop(ctx) }()
+	go func() { defer wg.Done(); s.dialLoop(ctx) }() // outbound.go
 	wg.Wait()
 	return nil
 }

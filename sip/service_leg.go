@@ -117,6 +117,9 @@ func (c *call) serviceInvite() (*sip.Request, error) {
 	for _, h := range serviceHeaders(c.id, c.route, c.ident, c.token, MaxServiceHeaders) {
 		req.AppendHeader(h)
 	}
+	for _, h := range c.directionHeaders(req) { // outbound.go
+		req.AppendHeader(h)
+	}
 	req.AppendHeader(&ct)
 	req.SetBody(body)
 	if transport == "udp" {

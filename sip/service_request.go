@@ -23,6 +23,9 @@ const defaultMaxForwards = 70
 // resets it, so that loops through B2BUAs end). A trunk INVITE with
 // Max-Forwards 0 never gets here: screen answers it 483.
 func forwardHops(req *sip.Request) uint32 {
+	if req == nil { // a call the edge placed (outbound.go)
+		return defaultMaxForwards - 1
+	}
 	mf := req.MaxForwards()
 	if mf == nil {
 		return defaultMaxForwards - 1

@@ -44,10 +44,27 @@ func (c *packetFilter) pass(b []byte, n int, addr net.Addr) (int, bool) {
 		return n, true
 	}
 	ip := addrIP(addr)
-	if !c.s.admitSource(ip) {
+	refused := c.s.sourceVerdict(ip)
+	if refused != "" && !c.s.dialogs.knowsCallID(rawCallID(data)) {
+		c.s.metrics.dropped.WithLabelValues(string(refused)).Inc()
 		return 0, false
 	}
 	msg, err := c.parser.ParseSIP(data)
+	if refused != "" {
+		// Let through only what belongs to a live dialog: the source filter
+		// never drops those (issue 14 item 7), wherever they come from (a
+		// service platform's other node), while the address of a live
+		// call's service is no exemption of its own (a tenant chooses it).
+		req, ok := msg.(*sip.Request)
+		if err != nil || !ok || !hasToTag(req) {
+			c.s.metrics.dropped.WithLabelValues(string(refused)).Inc()
+			return 0, false
+		}
+		if _, live := c.s.dialogs.match(req); !live {
+			c.s.metrics.dropped.WithLabelValues(string(refused)).Inc()
+			return 0, false
+		}
+	}
 	if err != nil {
 		c.s.metrics.dropped.WithLabelValues(string(ReasonMalformed)).Inc()
 		if resp := rawRefusal(data); resp != nil {
@@ -107,34 +124,70 @@ func (l *listenerFilter) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if l.s.admitSource(addrIP(conn.RemoteAddr())) {
-			return newStreamFilter(conn, l.s), nil
+		ip := addrIP(conn.RemoteAddr())
+		if l.s.admitSource(ip) {
+			if lc, ok := l.s.limitConn(conn, ip); ok {
+				return newStreamFilter(lc, l.s), nil
+			}
 		}
 		_ = conn.Close() // refused: nothing to report to the peer
 	}
 }
 
 // admitSource applies the source ACL (when unknown sources are dropped)
-// and the per-source scanner limit, counting what it drops. Peers of live
-// calls (services) are always admitted, and so are carriers (sources in a
-// trunk's CIDRs): their requests are held to their trunks' budgets instead
-// (budget.go), request by request.
+// and the per-source scanner limit to a TCP or TLS connection, counting
+// what it drops.
 func (s *Server) admitSource(ip netip.Addr) bool {
-	if s.dialogs.isPeer(ip) {
-		return true
-	}
-	if s.router.KnownSource(ip) {
-		return true
-	}
-	if s.cfg.DropUnknownSources {
-		s.metrics.dropped.WithLabelValues(string(ReasonUnknownSource)).Inc()
-		return false
-	}
-	if !s.limiter.allow(ip) {
-		s.metrics.dropped.WithLabelValues(string(ReasonRateLimited)).Inc()
+	if why := s.sourceVerdict(ip); why != "" {
+		s.metrics.dropped.WithLabelValues(string(why)).Inc()
 		return false
 	}
 	return true
+}
+
+// sourceVerdict is why a message from ip would be dropped by the source
+// filter, or "" when it passes. Carriers (sources in a trunk's CIDRs) pass:
+// their requests are held to their trunks' budgets instead (budget.go),
+// request by request. Every other source, the services of live calls
+// included, is held to the per-source scanner limit; the UDP filter then
+// still lets in the requests of live dialogs (packetFilter.pass).
+func (s *Server) sourceVerdict(ip netip.Addr) Reason {
+	if s.router.KnownSource(ip) {
+		return ""
+	}
+	if s.cfg.DropUnknownSources {
+		return ReasonUnknownSource
+	}
+	if !s.limiter.allow(ip) {
+		return ReasonRateLimited
+	}
+	return ""
+}
+
+// rawCallID finds the Call-ID of a raw message (Call-ID or its compact
+// form i, RFC 3261 section 7.3.3) without parsing it; "" when none.
+func rawCallID(data []byte) string {
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		line = bytes.TrimRight(line, "\r")
+		if len(line) == 0 {
+			return "" // end of the headers
+		}
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		name = bytes.TrimSpace(name)
+		if bytes.EqualFold(name, []byte("Call-ID")) || bytes.EqualFold(name, []byte("i")) {
+			return string(bytes.TrimSpace(value))
+		}
+	}
+	return ""
 }
 
 // addrIP returns the IP of a UDP or TCP address.

@@ -84,6 +84,14 @@ func (c *streamFilter) feed(data []byte) {
 		raw := append([]byte(nil), c.in[:n]...)
 		c.in = c.in[n:]
 		if req, ok := msg.(*sip.Request); ok {
+			// Each message is held to the per-source limit, as a datagram
+			// is, not only the connection (requests of live dialogs pass).
+			if why := c.s.sourceVerdict(addrIP(c.Conn.RemoteAddr())); why != "" {
+				if _, live := c.s.dialogs.match(req); !hasToTag(req) || !live {
+					c.s.metrics.dropped.WithLabelValues(string(why)).Inc()
+					continue
+				}
+			}
 			normalized := normalizeParams(req)
 			rej := screen(req, raw)
 			if rej == nil {

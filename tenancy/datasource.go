@@ -1,6 +1,7 @@
 package tenancy
 
 import (
+	"encoding/json"
 	"net/url"
 	"slices"
 	"strings"
@@ -63,4 +64,24 @@ func (d DataSource) Redacted() DataSource {
 		d.Credentials = red
 	}
 	return d
+}
+
+// credentialsFollowURL refuses a replace that moves a data source to
+// another base_url while keeping the stored credentials (sent back masked
+// or left out): credentials issued for one system are not sent to another
+// on the strength of a URL change alone (422 credentials).
+func (d *DataSource) credentialsFollowURL(old []byte) error {
+	var prev DataSource
+	if json.Unmarshal(old, &prev) != nil || prev.BaseURL == d.BaseURL || len(prev.Credentials) == 0 {
+		return nil
+	}
+	if len(d.Credentials) == 0 {
+		return invalid("credentials", "base_url changed: send the credentials again")
+	}
+	for k, v := range d.Credentials {
+		if _, ok := prev.Credentials[k]; ok && v == redactedMask {
+			return invalid("credentials", "base_url changed: send the credentials again (%q is masked)", k)
+		}
+	}
+	return nil
 }

@@ -51,6 +51,9 @@ type CallRecord struct {
 	EndedAt     *time.Time `json:"ended_at"`
 	EndReason   string     `json:"end_reason"`
 	NodeID      string     `json:"node_id"`
+	// Direction is DirectionInbound (from a trunk) or DirectionOutbound
+	// (placed by the workspace: agent-placed calls).
+	Direction string `json:"direction"`
 }
 
 // Change is an entry of the global change stream that edges follow: the

@@ -28,10 +28,12 @@ var (
 	KindVoiceSettings  = Kind{Name: "voice-settings", field: "voice_settings", Singleton: true, Behaviour: true, newItem: func() Item { return new(VoiceSettings) }}
 	KindOperatorConfig = Kind{Name: "operator-config", field: "operator_config", Singleton: true, Behaviour: true, newItem: func() Item { return new(OperatorConfig) }}
 	KindBilling        = Kind{Name: "billing", field: "billing", Singleton: true, newItem: func() Item { return new(Billing) }}
+	// KindOutboundTrunk is the termination trunks (design section 11).
+	KindOutboundTrunk = Kind{Name: "outbound-trunks", field: "outbound_trunk:", newItem: func() Item { return new(OutboundTrunk) }}
 )
 
 // Kinds lists every configuration kind.
-var Kinds = []Kind{KindService, KindNumber, KindTrunk, KindSafetyPolicy, KindDataSource, KindVoiceSettings, KindOperatorConfig, KindBilling}
+var Kinds = []Kind{KindService, KindNumber, KindTrunk, KindSafetyPolicy, KindDataSource, KindVoiceSettings, KindOperatorConfig, KindBilling, KindOutboundTrunk}
 
 // New returns a zero item of the kind, to decode into.
 func (k Kind) New() Item { return k.newItem() }
@@ -98,7 +100,7 @@ func (t *Trunk) keepSecrets(old json.RawMessage) {
 		return
 	}
 	if t.Username != "" && t.Username == prev.Username {
-		t.Password = prev.Password
+		t.Password, t.HA1 = prev.Password, prev.HA1
 	}
 }
 

@@ -42,7 +42,7 @@ func Slug(name string) string {
 
 // idPrefixes are the prefixes of generated ids, per kind.
 var idPrefixes = map[string]string{
-	KindService.Name: "svc-", KindTrunk.Name: "trunk-", KindSafetyPolicy.Name: "policy-", KindDataSource.Name: "ds-",
+	KindService.Name: "svc-", KindTrunk.Name: "trunk-", KindSafetyPolicy.Name: "policy-", KindDataSource.Name: "ds-", KindOutboundTrunk.Name: "otrunk-",
 }
 
 // SetItemID gives item the id id (a phone number: its number).
@@ -53,6 +53,8 @@ func SetItemID(item Item, id string) {
 	case *PhoneNumber:
 		v.Number = id
 	case *Trunk:
+		v.ID = id
+	case *OutboundTrunk:
 		v.ID = id
 	case *SafetyPolicy:
 		v.ID = id

@@ -8,9 +8,15 @@ package tenancy
 // keys of that slot. Different workspaces spread over the masters.
 //
 //	{ws:<id>}:cfg        hash  workspace, version, service:<id>, number:<e164>,
-//	                           trunk:<id>, safety_policy:<id>, data_source:<id>,
+//	                           trunk:<id>, outbound_trunk:<id>, safety_policy:<id>, data_source:<id>,
 //	                           voice_settings, operator_config, billing,
 //	                           account:<id>, api_key:<id>
+//	{ws:<id>}:routing    hash  what edges load: a projection of cfg written in the
+//	                           same transaction (store_routing.go), with its own version
+//	{ws:<id>}:secrets    hash  data_source:<id> -> credentials sealed with AES-GCM
+//	                           (store_secrets.go); no edge can read it (acl.go)
+//	{ws:<id>}:deleted    string  tombstone of a deleted workspace (store_tombstone.go)
+//	{ws:<id>}:operators  hash  operators on calls, with leases
 //	{ws:<id>}:events     stream  audit and call events of the workspace
 //	{ws:<id>}:calls      hash  call id -> CallRecord JSON
 //	{ws:<id>}:callidx    zset  call id by start time (ms), for paging
@@ -39,9 +45,13 @@ package tenancy
 //	edge:workspaces      set   workspace ids
 //	edge:numbers         hash  e164 -> workspace id (a number has one owner)
 //	edge:apikeys         hash  sha256(secret) -> workspace id "/" key id
+//	{edgecidrs}:owners   hash  workspace id "/" trunk id -> its CIDRs as bit strings
+//	{edgecidrs}:index    zset  "<bits>|<ws>/<trunk>": overlaps between workspaces
+//	                           refused in O(prefix length log n) (store_cidrs.go)
 //	{edge}:changes       stream  the change stream edges follow
 //	{edge}:changes:seq   string  its gap-free sequence
 //	edge:node:<id>:ctl   stream  control requests (hang up) for one edge node
+//	edge:dials           stream  agent-placed calls to dial (store_dials.go)
 //	edge:node:<id>:http  string  the node's HTTP address, with a TTL
 //	edge:node-secret     string  the secret nodes sign forwarded operator requests with
 //

@@ -63,7 +63,11 @@ func (o *OperatorConfig) Validate() error {
 			return invalid("modes[]", "must be listen, whisper or barge")
 		}
 	}
-	return validJSONObject("escalation", o.Escalation, 16<<10)
+	if err := validJSONObject("escalation", o.Escalation, 16<<10); err != nil {
+		return err
+	}
+	_, err := TransferTargets(o.Escalation)
+	return err
 }
 
 // Allows reports whether account may join in mode.

@@ -16,6 +16,7 @@ import (
 // Redis. It works against a single Redis or a Redis Cluster through go-redis's
 // universal client: every transaction stays inside one workspace's slot.
 type Store struct {
+	policy        Policy
 	rdb           redis.UniversalClient
 	now           func() time.Time
 	eventsMaxLen  int64
@@ -51,14 +52,22 @@ func WithReplicaAck(timeout time.Duration) StoreOption {
 	return func(s *Store) { s.ackTimeout = timeout }
 }
 
+// WithPolicy sets the platform's policy (quotas, trunk CIDR rules, the
+// digest realm, the secret box); see Policy for the defaults.
+func WithPolicy(p Policy) StoreOption { return func(s *Store) { s.policy = p } }
+
 // NewStore returns a Store on rdb.
 func NewStore(rdb redis.UniversalClient, opts ...StoreOption) *Store {
 	s := &Store{rdb: rdb, now: time.Now, eventsMaxLen: 100_000, changesMaxLen: 10_000}
 	for _, o := range opts {
 		o(s)
 	}
+	s.policy = s.policy.withDefaults()
 	return s
 }
+
+// Policy returns the platform policy the store enforces, defaults applied.
+func (s *Store) Policy() Policy { return s.policy }
 
 // Client returns the underlying Redis client.
 func (s *Store) Client() redis.UniversalClient { return s.rdb }
@@ -91,6 +100,12 @@ type tx struct {
 	dels   []string
 	audits []auditEntry
 	after  []func(ctx context.Context) // global-index work after commit
+	// rebuild, when set, is the whole workspace hash: the routing hash is
+	// written again from it (RebuildRouting).
+	rebuild map[string]string
+	// extra are writes to other keys of the workspace's slot (its secrets
+	// hash), queued in the same MULTI/EXEC.
+	extra []func(p redis.Pipeliner)
 }
 
 type auditEntry struct {
@@ -146,30 +161,55 @@ func (t *tx) audit(actor Principal, kind, id, op string) {
 
 // update runs fn in an optimistic transaction on workspace ws and commits
 // what it queued with a version bump, the audit events and a change-stream
-// entry. fn may be run more than once.
+// entry. fn may be run more than once. What fn writes to routing fields of
+// the workspace hash is projected into the routing hash in the same
+// MULTI/EXEC (store_routing.go); the change entries carry the routing
+// version, which only routing changes move, so that edges reload a
+// workspace only when something they route by changed.
 func (s *Store) update(ctx context.Context, ws string, fn func(t *tx) error) (int64, error) {
 	key := keyCfg(ws)
 	for range maxTxRetries {
 		t := &tx{s: s, ctx: ctx, ws: ws}
-		var version int64
+		var version, rversion int64
 		var ackErr error // the write is applied; it is announced all the same
 		err := s.rdb.Watch(ctx, func(rtx *redis.Tx) error {
 			t.rtx = rtx
 			if err := fn(t); err != nil {
 				return err
 			}
-			if len(t.sets) == 0 && len(t.dels) == 0 {
+			if len(t.sets) == 0 && len(t.dels) == 0 && t.rebuild == nil && len(t.extra) == 0 {
 				return nil
 			}
-			var vcmd *redis.IntCmd
-			_, err := rtx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			rsets, rdels, err := t.routingWrites()
+			if err != nil {
+				return err
+			}
+			var vcmd, rcmd *redis.IntCmd
+			_, err = rtx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				if len(t.dels) > 0 {
 					p.HDel(ctx, key, t.dels...)
 				}
 				if len(t.sets) > 0 {
 					p.HSet(ctx, key, t.sets...)
 				}
+				for _, f := range t.extra {
+					f(p)
+				}
 				vcmd = p.HIncrBy(ctx, key, fieldVersion, 1)
+				if t.rebuild != nil {
+					p.Del(ctx, keyRouting(ws))
+				}
+				if len(rdels) > 0 {
+					p.HDel(ctx, keyRouting(ws), rdels...)
+				}
+				if len(rsets) > 0 {
+					p.HSet(ctx, keyRouting(ws), rsets...)
+				}
+				bump := int64(0)
+				if len(rsets) > 0 || len(rdels) > 0 || t.rebuild != nil {
+					bump = 1
+				}
+				rcmd = p.HIncrBy(ctx, keyRouting(ws), fieldVersion, bump)
 				for _, a := range t.audits {
 					s.addEvent(ctx, p, ws, auditEvent(s.now(), a))
 				}
@@ -178,7 +218,7 @@ func (s *Store) update(ctx context.Context, ws string, fn func(t *tx) error) (in
 			if err != nil {
 				return err
 			}
-			version = vcmd.Val()
+			version, rversion = vcmd.Val(), rcmd.Val()
 			ackErr = s.ack(ctx, rtx)
 			return nil
 		}, key)
@@ -198,7 +238,7 @@ func (s *Store) update(ctx context.Context, ws string, fn func(t *tx) error) (in
 			f(ctx)
 		}
 		for _, a := range t.audits {
-			if err := s.announce(ctx, Change{WorkspaceID: ws, Version: version, Kind: a.kind, ItemID: a.id, Op: a.op}); err != nil {
+			if err := s.announce(ctx, Change{WorkspaceID: ws, Version: rversion, Kind: a.kind, ItemID: a.id, Op: a.op}); err != nil {
 				return version, err
 			}
 		}
@@ -210,8 +250,56 @@ func (s *Store) update(ctx context.Context, ws string, fn func(t *tx) error) (in
 	return 0, conflict("too much contention on workspace %s, try again", ws)
 }
 
+// routingWrites projects the transaction's writes onto the routing hash.
+func (t *tx) routingWrites() (sets []any, dels []string, err error) {
+	if t.rebuild != nil {
+		for f, v := range t.rebuild {
+			if !isRoutingField(f) {
+				continue
+			}
+			out, ok, err := t.s.routingValue(f, []byte(v))
+			if err != nil {
+				return nil, nil, err
+			}
+			if ok {
+				sets = append(sets, f, out)
+			}
+		}
+	}
+	for i := 0; i+1 < len(t.sets); i += 2 {
+		f, _ := t.sets[i].(string)
+		if !isRoutingField(f) {
+			continue
+		}
+		var v []byte
+		switch x := t.sets[i+1].(type) {
+		case []byte:
+			v = x
+		case string:
+			v = []byte(x)
+		case json.RawMessage:
+			v = x
+		default:
+			return nil, nil, fmt.Errorf("routing projection of %s: unexpected %T", f, x)
+		}
+		out, ok, err := t.s.routingValue(f, v)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			sets = append(sets, f, out)
+		}
+	}
+	for _, f := range t.dels {
+		if isRoutingField(f) {
+			dels = append(dels, f)
+		}
+	}
+	return sets, dels, nil
+}
+
 func isDomainError(err error) bool {
-	for _, e := range []error{ErrNotFound, ErrConflict, ErrInvalid, ErrPromotionRequired, ErrForbidden} {
+	for _, e := range []error{ErrNotFound, ErrConflict, ErrInvalid, ErrPromotionRequired, ErrForbidden, ErrQuota} {
 		if errors.Is(err, e) {
 			return true
 		}

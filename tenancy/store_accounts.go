@@ -55,6 +55,12 @@ func (s *Store) CreateAccount(ctx context.Context, actor Principal, ws string, a
 				return conflict("an account with email %s exists", a.Email)
 			}
 		}
+		if err := checkQuota("accounts", s.policy.Quotas.Accounts, len(accounts)); err != nil {
+			return err
+		}
+		if err := t.checkKeyQuotas(""); err != nil {
+			return err
+		}
 		if err := t.set(prefixAccount+a.ID, a); err != nil {
 			return err
 		}
@@ -236,6 +242,9 @@ func (s *Store) CreateAPIKey(ctx context.Context, actor Principal, ws, accountID
 		if err := json.Unmarshal(b, &a); err != nil {
 			return err
 		}
+		if err := t.checkKeyQuotas(accountID); err != nil {
+			return err
+		}
 		t.audit(actor, "api-keys", k.ID, "create")
 		return t.set(prefixAPIKey+k.ID, k)
 	})
@@ -339,4 +348,28 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (Principal, err
 		return Principal{}, err
 	}
 	return Principal{WorkspaceID: ws, AccountID: a.ID, KeyID: k.ID, Role: a.Role}, nil
+}
+
+// checkKeyQuotas fails when the workspace, or account accountID (when not
+// empty), already holds its quota of API keys.
+func (t *tx) checkKeyQuotas(accountID string) error {
+	q := t.s.policy.Quotas
+	keys, err := t.fields(prefixAPIKey)
+	if err != nil {
+		return err
+	}
+	if err := checkQuota("api_keys_per_workspace", q.KeysPerWorkspace, len(keys)); err != nil {
+		return err
+	}
+	if accountID == "" {
+		return nil
+	}
+	mine := 0
+	for _, v := range keys {
+		var k storedKey
+		if json.Unmarshal([]byte(v), &k) == nil && k.AccountID == accountID {
+			mine++
+		}
+	}
+	return checkQuota("api_keys_per_account", q.KeysPerAccount, mine)
 }

@@ -117,6 +117,12 @@ func (s *Store) CallContext(ctx context.Context, ws, callID, serviceID string) (
 			if err := decode(f, &d); err != nil {
 				return nil, err
 			}
+			d.Credentials = nil
+			if d.AgentAccess {
+				if err := s.withCredentials(ctx, s.rdb, ws, &d); err != nil {
+					return nil, err
+				}
+			}
 			cc.DataSources = append(cc.DataSources, d.ForAgent())
 		}
 	}

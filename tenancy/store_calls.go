@@ -33,9 +33,10 @@ const maxCallRecords = 10_000
 // the call, atomically in the workspace's slot. Leases of calls whose edge
 // died expire, so their slots come back by themselves.
 //
-//	KEYS: active, cps counter, calls, callidx
+//	KEYS: active, cps counter, calls, callidx, tombstone
 //	ARGV: now ms, lease expiry ms, max concurrent, max cps, call id, record, started ms, max records
 var admitScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[5]) == 1 then return 'deleted' end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local maxc = tonumber(ARGV[3])
 if maxc > 0 and redis.call('ZCARD', KEYS[1]) >= maxc then return 'concurrent' end
@@ -66,44 +67,55 @@ func (s *Store) AdmitCall(ctx context.Context, rec CallRecord, limits Limits, le
 	}
 	ws := rec.WorkspaceID
 	res, err := admitScript.Run(ctx, s.rdb,
-		[]string{keyActive(ws), wsTag(ws) + ":cps:" + strconv.FormatInt(now.Unix(), 10), keyCalls(ws), keyCallIdx(ws)},
+		[]string{keyActive(ws), wsTag(ws) + ":cps:" + strconv.FormatInt(now.Unix(), 10), keyCalls(ws), keyCallIdx(ws), keyTombstone(ws)},
 		now.UnixMilli(), now.Add(lease).UnixMilli(), limits.MaxConcurrentCalls, limits.MaxCPS,
 		rec.ID, b, rec.StartedAt.UnixMilli(), maxCallRecords).Text()
 	if err != nil {
 		return unavailable("admit call", err)
 	}
-	if res != "ok" {
+	switch res {
+	case "ok":
+	case "deleted":
+		return ErrDeleted
+	default:
 		return &LimitError{Reason: res}
 	}
 	return nil
 }
 
-// UpdateCall rewrites the record of a call the edge carries (answered).
+// UpdateCall rewrites the record of a call the edge carries (answered);
+// nothing once its workspace is deleted (its tombstone, ErrDeleted).
 func (s *Store) UpdateCall(ctx context.Context, rec CallRecord) error {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode call: %w", err)
 	}
-	if err := s.rdb.HSet(ctx, keyCalls(rec.WorkspaceID), rec.ID, b).Err(); err != nil {
+	ws := rec.WorkspaceID
+	n, err := updateCallScript.Run(ctx, s.rdb, []string{keyTombstone(ws), keyCalls(ws)}, rec.ID, b).Int()
+	if err != nil {
 		return unavailable("update call", err)
+	}
+	if n == 0 {
+		return ErrDeleted
 	}
 	return nil
 }
 
-// EndCall writes the final record of a call and releases its slot.
+// EndCall writes the final record of a call and releases its slot, in one
+// script that writes nothing once the workspace is deleted (ErrDeleted):
+// a call outliving its workspace leaves no record behind.
 func (s *Store) EndCall(ctx context.Context, rec CallRecord) error {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode call: %w", err)
 	}
 	ws := rec.WorkspaceID
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, keyCalls(ws), rec.ID, b)
-		p.ZRem(ctx, keyActive(ws), rec.ID)
-		return nil
-	})
+	n, err := endCallScript.Run(ctx, s.rdb, []string{keyTombstone(ws), keyCalls(ws), keyActive(ws)}, rec.ID, b).Int()
 	if err != nil {
 		return unavailable("end call", err)
+	}
+	if n == 0 {
+		return ErrDeleted
 	}
 	return nil
 }

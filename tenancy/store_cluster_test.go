@@ -53,7 +53,7 @@ func TestClusterStoreWorkflowsStayInOneSlotAndIndexesHoldAcrossSlots(t *testing.
 				if _, err := s.Put(ctx, x.p, x.w.ID, tenancy.KindNumber, n, tenancy.Create); err != nil {
 					t.Fatalf("number in %s: %v", x.w.ID, err)
 				}
-				tr := &tenancy.Trunk{ID: "carrier", Name: "Carrier", AllowedCIDRs: []string{"203.0.113.0/24"}}
+				tr := &tenancy.Trunk{ID: "carrier", Name: "Carrier", AllowedCIDRs: []string{fmt.Sprintf("203.0.%d.0/24", i)}}
 				if _, err := s.Put(ctx, x.p, x.w.ID, tenancy.KindTrunk, tr, tenancy.Upsert); err != nil {
 					t.Fatalf("trunk in %s: %v", x.w.ID, err)
 				}

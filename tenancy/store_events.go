@@ -11,7 +11,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// AppendEvent adds e to workspace ws's event stream and returns its id.
+// AppendEvent adds e to workspace ws's event stream and returns its id;
+// ErrDeleted (nothing written) once the workspace is deleted.
 func (s *Store) AppendEvent(ctx context.Context, ws string, e Event) (string, error) {
 	if !ValidWorkspaceID(ws) {
 		return "", ErrNotFound
@@ -19,11 +20,7 @@ func (s *Store) AppendEvent(ctx context.Context, ws string, e Event) (string, er
 	if e.Time.IsZero() {
 		e.Time = s.now()
 	}
-	id, err := s.addEvent(ctx, s.rdb, ws, e).Result()
-	if err != nil {
-		return "", unavailable("append event", err)
-	}
-	return id, nil
+	return s.guardedAppendEvent(ctx, ws, e)
 }
 
 // AppendDomainEvent validates a domain event (ValidateEventType,

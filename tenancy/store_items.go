@@ -46,6 +46,10 @@ func (s *Store) put(ctx context.Context, actor Principal, ws string, kind Kind, 
 			n.Number = norm
 		}
 	}
+	tr, isTrunk := item.(*Trunk)
+	if isTrunk {
+		tr.HA1 = nil // only the store sets it, from the password
+	}
 	// A replace may omit write-only fields (what GET shows), which it then
 	// takes from the stored item: such an item is validated again after
 	// that, inside the transaction.
@@ -56,18 +60,32 @@ func (s *Store) put(ctx context.Context, actor Principal, ws string, kind Kind, 
 		}
 		revalidate = true
 	}
+	if err := s.checkPolicy(item); err != nil {
+		return PutResult{}, err
+	}
 	id := item.ItemID()
 	field := kind.fieldOf(id)
-	release := func() {}
-	if kind.Name == KindNumber.Name {
-		var err error
-		if release, err = s.claimNumber(ctx, ws, id); err != nil {
-			return PutResult{}, err
+	var releases []func()
+	release := func() {
+		for _, r := range releases {
+			r()
 		}
 	}
+	if kind.Name == KindNumber.Name {
+		if err := s.mayAddNumber(ctx, actor, ws, id); err != nil {
+			return PutResult{}, err
+		}
+		r, err := s.claimNumber(ctx, ws, id)
+		if err != nil {
+			return PutResult{}, err
+		}
+		releases = append(releases, r)
+	}
+	cidrClaimed := false
 	var res PutResult
 	_, err := s.update(ctx, ws, func(t *tx) error {
 		res = PutResult{}
+		t.extra = nil
 		w, err := t.workspace()
 		if err != nil {
 			return err
@@ -82,12 +100,41 @@ func (s *Store) put(ctx context.Context, actor Principal, ws string, kind Kind, 
 			id = item.ItemID()
 			field = kind.fieldOf(id)
 		}
+		if isTrunk {
+			// In the global CIDR index before the commit, as numbers are;
+			// the first claim's release undoes it if the write fails.
+			r, err := s.claimCIDRs(ctx, ws, tr)
+			if err != nil {
+				return err
+			}
+			if !cidrClaimed {
+				cidrClaimed = true
+				releases = append(releases, r)
+			}
+		}
 		old, exists, err := t.get(field)
 		if err != nil {
 			return err
 		}
 		if exists && mode == Create {
+			if kind.Name == KindNumber.Name {
+				return errNumberTaken(id)
+			}
 			return conflict("%s %q already exists", kind.Name, id)
+		}
+		if !exists && !kind.Singleton {
+			if err := t.checkCountQuota(kind); err != nil {
+				return err
+			}
+		}
+		ds, isDS := item.(*DataSource)
+		if isDS && exists {
+			if old, err = t.fullDataSource(old); err != nil {
+				return err
+			}
+			if err := ds.credentialsFollowURL(old); err != nil {
+				return err
+			}
 		}
 		if sk, ok := item.(secretKeeper); ok && exists {
 			sk.keepSecrets(old)
@@ -96,6 +143,10 @@ func (s *Store) put(ctx context.Context, actor Principal, ws string, kind Kind, 
 			if err := item.Validate(); err != nil {
 				return err
 			}
+		}
+		if isTrunk && tr.Password != "" {
+			tr.HA1 = NewDigestHA1(s.policy.Realm, tr.Username, tr.Password)
+			tr.Password = ""
 		}
 		if err := t.checkRefs(kind, item); err != nil {
 			return err
@@ -106,6 +157,11 @@ func (s *Store) put(ctx context.Context, actor Principal, ws string, kind Kind, 
 		}
 		if exists && string(b) == string(old) {
 			return nil
+		}
+		if isDS {
+			if b, err = t.sealDataSource(ds); err != nil {
+				return err
+			}
 		}
 		res = PutResult{Created: !exists, Changed: true}
 		op := "update"
@@ -119,12 +175,62 @@ func (s *Store) put(ctx context.Context, actor Principal, ws string, kind Kind, 
 	if err != nil {
 		release()
 	}
+	if isTrunk {
+		tr.Password = ""
+	}
 	return res, err
+}
+
+// checkCountQuota fails when the workspace already holds its quota of kind.
+func (t *tx) checkCountQuota(kind Kind) error {
+	limit, name := t.s.policy.Quotas.of(kind)
+	if limit < 0 || name == "" {
+		return nil
+	}
+	// Counted where the values are small: services, numbers and trunks in
+	// the routing hash (no context graphs), which changes only together
+	// with the watched workspace hash.
+	key := keyCfg(t.ws)
+	if isRoutingField(kind.field) {
+		key = keyRouting(t.ws)
+	}
+	have, err := scanFields(t.ctx, t.rtx, key, kind.field)
+	if err != nil {
+		return err
+	}
+	return checkQuota(name, limit, len(have))
+}
+
+// mayAddNumber refuses a workspace key adding a number when the platform
+// assigns numbers; it asks only whether ws itself holds the number, before
+// the claim, so the answer never depends on another workspace.
+func (s *Store) mayAddNumber(ctx context.Context, actor Principal, ws, number string) error {
+	if !s.policy.PlatformAssignsNumbers || actor.Platform {
+		return nil
+	}
+	held, err := s.rdb.HExists(ctx, keyCfg(ws), KindNumber.fieldOf(number)).Result()
+	if err != nil {
+		return unavailable("check number", err)
+	}
+	if !held {
+		return fmt.Errorf("%w: phone numbers are assigned by the platform", ErrForbidden)
+	}
+	return nil
+}
+
+// errNumberTaken is the one answer to a claim of a number that some
+// workspace, this one or another, holds: the same code and message either
+// way, so that a claim never tells whether another workspace has it.
+func errNumberTaken(number string) error {
+	return conflict("phone number %s is not available", number)
 }
 
 // checkRefs enforces references between items: a number routes to an
 // existing service of its own workspace.
 func (t *tx) checkRefs(kind Kind, item Item) error {
+	if ot, ok := item.(*OutboundTrunk); ok {
+		return t.checkCallerID(ot)
+	}
 	n, ok := item.(*PhoneNumber)
 	if !ok || kind.Name != KindNumber.Name {
 		return nil
@@ -169,7 +275,7 @@ func (s *Store) claimNumber(ctx context.Context, ws, number string) (release fun
 		return noop, unavailable("claim number", err)
 	}
 	if owner != ws {
-		return noop, conflict("phone number %s is already in use", number)
+		return noop, errNumberTaken(number)
 	}
 	return noop, nil // held already, or a stale claim of our own from an interrupted write
 }
@@ -195,6 +301,11 @@ func (s *Store) Get(ctx context.Context, ws string, kind Kind, id string) (Item,
 	}
 	if err := json.Unmarshal([]byte(vals[1].(string)), item); err != nil {
 		return nil, fmt.Errorf("decode %s %s: %w", kind.Name, id, err)
+	}
+	if d, ok := item.(*DataSource); ok {
+		if err := s.withCredentials(ctx, s.rdb, ws, d); err != nil {
+			return nil, err
+		}
 	}
 	return item, nil
 }
@@ -281,11 +392,16 @@ func (s *Store) Delete(ctx context.Context, actor Principal, ws string, kind Kin
 				return err
 			}
 		}
-		if kind.Name == KindNumber.Name {
+		switch kind.Name {
+		case KindNumber.Name:
 			number := id
 			t.after = append(t.after, func(ctx context.Context) {
 				_ = compareAndDelete(ctx, s.rdb, keyNumbers, number, ws)
 			})
+		case KindTrunk.Name:
+			t.after = append(t.after, func(ctx context.Context) { s.releaseCIDRs(ctx, ws, id) })
+		case KindDataSource.Name:
+			t.extra = append(t.extra, func(p redis.Pipeliner) { p.HDel(ctx, keySecrets(ws), field) })
 		}
 		t.del(field)
 		t.audit(actor, kind.Name, id, "delete")
@@ -304,6 +420,24 @@ func (t *tx) serviceUnused(id string) error {
 		if json.Unmarshal([]byte(v), &n) == nil && n.ServiceID == id {
 			return conflict("service %q is still the route of %s", id, number)
 		}
+	}
+	return nil
+}
+
+// checkCallerID enforces that an outbound trunk's fixed presentation number
+// is one of the workspace's own numbers: a workspace never presents
+// another's caller id. The answer names the field, whatever the number's
+// owner, so it tells nothing about other workspaces.
+func (t *tx) checkCallerID(ot *OutboundTrunk) error {
+	if ot.CallerID.Mode != CallerIDFixed {
+		return nil
+	}
+	_, ok, err := t.get(KindNumber.fieldOf(ot.CallerID.Number))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return invalid("caller_id.number", "must be a phone number of this workspace")
 	}
 	return nil
 }

@@ -91,8 +91,12 @@ func (s *Store) PutOperator(ctx context.Context, ws string, rec OperatorRecord, 
 	if err != nil {
 		return fmt.Errorf("encode operator: %w", err)
 	}
-	if err := s.rdb.HSet(ctx, keyOperators(ws), rec.ID, b).Err(); err != nil {
+	n, err := putOperatorScript.Run(ctx, s.rdb, []string{keyTombstone(ws), keyOperators(ws)}, rec.ID, b).Int()
+	if err != nil {
 		return unavailable("put operator", err)
+	}
+	if n == 0 {
+		return ErrDeleted
 	}
 	return nil
 }

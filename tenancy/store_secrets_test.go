@@ -13,7 +13,7 @@ import (
 // removed or masked) can be written back without losing the secrets.
 func TestWriteOnlyRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	s := tenancytest.StartRedis(t).Store(t)
+	s := tenancytest.StartRedis(t).Store(t, tenancy.WithPolicy(tenancytest.Policy(t)))
 	w, _ := newWorkspace(t, s, tenancy.EnvDevelopment)
 	p := tenancy.PlatformPrincipal
 
@@ -28,7 +28,7 @@ func TestWriteOnlyRoundTrip(t *testing.T) {
 			t.Fatalf("replace without password: %v", err)
 		}
 		got, _ := s.Get(ctx, w.ID, tenancy.KindTrunk, "t1")
-		if g := got.(*tenancy.Trunk); g.Password != "secret-password-1" || g.Name != "Renamed" {
+		if g := got.(*tenancy.Trunk); g.Password != "" || g.HA1 == nil || *g.HA1 != *tenancy.NewDigestHA1("edge", "carrier", "secret-password-1") || g.Name != "Renamed" {
 			t.Fatalf("stored %+v", g)
 		}
 		fresh := &tenancy.Trunk{ID: "t2", Name: "New", AllowedCIDRs: []string{"203.0.113.0/24"}, Username: "carrier"}

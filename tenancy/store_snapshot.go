@@ -12,20 +12,24 @@ import (
 )
 
 // Snapshot is the routing-relevant configuration of one workspace at one
-// version, read in one round trip.
+// routing version, read from its routing hash in one round trip: services
+// without context graph or agent config, trunks with HA1s and no password,
+// and nothing of accounts, keys, billing, policies or data sources.
 type Snapshot struct {
-	Workspace      Workspace
-	Version        int64
-	Services       map[string]Service
-	Numbers        map[string]PhoneNumber
-	Trunks         map[string]Trunk
+	Workspace Workspace
+	Version   int64
+	Services  map[string]Service
+	Numbers   map[string]PhoneNumber
+	Trunks    map[string]Trunk
+	// OutboundTrunks are without their passwords (OutboundCredentials).
+	OutboundTrunks map[string]OutboundTrunk
 	VoiceSettings  VoiceSettings
 	OperatorConfig OperatorConfig
 }
 
 // LoadSnapshot reads workspace ws's configuration; ErrNotFound if it is gone.
 func (s *Store) LoadSnapshot(ctx context.Context, ws string) (*Snapshot, error) {
-	all, err := s.rdb.HGetAll(ctx, keyCfg(ws)).Result()
+	all, err := s.rdb.HGetAll(ctx, keyRouting(ws)).Result()
 	if err != nil {
 		return nil, unavailable("load workspace "+ws, err)
 	}
@@ -36,6 +40,7 @@ func (s *Store) LoadSnapshot(ctx context.Context, ws string) (*Snapshot, error) 
 	snap := &Snapshot{
 		Version:  parseInt(all[fieldVersion]),
 		Services: map[string]Service{}, Numbers: map[string]PhoneNumber{}, Trunks: map[string]Trunk{},
+		OutboundTrunks: map[string]OutboundTrunk{},
 	}
 	if err := json.Unmarshal([]byte(raw), &snap.Workspace); err != nil {
 		return nil, fmt.Errorf("decode workspace %s: %w", ws, err)
@@ -60,6 +65,10 @@ func (s *Store) LoadSnapshot(ctx context.Context, ws string) (*Snapshot, error) 
 				var x Trunk
 				err = json.Unmarshal([]byte(v), &x)
 				snap.Trunks[id] = x
+			} else if id, ok := cutPrefix(f, KindOutboundTrunk.field); ok {
+				var x OutboundTrunk
+				err = json.Unmarshal([]byte(v), &x)
+				snap.OutboundTrunks[id] = x.Redacted()
 			}
 		}
 		if err != nil {
@@ -69,14 +78,14 @@ func (s *Store) LoadSnapshot(ctx context.Context, ws string) (*Snapshot, error) 
 	return snap, nil
 }
 
-// WorkspaceVersions returns the current version of each workspace in ids, in
-// one pipeline; a missing workspace has version 0. Followers use it to
+// WorkspaceVersions returns the current routing version of each workspace
+// in ids, in one pipeline; a missing workspace has version 0. Followers use it to
 // reconcile with the change stream.
 func (s *Store) WorkspaceVersions(ctx context.Context, ids []string) (map[string]int64, error) {
 	cmds := make([]*redis.StringCmd, len(ids))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
-			cmds[i] = p.HGet(ctx, keyCfg(id), fieldVersion)
+			cmds[i] = p.HGet(ctx, keyRouting(id), fieldVersion)
 		}
 		return nil
 	})
@@ -149,4 +158,71 @@ func xreadBlock(wait time.Duration) time.Duration {
 		return time.Millisecond
 	}
 	return wait
+}
+
+// OutboundCredentials returns the digest credentials of outbound trunk id
+// of workspace ws, for the edge that dials through it (they are in no
+// snapshot): ErrNotFound when there is no such trunk. The edge reads them
+// per dial and keeps them no longer than the dial.
+func (s *Store) OutboundCredentials(ctx context.Context, ws, id string) (username, password string, err error) {
+	if !ValidWorkspaceID(ws) || !ValidID(id) {
+		return "", "", ErrNotFound
+	}
+	raw, err := s.rdb.HGet(ctx, keyCfg(ws), KindOutboundTrunk.fieldOf(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return "", "", ErrNotFound
+	}
+	if err != nil {
+		return "", "", unavailable("outbound credentials", err)
+	}
+	var t OutboundTrunk
+	if err := json.Unmarshal(raw, &t); err != nil {
+		return "", "", fmt.Errorf("decode outbound trunk %s of %s: %w", id, ws, err)
+	}
+	return t.Username, t.Password, nil
+}
+
+// RoutingItem is one number or trunk of a workspace's routing hash, as a
+// change entry names it: Number or Trunk is set, or neither when the item
+// is gone; Version is the workspace's routing version at the read.
+type RoutingItem struct {
+	Version int64
+	Number  *PhoneNumber
+	Trunk   *Trunk
+}
+
+// LoadRoutingItem reads one phone number or trunk of workspace ws from its
+// routing hash with the routing version, in one round trip, so that an
+// edge applies a number or trunk change without reading the workspace
+// again. ErrNotFound when the workspace is gone; kind must be KindNumber or
+// KindTrunk.
+func (s *Store) LoadRoutingItem(ctx context.Context, ws string, kind Kind, id string) (RoutingItem, error) {
+	var it RoutingItem
+	if kind.Name != KindNumber.Name && kind.Name != KindTrunk.Name {
+		return it, fmt.Errorf("load routing item: %s is not a number or trunk", kind.Name)
+	}
+	vals, err := s.rdb.HMGet(ctx, keyRouting(ws), fieldWorkspace, fieldVersion, kind.fieldOf(id)).Result()
+	if err != nil {
+		return it, unavailable("load routing item", err)
+	}
+	if vals[0] == nil {
+		return it, ErrNotFound
+	}
+	v, _ := vals[1].(string)
+	it.Version = parseInt(v)
+	raw, ok := vals[2].(string)
+	if !ok {
+		return it, nil
+	}
+	if kind.Name == KindNumber.Name {
+		it.Number = new(PhoneNumber)
+		err = json.Unmarshal([]byte(raw), it.Number)
+	} else {
+		it.Trunk = new(Trunk)
+		err = json.Unmarshal([]byte(raw), it.Trunk)
+	}
+	if err != nil {
+		return RoutingItem{}, fmt.Errorf("decode %s %s of %s: %w", kind.Name, id, ws, err)
+	}
+	return it, nil
 }

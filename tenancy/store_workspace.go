@@ -147,48 +147,6 @@ func (s *Store) UpdateWorkspace(ctx context.Context, actor Principal, id string,
 	return out, err
 }
 
-// DeleteWorkspace removes workspace id with everything of it: its numbers
-// leave the global index, its keys stop working, edges drop it.
-func (s *Store) DeleteWorkspace(ctx context.Context, actor Principal, id string) error {
-	if _, err := s.GetWorkspace(ctx, id); err != nil {
-		return err
-	}
-	all, err := s.rdb.HGetAll(ctx, keyCfg(id)).Result()
-	if err != nil {
-		return unavailable("read workspace", err)
-	}
-	// Keys first, so the workspace's keys stop at once.
-	for f, v := range all {
-		if len(f) > len(prefixAPIKey) && f[:len(prefixAPIKey)] == prefixAPIKey {
-			var k storedKey
-			if json.Unmarshal([]byte(v), &k) == nil {
-				if err := compareAndDelete(ctx, s.rdb, keyAPIKeys, k.Hash, id+"/"+k.ID); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	if err := s.rdb.Del(ctx, keyCfg(id), keyCalls(id), keyCallIdx(id), keyActive(id), keyOperators(id)).Err(); err != nil {
-		return unavailable("delete workspace", err)
-	}
-	for f := range all {
-		if n, ok := cutPrefix(f, KindNumber.field); ok {
-			if err := compareAndDelete(ctx, s.rdb, keyNumbers, n, id); err != nil {
-				return err
-			}
-		}
-	}
-	if err := s.rdb.SRem(ctx, keyWorkspaces, id).Err(); err != nil {
-		return unavailable("unindex workspace", err)
-	}
-	// The event stream and its projections go too: they belong to the
-	// workspace alone.
-	if err := s.rdb.Del(ctx, append(projectionKeys(id), keyEvents(id))...).Err(); err != nil {
-		return unavailable("delete events", err)
-	}
-	return s.announce(ctx, Change{WorkspaceID: id, Version: parseInt(all[fieldVersion]) + 1, Kind: "workspace", ItemID: id, Op: "delete_workspace"})
-}
-
 var compareAndDeleteScript = redis.NewScript(`
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 0`)

@@ -11,7 +11,8 @@ type Trunk struct {
 	Name         string   `json:"name"`
 	AllowedCIDRs []string `json:"allowed_cidrs"`
 	Username     string   `json:"username,omitempty"`
-	// Password is write-only: the API never returns it (see Redacted).
+	// Password is write-only: the API never returns it (see Redacted),
+	// and the store never keeps it: it keeps HA1 instead.
 	Password string `json:"password,omitempty"`
 	// Carrier settings (design section 10), checked by validateCarrier.
 	DefaultCountryCode   string `json:"default_country_code,omitempty"`
@@ -24,6 +25,9 @@ type Trunk struct {
 	// RTPLatching: strict (default) | learn (latch to the first packet's
 	// source when the SDP address is private or unreachable: NAT).
 	RTPLatching string `json:"rtp_latching,omitempty"`
+	// HA1 is set by the store from Password (for the platform's realm);
+	// whatever a client sends here is ignored, and the API never shows it.
+	HA1 *DigestHA1 `json:"ha1,omitempty"`
 }
 
 // Validate checks every field of t.
@@ -42,14 +46,14 @@ func (t *Trunk) Validate() error {
 			return invalid("allowed_cidrs", "%q is not a CIDR such as 203.0.113.0/24", c)
 		}
 	}
-	if (t.Username == "") != (t.Password == "") {
+	if (t.Username == "") != (t.Password == "" && t.HA1 == nil) {
 		return invalid("password", "username and password go together")
 	}
 	if t.Username != "" {
 		if len(t.Username) > 64 || !ValidID(toLowerASCII(t.Username)) {
 			return invalid("username", "1-64 characters of letters, digits, '-' and '_'")
 		}
-		if len(t.Password) < 12 || len(t.Password) > 128 {
+		if t.Password != "" && (len(t.Password) < 12 || len(t.Password) > 128) {
 			return invalid("password", "must be 12 to 128 characters")
 		}
 	}
@@ -97,9 +101,9 @@ func ParseCIDR(s string) (netip.Prefix, error) {
 	return p.Masked(), nil
 }
 
-// Redacted returns t without its password, as the API shows it.
+// Redacted returns t without its password and HA1, as the API shows it.
 func (t Trunk) Redacted() Trunk {
-	t.Password = ""
+	t.Password, t.HA1 = "", nil
 	return t
 }
 

@@ -29,10 +29,12 @@ type File struct {
 
 	// Services, PhoneNumbers, Trunks and SafetyPolicies are the items of
 	// the collection sections, in file order; numbers are normalised to
-	// E.164 and trunk credentials have their ${VAR} references expanded.
+	// E.164 and trunk passwords have their ${VAR} references expanded
+	// (only variables the file declares in env: file_env.go).
 	Services       []*tenancy.Service
 	PhoneNumbers   []*tenancy.PhoneNumber
 	Trunks         []*tenancy.Trunk
+	OutboundTrunks []*tenancy.OutboundTrunk
 	SafetyPolicies []*tenancy.SafetyPolicy
 	// VoiceSettings and OperatorConfig are the singletons, nil when their
 	// section is absent.
@@ -43,6 +45,8 @@ type File struct {
 	declared map[string]bool
 	// where locates each item ("kind/id") in the file.
 	where map[string]location
+	// env holds the names the file declares in its env list.
+	env map[string]bool
 }
 
 // location is where an item is declared.
@@ -60,6 +64,7 @@ var sections = []struct {
 	{"services", tenancy.KindService},
 	{"phone_numbers", tenancy.KindNumber},
 	{"trunks", tenancy.KindTrunk},
+	{"outbound_trunks", tenancy.KindOutboundTrunk},
 	{"voice_settings", tenancy.KindVoiceSettings},
 	{"operator_config", tenancy.KindOperatorConfig},
 	{"safety_policies", tenancy.KindSafetyPolicy},
@@ -95,6 +100,10 @@ func (f *File) Items(kind tenancy.Kind) []tenancy.Item {
 		for _, it := range f.Trunks {
 			out = append(out, it)
 		}
+	case tenancy.KindOutboundTrunk.Name:
+		for _, it := range f.OutboundTrunks {
+			out = append(out, it)
+		}
 	case tenancy.KindSafetyPolicy.Name:
 		for _, it := range f.SafetyPolicies {
 			out = append(out, it)
@@ -127,8 +136,8 @@ func (f *File) errorAt(kind tenancy.Kind, id, field, format string, args ...any)
 type LookupEnv func(name string) (string, bool)
 
 // LoadFile reads and validates the workspace file at path, expanding
-// ${VAR} references of trunk usernames and passwords with lookup
-// (os.LookupEnv when nil).
+// ${VAR} references of trunk passwords, for the variables the file
+// declares in its env list, with lookup (os.LookupEnv when nil).
 func LoadFile(path string, lookup LookupEnv) (*File, error) {
 	fh, err := os.Open(path)
 	if err != nil {
@@ -175,6 +184,14 @@ func ParseFile(name string, data []byte, lookup LookupEnv) (*File, error) {
 		return nil, &FileError{File: name, Reason: strings.TrimPrefix(err.Error(), "yaml: ")}
 	}
 	f := &File{Name: name, Workspace: raw.Workspace, declared: map[string]bool{}, where: map[string]location{}}
+	env, err := declaredEnv(name, raw.Env, doc)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkReferences(name, doc, env); err != nil {
+		return nil, err
+	}
+	f.env = env
 	if doc.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(doc.Content); i += 2 {
 			for _, s := range sections {
@@ -185,7 +202,7 @@ func ParseFile(name string, data []byte, lookup LookupEnv) (*File, error) {
 		}
 	}
 	if len(f.declared) == 0 {
-		return nil, &FileError{File: name, Reason: "declares nothing: expected at least one of services, phone_numbers, trunks, voice_settings, operator_config, safety_policies"}
+		return nil, &FileError{File: name, Reason: "declares nothing: expected at least one of services, phone_numbers, trunks, outbound_trunks, voice_settings, operator_config, safety_policies"}
 	}
 	if f.Workspace != "" && !tenancy.ValidWorkspaceID(f.Workspace) {
 		return nil, &FileError{File: name, Line: lineOf(doc, "workspace"), Field: "workspace", Reason: "not a workspace id (ws_...)"}
@@ -229,16 +246,17 @@ func (f *File) build(raw *fileDoc, doc *yaml.Node, lookup LookupEnv) error {
 		var err error
 		field := fmt.Sprintf("trunks[%d]", i)
 		line := itemLine(doc, "trunks", i)
-		if it.Username, err = expandEnv(t.Username, lookup, f.Name, field+".username", line); err != nil {
-			return err
-		}
-		if it.Password, err = expandEnv(t.Password, lookup, f.Name, field+".password", line); err != nil {
+		it.Username = t.Username // never expanded: checkReferences refused any ${...}
+		if it.Password, err = expandEnv(t.Password, lookup, f.env, f.Name, field+".password", line); err != nil {
 			return err
 		}
 		if err := f.add(tenancy.KindTrunk, i, it, doc); err != nil {
 			return err
 		}
 		f.Trunks = append(f.Trunks, it)
+	}
+	if err := f.buildOutbound(raw, doc, lookup); err != nil {
+		return err
 	}
 	for i, p := range raw.SafetyPolicies {
 		it := &tenancy.SafetyPolicy{ID: p.ID, Name: p.Name, Description: p.Description, RegulationTemplates: p.RegulationTemplates}
@@ -311,8 +329,9 @@ func (f *File) add(kind tenancy.Kind, i int, it tenancy.Item, doc *yaml.Node) er
 }
 
 // expandEnv replaces ${NAME} references in s with environment variables;
-// "$${" stands for a literal "${". An unset or empty variable is an error.
-func expandEnv(s string, lookup LookupEnv, file, field string, line int) (string, error) {
+// "$${" stands for a literal "${". A name the file does not declare
+// (declared) and an unset or empty variable are errors.
+func expandEnv(s string, lookup LookupEnv, declared map[string]bool, file, field string, line int) (string, error) {
 	if !strings.Contains(s, "${") {
 		return s, nil
 	}
@@ -335,6 +354,9 @@ func expandEnv(s string, lookup LookupEnv, file, field string, line int) (string
 		name := s[i+2 : i+end]
 		if !validEnvName(name) {
 			return "", &FileError{File: file, Line: line, Field: field, Reason: fmt.Sprintf("${%s} is not an environment variable reference", name)}
+		}
+		if !declared[name] {
+			return "", &FileError{File: file, Line: line, Field: field, Reason: fmt.Sprintf("${%s} is not declared in the file's env list (env: [%s])", name, name)}
 		}
 		v, ok := lookup(name)
 		if !ok || v == "" {

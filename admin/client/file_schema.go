@@ -14,10 +14,14 @@ import (
 // form values (context graphs, agent config, escalation) are kept as YAML
 // nodes and converted to JSON by nodeValue.
 type fileDoc struct {
-	Workspace      string         `yaml:"workspace"`
+	Workspace string `yaml:"workspace"`
+	// Env declares the environment variables the file's secret fields
+	// may reference (file_env.go).
+	Env            []string       `yaml:"env"`
 	Services       []fileService  `yaml:"services"`
 	PhoneNumbers   []fileNumber   `yaml:"phone_numbers"`
 	Trunks         []fileTrunk    `yaml:"trunks"`
+	OutboundTrunks []fileOutbound `yaml:"outbound_trunks"`
 	VoiceSettings  *fileVoice     `yaml:"voice_settings"`
 	OperatorConfig *fileOperators `yaml:"operator_config"`
 	SafetyPolicies []filePolicy   `yaml:"safety_policies"`
@@ -50,6 +54,33 @@ type fileTrunk struct {
 	// Media settings (design section 10).
 	MediaEncryption string `yaml:"media_encryption"`
 	RTPLatching     string `yaml:"rtp_latching"`
+}
+
+// fileOutbound is an outbound trunk; numbers are YAML numbers (float64,
+// checked to be whole by build).
+type fileOutbound struct {
+	ID              string        `yaml:"id"`
+	Name            string        `yaml:"name"`
+	Gateways        []fileGateway `yaml:"gateways"`
+	Username        string        `yaml:"username"`
+	Password        string        `yaml:"password"`
+	CallerID        fileCallerID  `yaml:"caller_id"`
+	MaxCPS          float64       `yaml:"max_cps"`
+	AllowedPrefixes []string      `yaml:"allowed_prefixes"`
+	RingTimeout     float64       `yaml:"ring_timeout"`
+}
+
+type fileGateway struct {
+	Host      string  `yaml:"host"`
+	Port      float64 `yaml:"port"`
+	Transport string  `yaml:"transport"`
+	Priority  float64 `yaml:"priority"`
+	Weight    float64 `yaml:"weight"`
+}
+
+type fileCallerID struct {
+	Mode   string `yaml:"mode"`
+	Number string `yaml:"number"`
 }
 
 type fileVoice struct {

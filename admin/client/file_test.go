@@ -208,7 +208,7 @@ func TestExpandEnv(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := expandEnv(tc.in, lookup, "f.yaml", "trunks[0].password", 3)
+			got, err := expandEnv(tc.in, lookup, map[string]bool{"PW": true, "USER": true, "MISSING": true}, "f.yaml", "trunks[0].password", 3)
 			if (err != nil) != tc.wantErr || got != tc.want {
 				t.Errorf("expandEnv(%q) = %q, %v; want %q, error %v", tc.in, got, err, tc.want, tc.wantErr)
 			}

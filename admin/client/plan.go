@@ -119,6 +119,10 @@ var phases = []struct {
 	{tenancy.KindVoiceSettings, false},
 	{tenancy.KindOperatorConfig, false},
 	{tenancy.KindNumber, false},
+	// Outbound trunks after numbers (a fixed caller id is a number of the
+	// workspace), deleted before them.
+	{tenancy.KindOutboundTrunk, false},
+	{tenancy.KindOutboundTrunk, true},
 	{tenancy.KindNumber, true},
 	{tenancy.KindService, true},
 	{tenancy.KindSafetyPolicy, true},
@@ -202,6 +206,9 @@ func diffItem(kind tenancy.Kind, want, cur tenancy.Item, opts ApplyOptions) Chan
 	if len(ch.Fields) == 0 {
 		ch.Op = OpUnchanged
 		if t, ok := want.(*tenancy.Trunk); ok && opts.ResendSecrets && t.Password != "" {
+			ch.Op, ch.Fields = OpUpdate, []string{"password"}
+		}
+		if t, ok := want.(*tenancy.OutboundTrunk); ok && opts.ResendSecrets && t.Password != "" {
 			ch.Op, ch.Fields = OpUpdate, []string{"password"}
 		}
 	}

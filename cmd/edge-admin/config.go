@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/voiceedge/edge/admin"
 	"github.com/voiceedge/edge/admin/client"
 	"github.com/voiceedge/edge/internal/redisaddr"
+	"github.com/voiceedge/edge/tenancy"
 )
 
 // Environment variables of "edge-admin serve" (design section 9).
@@ -27,6 +29,12 @@ const (
 	envRedisAddr      = "EDGE_REDIS_ADDR"
 	envLogLevel       = "EDGE_ADMIN_LOG_LEVEL"
 	envTrustedProxies = "EDGE_ADMIN_TRUSTED_PROXIES"
+	envSecretKey      = "EDGE_ADMIN_SECRET_KEY"
+	envSecretKeyOld   = "EDGE_ADMIN_SECRET_KEY_OLD"
+	envRealm          = "EDGE_SIP_REALM"
+	envAllowWide      = "EDGE_ADMIN_ALLOW_WIDE_CIDRS"
+	envAllowOverlap   = "EDGE_ADMIN_ALLOW_OVERLAPPING_CIDRS"
+	envAssignNumbers  = "EDGE_ADMIN_PLATFORM_ASSIGNS_NUMBERS"
 )
 
 // serveConfig is the configuration of "edge-admin serve": flags >
@@ -51,7 +59,53 @@ type serveConfig struct {
 		IPBurst       int     `yaml:"ip_burst"`
 		AuthFailRate  float64 `yaml:"auth_fail_rate"`
 		AuthFailBurst int     `yaml:"auth_fail_burst"`
+		// WriteRate and WriteBurst bound configuration writes per
+		// workspace (defaults 10/s, 200).
+		WriteRate  float64 `yaml:"write_rate"`
+		WriteBurst int     `yaml:"write_burst"`
 	} `yaml:"rate_limits"`
+	// Quotas bound each workspace's configuration (zero: the defaults of
+	// tenancy.Quotas; negative: unlimited).
+	Quotas struct {
+		Services          int `yaml:"services"`
+		Numbers           int `yaml:"phone_numbers"`
+		Trunks            int `yaml:"trunks"`
+		SafetyPolicies    int `yaml:"safety_policies"`
+		DataSources       int `yaml:"data_sources"`
+		Accounts          int `yaml:"accounts"`
+		KeysPerAccount    int `yaml:"api_keys_per_account"`
+		KeysPerWorkspace  int `yaml:"api_keys_per_workspace"`
+		ContextGraphBytes int `yaml:"context_graph_bytes"`
+		AgentConfigBytes  int `yaml:"agent_config_bytes"`
+	} `yaml:"quotas"`
+	// DefaultLimits are a new workspace's limits when its creation names
+	// none: 100 concurrent calls and 20 calls per second unless set; 0 is
+	// unlimited.
+	DefaultLimits struct {
+		MaxConcurrentCalls *int `yaml:"max_concurrent_calls"`
+		MaxCPS             *int `yaml:"max_cps"`
+	} `yaml:"default_limits"`
+	// TrunkCIDRs is the platform's rule on trunk CIDRs: the widest
+	// prefixes accepted (defaults /16 and /48) unless AllowWide
+	// (EDGE_ADMIN_ALLOW_WIDE_CIDRS), and no overlap between workspaces
+	// unless AllowOverlap (EDGE_ADMIN_ALLOW_OVERLAPPING_CIDRS).
+	TrunkCIDRs struct {
+		MinPrefixV4  int  `yaml:"min_prefix_v4"`
+		MinPrefixV6  int  `yaml:"min_prefix_v6"`
+		AllowWide    bool `yaml:"allow_wide"`
+		AllowOverlap bool `yaml:"allow_overlap"`
+	} `yaml:"trunk_cidrs"`
+	// PlatformAssignsNumbers: only the platform token adds phone numbers
+	// (EDGE_ADMIN_PLATFORM_ASSIGNS_NUMBERS). Default false.
+	PlatformAssignsNumbers bool `yaml:"platform_assigns_numbers"`
+	// Realm is the SIP digest realm trunk HA1s are stored for
+	// (EDGE_SIP_REALM, the edges' too). Default "edge".
+	Realm string `yaml:"sip_realm"`
+	// SecretKey and SecretKeyOld are the data-source credential keys
+	// (EDGE_ADMIN_SECRET_KEY, EDGE_ADMIN_SECRET_KEY_OLD: base64 of 32
+	// bytes). Environment only: they are never read from the file.
+	SecretKey    string `yaml:"-"`
+	SecretKeyOld string `yaml:"-"`
 	// TrustedProxies are CIDRs of the proxies whose Forwarded /
 	// X-Forwarded-For name the client address for the per-address limits
 	// (comma-separated in the environment). Default none.
@@ -103,6 +157,9 @@ func loadServeConfig(args []string, lookup client.LookupEnv, stderr io.Writer) (
 		{&cfg.RedisAddr, envRedisAddr, *redisAddr},
 		{&cfg.BootstrapToken, envBootstrapToken, *token},
 		{&cfg.LogLevel, envLogLevel, *level},
+		{&cfg.Realm, envRealm, ""},
+		{&cfg.SecretKey, envSecretKey, ""},
+		{&cfg.SecretKeyOld, envSecretKeyOld, ""},
 	} {
 		if v, ok := lookup(o.env); ok && v != "" {
 			*o.to = v
@@ -116,6 +173,15 @@ func loadServeConfig(args []string, lookup client.LookupEnv, stderr io.Writer) (
 	}
 	if *proxies != "" {
 		cfg.TrustedProxies = splitList(*proxies)
+	}
+	for env, to := range map[string]*bool{envAllowWide: &cfg.TrunkCIDRs.AllowWide, envAllowOverlap: &cfg.TrunkCIDRs.AllowOverlap, envAssignNumbers: &cfg.PlatformAssignsNumbers} {
+		if v, ok := lookup(env); ok && v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return serveConfig{}, fmt.Errorf("config: %s: %v", env, err)
+			}
+			*to = b
+		}
 	}
 	return cfg, cfg.Validate()
 }
@@ -152,6 +218,13 @@ func (c serveConfig) Validate() error {
 	if _, err := c.trustedProxies(); err != nil {
 		return err
 	}
+	p, err := c.policy()
+	if err != nil {
+		return err
+	}
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
 	return c.adminConfig().Validate()
 }
 
@@ -186,15 +259,49 @@ func splitList(v string) []string {
 func (c serveConfig) adminConfig() admin.Config {
 	rl := c.RateLimits
 	proxies, _ := c.trustedProxies() // checked by Validate
+	limits := tenancy.Limits{MaxConcurrentCalls: 100, MaxCPS: 20}
+	if v := c.DefaultLimits.MaxConcurrentCalls; v != nil {
+		limits.MaxConcurrentCalls = *v
+	}
+	if v := c.DefaultLimits.MaxCPS; v != nil {
+		limits.MaxCPS = *v
+	}
 	return admin.Config{
+		DefaultLimits:  limits,
 		TrustedProxies: proxies,
 		BootstrapToken: c.BootstrapToken,
 		KeyRate:        rl.KeyRate, KeyBurst: rl.KeyBurst,
 		IPRate: rl.IPRate, IPBurst: rl.IPBurst,
 		AuthFailRate: rl.AuthFailRate, AuthFailBurst: rl.AuthFailBurst,
+		WriteRate: rl.WriteRate, WriteBurst: rl.WriteBurst,
 		MaxStreams:      c.MaxEventStreams,
 		ShutdownTimeout: c.ShutdownTimeout,
 	}
+}
+
+// policy is the platform policy the store enforces.
+func (c serveConfig) policy() (tenancy.Policy, error) {
+	q := c.Quotas
+	p := tenancy.Policy{
+		Quotas: tenancy.Quotas{
+			Services: q.Services, Numbers: q.Numbers, Trunks: q.Trunks, SafetyPolicies: q.SafetyPolicies,
+			DataSources: q.DataSources, Accounts: q.Accounts, KeysPerAccount: q.KeysPerAccount,
+			KeysPerWorkspace: q.KeysPerWorkspace, ContextGraphBytes: q.ContextGraphBytes, AgentConfigBytes: q.AgentConfigBytes,
+		},
+		MinPrefixV4: c.TrunkCIDRs.MinPrefixV4, MinPrefixV6: c.TrunkCIDRs.MinPrefixV6,
+		AllowWideCIDRs: c.TrunkCIDRs.AllowWide, AllowOverlappingCIDRs: c.TrunkCIDRs.AllowOverlap,
+		Realm: c.Realm, PlatformAssignsNumbers: c.PlatformAssignsNumbers,
+	}
+	if c.SecretKey != "" {
+		box, err := tenancy.NewSecretBox(c.SecretKey, c.SecretKeyOld)
+		if err != nil {
+			return p, fmt.Errorf("config: %w", err)
+		}
+		p.Secrets = box
+	} else if c.SecretKeyOld != "" {
+		return p, errors.New("config: " + envSecretKeyOld + " without " + envSecretKey)
+	}
+	return p, nil
 }
 
 // logLevel parses a log level name.

@@ -29,8 +29,11 @@ func run(ctx context.Context, args []string, lookup client.LookupEnv, stdout, st
 	switch {
 	case len(args) > 0 && args[0] == "serve":
 		err = serve(ctx, args[1:], lookup, stderr)
+	case len(args) > 0 && args[0] == "reencrypt":
+		err = reencrypt(ctx, args[1:], lookup, stdout, stderr)
 	case len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help":
 		fmt.Fprintln(stderr, "usage: edge-admin serve [-config FILE] [-addr ADDR] [-redis ADDR]   run the admin API")
+		fmt.Fprintln(stderr, "       edge-admin reencrypt [-config FILE] [-redis ADDR]             seal data-source credentials with the current EDGE_ADMIN_SECRET_KEY")
 		fmt.Fprintln(stderr, "       edge-admin VERB ...                                          a client verb")
 		client.Usage(stderr)
 		if len(args) == 0 {

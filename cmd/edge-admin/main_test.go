@@ -55,6 +55,14 @@ func TestLoadServeConfig(t *testing.T) {
 			func(c serveConfig) bool {
 				return c.Addr == "127.0.0.1:9003" && c.RedisAddr == "127.0.0.1:7003" && c.LogLevel == "warn"
 			}, ""},
+		{"platform policy from the environment", nil, map[string]string{envBootstrapToken: testToken,
+			envSecretKey: "dGVzdC1vbmx5LXNlY3JldC1rZXktMzItYnl0ZXMhISE=", envRealm: "clinic-edge", envAllowOverlap: "true", envAssignNumbers: "1"},
+			func(c serveConfig) bool {
+				p, err := c.policy()
+				return err == nil && p.Secrets != nil && p.Realm == "clinic-edge" && p.AllowOverlappingCIDRs && p.PlatformAssignsNumbers && !p.AllowWideCIDRs
+			}, ""},
+		{"bad secret key", nil, map[string]string{envBootstrapToken: testToken, envSecretKey: "c2hvcnQ="}, nil, "EDGE_ADMIN_SECRET_KEY"},
+		{"old key alone", nil, map[string]string{envBootstrapToken: testToken, envSecretKeyOld: "dGVzdC1vbmx5LXNlY3JldC1rZXktMzItYnl0ZXMhISE="}, nil, "EDGE_ADMIN_SECRET_KEY_OLD"},
 		{"no token", nil, nil, nil, "BootstrapToken"},
 		{"short token", []string{"-bootstrap-token", "short"}, nil, nil, "BootstrapToken"},
 		{"unknown key in the file", []string{"-config", bad}, map[string]string{envBootstrapToken: testToken}, nil, "adress"},

@@ -58,7 +58,12 @@ func runServer(ctx context.Context, cfg serveConfig, ln net.Listener, log *slog.
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Behind Cluster or Sentinel a write answered 2xx must survive its
 	// master's failover: it waits for a replica (tenancy.WithReplicaAck).
-	var sopts []tenancy.StoreOption
+	policy, err := cfg.policy()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	sopts := []tenancy.StoreOption{tenancy.WithPolicy(policy)}
 	if raddr.Kind != redisaddr.Single {
 		sopts = append(sopts, tenancy.WithReplicaAck(replicaAckTimeout))
 	}
@@ -71,6 +76,10 @@ func runServer(ctx context.Context, cfg serveConfig, ln net.Listener, log *slog.
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	if err := store.Ping(pctx); err != nil {
 		log.Warn("redis does not answer yet: not ready until it does", "redis", redactRedis(cfg.RedisAddr), "err", err)
+	} else if n, err := store.RebuildRouting(pctx); err != nil {
+		log.Warn("routing hashes not rebuilt", "err", err)
+	} else if n > 0 {
+		log.Info("routing hashes rebuilt for workspaces stored before them", "workspaces", n)
 	}
 	cancel()
 	log.Info("edge-admin serving", "addr", ln.Addr().String(), "redis", redactRedis(cfg.RedisAddr))
@@ -85,3 +94,33 @@ const replicaAckTimeout = 500 * time.Millisecond
 
 // redactRedis hides a password of a Redis URL in logs.
 func redactRedis(addr string) string { return redisaddr.Redact(addr) }
+
+// reencrypt runs "edge-admin reencrypt": with serve's configuration (the
+// same environment), it seals again every data-source credential still
+// sealed with EDGE_ADMIN_SECRET_KEY_OLD (or stored in clear by an older
+// version), the last step of a key rotation (README).
+func reencrypt(ctx context.Context, args []string, lookup client.LookupEnv, stdout, stderr io.Writer) error {
+	cfg, err := loadServeConfig(args, lookup, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	policy, err := cfg.policy()
+	if err != nil {
+		return err
+	}
+	raddr, err := redisaddr.Parse(cfg.RedisAddr)
+	if err != nil {
+		return err
+	}
+	rdb := redisaddr.NewClient(raddr, "edge-admin")
+	defer rdb.Close()
+	n, err := tenancy.NewStore(rdb, tenancy.WithPolicy(policy)).ReencryptSecrets(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "re-encrypted %d data source credential sets with key %s\n", n, policy.Secrets.KeyID())
+	return nil
+}

@@ -63,10 +63,14 @@ type config struct {
 	NoAnswerTimeout time.Duration `yaml:"no_answer_timeout"` // default 30s
 	MediaTimeout    time.Duration `yaml:"media_timeout"`     // default 60s
 	MaxDuration     time.Duration `yaml:"max_duration"`      // default 4h
-	DrainTimeout    time.Duration `yaml:"drain_timeout"`     // default 5m
+	DrainTimeout    time.Duration `yaml:"drain_timeout"`     // EDGE_DRAIN_TIMEOUT, default 2h (calls in progress finish)
 	// SessionExpires is the RFC 4028 session interval in seconds
 	// (EDGE_SESSION_EXPIRES). Default 1800; at least 90.
 	SessionExpires int `yaml:"session_expires"`
+	// WorkspaceMediaShare is the percentage of this node's media ports one
+	// workspace may hold (EDGE_WORKSPACE_MEDIA_SHARE). Default 50; 100
+	// means no share.
+	WorkspaceMediaShare int `yaml:"workspace_media_share"`
 	// DropUnknownSources drops requests from addresses in no trunk
 	// (EDGE_DROP_UNKNOWN_SOURCES=true). Default false: answer 403.
 	DropUnknownSources bool `yaml:"drop_unknown_sources"`
@@ -75,6 +79,10 @@ type config struct {
 	RateLimit    float64  `yaml:"rate_limit"`
 	RateBurst    int      `yaml:"rate_burst"`
 	TrustedCIDRs []string `yaml:"trusted_cidrs"`
+	// Realm is the digest realm of 407 challenges (EDGE_SIP_REALM). It must
+	// be the realm edge-admin stores trunk HA1s for (the same variable).
+	// Default "edge".
+	Realm string `yaml:"sip_realm"`
 	// PProf serves net/http/pprof under /debug/pprof/ on MetricsAddr
 	// (EDGE_PPROF=1). Default false: profiling is for load tests.
 	PProf bool `yaml:"pprof"`
@@ -89,9 +97,10 @@ func defaultConfig() config {
 		RedisAddr: "127.0.0.1:6379", SIPAddr: "127.0.0.1:5060", HTTPAddr: "127.0.0.1:8080", MetricsAddr: "127.0.0.1:9090",
 		RTPPorts: "10000-20000", NodeID: d.NodeID, LogLevel: "info",
 		NoAnswerTimeout: d.NoAnswerTimeout, MediaTimeout: 60 * time.Second, MaxDuration: d.MaxDuration,
-		DrainTimeout: d.DrainTimeout, RateLimit: d.RateLimit, RateBurst: d.RateBurst,
-		SessionExpires: int(d.SessionExpires / time.Second),
-		Operators:      operatorSettings{ICEPort: media.DefaultICEPort},
+		DrainTimeout: 2 * time.Hour, RateLimit: d.RateLimit, RateBurst: d.RateBurst,
+		WorkspaceMediaShare: 50,
+		SessionExpires:      int(d.SessionExpires / time.Second),
+		Operators:           operatorSettings{ICEPort: media.DefaultICEPort},
 	}
 }
 
@@ -119,6 +128,9 @@ func loadConfig(args []string, lookup func(string) (string, bool), stderr io.Wri
 		{"drop-unknown-sources", "EDGE_DROP_UNKNOWN_SOURCES", "true: drop requests from unknown sources"},
 		{"pprof", "EDGE_PPROF", "1: serve /debug/pprof/ on the metrics address"},
 		{"session-expires", "EDGE_SESSION_EXPIRES", "RFC 4028 session interval, seconds (at least 90)"},
+		{"drain-timeout", "EDGE_DRAIN_TIMEOUT", "how long SIGTERM lets calls in progress finish (default 2h)"},
+		{"workspace-media-share", "EDGE_WORKSPACE_MEDIA_SHARE", "percent of this node's media ports one workspace may hold (default 50)"},
+		{"sip-realm", "EDGE_SIP_REALM", "digest realm of challenges (the same as edge-admin's)"},
 	}, operatorFlags...) {
 		flags[f.env] = fs.String(f.name, "", f.help+" (env "+f.env+")")
 	}
@@ -179,6 +191,8 @@ func (c *config) set(env, v string) error {
 		c.NodeID = v
 	case "EDGE_LOG_LEVEL":
 		c.LogLevel = v
+	case "EDGE_SIP_REALM":
+		c.Realm = v
 	case "EDGE_TRUSTED_CIDRS":
 		c.TrustedCIDRs = strings.Split(v, ",")
 	case "EDGE_DROP_UNKNOWN_SOURCES":
@@ -187,6 +201,24 @@ func (c *config) set(env, v string) error {
 			return err
 		}
 		c.DropUnknownSources = b
+	case "EDGE_DRAIN_TIMEOUT":
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		if d <= 0 {
+			return errors.New("must be positive")
+		}
+		c.DrainTimeout = d
+	case "EDGE_WORKSPACE_MEDIA_SHARE":
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return err
+		}
+		if n < 1 || n > 100 {
+			return errors.New("must be a percentage from 1 to 100")
+		}
+		c.WorkspaceMediaShare = n
 	case "EDGE_SESSION_EXPIRES":
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -259,6 +291,20 @@ func (c *config) publicIP() (netip.Addr, error) {
 	return netip.MustParseAddr("127.0.0.1"), nil
 }
 
+// callsPerWorkspace is a workspace's share of this node's media ports, in
+// calls: each call holds two legs of an RTP/RTCP port pair, four ports.
+// 0 (no share) when the share is 100%.
+func (c *config) callsPerWorkspace() int {
+	if c.WorkspaceMediaShare <= 0 || c.WorkspaceMediaShare >= 100 {
+		return 0
+	}
+	lo, hi, err := media.ParsePortRange(c.RTPPorts)
+	if err != nil {
+		return 0
+	}
+	return max(1, (hi-lo+1)/4*c.WorkspaceMediaShare/100)
+}
+
 // sipConfig maps the configuration onto sip.Config.
 func (c *config) sipConfig() (sip.Config, error) {
 	s := sip.DefaultConfig()
@@ -274,7 +320,11 @@ func (c *config) sipConfig() (sip.Config, error) {
 	s.NoAnswerTimeout, s.MaxDuration, s.DrainTimeout = c.NoAnswerTimeout, c.MaxDuration, c.DrainTimeout
 	s.MediaTimeout = c.MediaTimeout
 	s.SessionExpires = time.Duration(c.SessionExpires) * time.Second
+	s.MaxCallsPerWorkspace = c.callsPerWorkspace()
 	s.DropUnknownSources, s.RateLimit, s.RateBurst = c.DropUnknownSources, c.RateLimit, c.RateBurst
+	if c.Realm != "" {
+		s.Realm = c.Realm
+	}
 	for _, cidr := range c.TrustedCIDRs {
 		p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
 		if err != nil {

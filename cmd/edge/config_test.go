@@ -53,6 +53,11 @@ func TestLoadConfigPrecedence(t *testing.T) {
 			}
 		}},
 		{name: "session expires below Min-SE", args: []string{"-session-expires", "30"}, err: true},
+		{name: "digest realm shared with edge-admin", args: []string{"-sip-realm", "clinic-edge"}, check: func(t *testing.T, c config) {
+			if s, _ := c.sipConfig(); s.Realm != "clinic-edge" {
+				t.Errorf("realm %q", s.Realm)
+			}
+		}},
 		{name: "bad port range", args: []string{"-rtp-ports", "20000-10000"}, err: true},
 		{name: "bad public ip", args: []string{"-public-ip", "not-an-ip"}, err: true},
 		{name: "unknown flag", args: []string{"-nope"}, err: true},

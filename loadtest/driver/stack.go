@@ -158,9 +158,11 @@ func (s *stack) startAdmin(ctx context.Context, ip netip.Addr) error {
 	addr := netip.AddrPortFrom(ip, uint16(port)).String()
 	s.adminURL = "http://" + addr
 	// The API's rate limits would throttle the driver's provisioning and
-	// event reads: disabled (a negative rate disables a limit).
+	// event reads: disabled (a negative rate disables a limit). Every
+	// workspace's trunk is the one load generator address (one carrier
+	// carrying every tenant): the platform allows that overlap.
 	cfg := filepath.Join(s.dir, "edge-admin.yaml")
-	yaml := "log_level: warn\nrate_limits:\n  key_rate: -1\n  ip_rate: -1\n  auth_fail_rate: -1\n"
+	yaml := "log_level: warn\nrate_limits:\n  key_rate: -1\n  ip_rate: -1\n  auth_fail_rate: -1\n  write_rate: -1\ntrunk_cidrs:\n  allow_overlap: true\ndefault_limits:\n  max_concurrent_calls: 0\n  max_cps: 0\n"
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		return err
 	}

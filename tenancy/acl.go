@@ -1,0 +1,29 @@
+package tenancy
+
+// EdgeACL is the Redis ACL of the edge's user (the rules after "ACL
+// SETUSER <user> on ><password>"): what an edge reads and writes, and
+// nothing else. It reads the change stream, the workspace index, the
+// routing hashes, the workspace hashes (the operator API authenticates
+// keys and reads accounts and the operator config there: they hold key
+// hashes and HA1s, no secret in clear), the key index and the callers'
+// projections; it writes only call state: leases, CPS counters, call
+// records, events, call tokens, operator presence and its node's
+// registry. It cannot read {ws:*}:secrets (data-source credentials, sealed
+// anyway), write configuration, or run KEYS, FLUSH*, CONFIG or ACL.
+// README "Redis ACL" shows it; TestEdgeACL (routing) runs an edge's routing
+// load and call-state writes as this user.
+var EdgeACL = []string{
+	"resetkeys", "resetchannels", "-@all",
+	"+@read", "+@write", "+@connection", "+@scripting", "+@keyspace",
+	"-@dangerous", "-@admin", "-@pubsub",
+	"%R~edge:workspaces", "%R~{edge}:changes", "%R~edge:apikeys",
+	"%R~{ws:*}:routing", "%R~{ws:*}:cfg", "%R~{ws:*}:entities:*",
+	// The tombstone is read-only in effect, but a key declared to EVAL
+	// needs read and write permission.
+	"%RW~{ws:*}:deleted",
+	"%RW~{ws:*}:active", "%RW~{ws:*}:cps:*", "%RW~{ws:*}:calls", "%RW~{ws:*}:callidx",
+	"%RW~{ws:*}:events", "%RW~{ws:*}:calltoken:*", "%RW~{ws:*}:operators",
+	"%RW~edge:node:*", "%RW~edge:node-secret",
+	// Agent-placed calls: the dial stream and its consumer group.
+	"%RW~edge:dials",
+}
