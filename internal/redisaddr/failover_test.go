@@ -65,7 +65,9 @@ func TestMasterKilledMidTrafficReplicaTakesOverWritesAndAdmissionsResumeWithinSe
 			}
 			rdb := redisaddr.NewClient(a, "failover-test")
 			t.Cleanup(func() { rdb.Close() })
-			store := tenancy.NewStore(rdb, tenancy.WithReplicaAck(500*time.Millisecond))
+			// Hundreds of writes of one workspace: above the default quotas.
+			store := tenancy.NewStore(rdb, tenancy.WithReplicaAck(500*time.Millisecond),
+				tenancy.WithPolicy(tenancy.Policy{Quotas: tenancy.Quotas{Services: -1}}))
 			ctx := context.Background()
 			w, c, err := store.CreateWorkspace(ctx, tenancy.PlatformPrincipal, tenancy.NewWorkspace{
 				Name: "Failover clinic", Environment: tenancy.EnvDevelopment,
