@@ -62,11 +62,26 @@ func (s *Store) IssueCallToken(ctx context.Context, ws, callID, serviceID string
 	if err != nil {
 		return "", fmt.Errorf("encode call token: %w", err)
 	}
-	if err := s.rdb.Set(ctx, keyCallToken(ws, HashKey(token)), rec, ttl).Err(); err != nil {
+	n, err := issueTokenScript.Run(ctx, s.rdb, []string{keyTombstone(ws), keyCallToken(ws, HashKey(token))}, rec, ttl.Milliseconds()).Int()
+	if err != nil {
 		return "", unavailable("issue call token", err)
+	}
+	if n == 0 {
+		return "", ErrDeleted
 	}
 	return token, nil
 }
+
+// issueTokenScript stores a token's record unless its workspace is gone
+// (its tombstone), so that a call of a deleted workspace leaves no token
+// behind.
+//
+//	KEYS: tombstone, token
+//	ARGV: record, ttl ms
+var issueTokenScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return 1`)
 
 // EndCallToken sets the token of an ended call to expire after
 // CallTokenGrace (never later than it would have).

@@ -83,6 +83,7 @@ func TestDeleteWorkspaceLeavesNothing(t *testing.T) {
 		"admit":       s.AdmitCall(ctx, tenancy.CallRecord{ID: "call-new", WorkspaceID: a.ID, StartedAt: time.Now(), NodeID: "node-1"}, tenancy.Limits{}, time.Hour),
 	}
 	_, late["event"] = s.AppendEvent(ctx, a.ID, tenancy.Event{Type: tenancy.EventCallEnded, CallID: recA.ID})
+	_, late["call token"] = s.IssueCallToken(ctx, a.ID, recA.ID, "svc", time.Hour)
 	for what, err := range late {
 		if !errors.Is(err, tenancy.ErrDeleted) || !errors.Is(err, tenancy.ErrNotFound) {
 			t.Errorf("late %s of a deleted workspace: %v, want ErrDeleted", what, err)
