@@ -162,3 +162,94 @@ func TestRawCallID(t *testing.T) {
 		}
 	}
 }
+
+// TestFiveThousandIdleConnections is issue 10's reproduction at its scale:
+// 5,000 idle TCP connections from 157 addresses. The edge keeps at most its
+// caps (32 per source, 4,096 in all), another workspace's UDP call is
+// answered meanwhile, and the idle timeout closes every one of them.
+func TestFiveThousandIdleConnections(t *testing.T) {
+	e := newTestEdge(t, func(o *edgeOptions) {
+		o.cfg = func(c *Config) {
+			c.StreamIdleTimeout = 3 * time.Second
+			c.RateLimit = 0 // the connections, not the scanner limit, are under test
+		}
+	})
+	svc, target := startService(t, "uas_answer.xml")
+	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: target})
+	const total, perSource = 5000, 32
+	conns := make([]net.Conn, 0, total)
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for i := 0; len(conns) < total; i++ {
+		src := net.IPv4(127, 0, 1, byte(1+i/perSource))
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: 5 * time.Second}
+		c, err := d.Dial("tcp", e.tcpAddr)
+		if err != nil {
+			t.Fatalf("connection %d from %s: %v", i, src, err)
+		}
+		conns = append(conns, c)
+	}
+	waitForCond(t, 10*time.Second, "the edge at its total cap", func() bool { return e.srv.conns.openConns() == 4096 })
+	// The rest wait in the listen backlog until the accept loop closes them.
+	waitForCond(t, 10*time.Second, "the connections over the cap closed", func() bool {
+		return e.counter(t, "edge_sip_dropped_total", map[string]string{"reason": string(ReasonTooManyConns)}) == total-4096
+	})
+	if n := e.srv.conns.openConns(); n != 4096 {
+		t.Fatalf("%d connections open, want the cap of 4096", n)
+	}
+	uac := e.trunkCall(t, "uac_pcmu.xml", "+15551230001", "-d", "200")
+	if code, logs := uac.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("a UDP call while 5,000 connections are open: sipp exit %d\n%s", code, logs)
+	}
+	if code, logs := svc.wait(t, 10*time.Second); code != 0 {
+		t.Fatalf("service sipp exit %d\n%s", code, logs)
+	}
+	e.waitEnded(t, ws, 1)
+	waitForCond(t, 20*time.Second, "idle connections closed", func() bool { return e.srv.conns.openConns() == 0 })
+}
+
+// TestSpoofedSourceChurn: 110,000 spoofed sources (more than the per-source
+// table holds) each send an OPTIONS; the table stays at its bound instead
+// of refusing whoever comes next, and a real trunk's call, whose service
+// hangs up from an address in no trunk, goes through all the same.
+func TestSpoofedSourceChurn(t *testing.T) {
+	e := newTestEdge(t)
+	svc, target := startService(t, "uas_bye.xml")
+	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: target})
+	edge, err := net.ResolveUDPAddr("udp4", e.udpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sources = 110_000
+	msg := []byte("OPTIONS sip:edge SIP/2.0\r\nVia: SIP/2.0/UDP 127.9.9.9:5060;branch=z9hG4bK-churn\r\nFrom: <sip:s@x>;tag=1\r\n" +
+		"To: <sip:edge>\r\nCall-ID: churn\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+	for i := 0; i < sources; i++ {
+		src := &net.UDPAddr{IP: net.IPv4(127, byte(2+i>>16), byte(i>>8), byte(i))}
+		c, err := net.ListenUDP("udp4", src)
+		if err != nil {
+			t.Fatalf("source %d: %v", i, err)
+		}
+		_, _ = c.WriteToUDP(msg, edge)
+		c.Close()
+		if i%250 == 249 {
+			time.Sleep(10 * time.Millisecond) // paced, so the socket buffer drops none
+		}
+	}
+	waitForCond(t, 30*time.Second, "the table at its bound", func() bool { return e.srv.limiter.size() == maxRateEntries })
+	uac := e.trunkCall(t, "uac_wait_bye.xml", "+15551230001")
+	if code, logs := uac.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("the trunk's call after the churn: sipp exit %d\n%s", code, logs)
+	}
+	if code, logs := svc.wait(t, 10*time.Second); code != 0 {
+		t.Fatalf("service sipp exit %d\n%s", code, logs)
+	}
+	if got := e.waitEnded(t, ws, 1)[0]["reason"]; got != string(ReasonServiceHangup) {
+		t.Errorf("end reason %v, want %s", got, ReasonServiceHangup)
+	}
+	if n := e.srv.limiter.size(); n > maxRateEntries {
+		t.Errorf("table holds %d sources, over its bound %d", n, maxRateEntries)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/voiceedge/edge/routing"
 	"github.com/voiceedge/edge/sip"
@@ -65,7 +66,12 @@ func newTestEdge(t *testing.T) *testEdge {
 	cfg := DefaultConfig()
 	cfg.NodeID = scfg.NodeID
 	cfg.RecheckInterval = 500 * time.Millisecond
-	h, err := New(cfg, e.store, srv, eng, WithLogger(testLogger()), WithRegistry(reg), WithCallers(e.store))
+	// Event streams block on a Redis client of their own, sized for them,
+	// as cmd/edge wires them.
+	streamRDB := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{r.Addr}, PoolSize: cfg.MaxStreams + 4})
+	t.Cleanup(func() { streamRDB.Close() })
+	h, err := New(cfg, e.store, srv, eng, WithLogger(testLogger()), WithRegistry(reg), WithCallers(e.store),
+		WithStreamStore(tenancy.NewStore(streamRDB)))
 	if err != nil {
 		t.Fatal(err)
 	}
