@@ -14,15 +14,24 @@ func BenchmarkRelayHandle(b *testing.B) {
 	tests := []struct {
 		name           string
 		codecA, codecB uint8
+		opusB          uint8 // with codecA an Opus type: Opus on both legs, this type on B
 		tap            Tap
 	}{
 		{name: "passthrough", codecA: PayloadPCMU, codecB: PayloadPCMU},
 		{name: "transcode", codecA: PayloadPCMU, codecB: PayloadPCMA},
 		{name: "tap", codecA: PayloadPCMU, codecB: PayloadPCMA, tap: silenceTap{}},
+		{name: "opus", codecA: 111, opusB: 109},
 	}
 	for _, tt := range tests {
 		b.Run(tt.name, func(b *testing.B) {
-			fw := newTestForwarder(b, tt.codecA, tt.codecB)
+			var fw *forwarder
+			if tt.opusB != 0 {
+				a, o := CodecOpus, CodecOpus
+				a.PT, o.PT = tt.codecA, tt.opusB
+				fw = newTestForwarderCodecs(b, a, o)
+			} else {
+				fw = newTestForwarder(b, tt.codecA, tt.codecB)
+			}
 			fw.s.SetTap(tt.tap)
 			pkt := rtpPacket(b, tt.codecA, 0, 0, 1, ramp(0))
 			b.ReportAllocs()

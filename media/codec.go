@@ -24,12 +24,34 @@ const (
 // RFC 4733 telephone-event when it makes its own offer.
 const DefaultTelephoneEventPT uint8 = 101
 
+// DefaultOpusPT is the dynamic payload type of CodecOpus; an offer's own
+// Opus payload type replaces it when negotiated.
+const DefaultOpusPT uint8 = 111
+
 // Codec is an audio codec as SDP names it: encoding name, clock rate and the
-// payload type it is carried with.
+// payload type it is carried with; channels and fmtp parameters for the
+// codecs that have them (Opus).
 type Codec struct {
 	Name      string // encoding name, as in a=rtpmap ("PCMU")
 	ClockRate uint32 // Hz
 	PT        uint8  // RTP payload type
+	Channels  int    // rtpmap encoding parameters; 0 writes none (one channel)
+	Fmtp      string // a=fmtp parameters, verbatim; "" writes none
+}
+
+// IsOpus reports whether c is Opus (RFC 7587 section 7: opus/48000/2 on a
+// dynamic payload type).
+func (c Codec) IsOpus() bool {
+	return strings.EqualFold(c.Name, "opus") && c.ClockRate == 48000 && c.Channels == 2 && isDynamicPT(c.PT)
+}
+
+// relayable reports whether the relay carries c as audio: Opus, or a
+// static payload type the relay carries under its own name.
+func (c Codec) relayable() bool {
+	if c.IsOpus() {
+		return true
+	}
+	return Relayable(c.PT) && (c.Name == "" || strings.EqualFold(c.Name, staticFormats[c.PT].Name))
 }
 
 // The codecs the relay carries (ITU-T G.711, RFC 3551 section 4.5.14).
@@ -38,18 +60,69 @@ var (
 	CodecPCMA = Codec{Name: "PCMA", ClockRate: 8000, PT: PayloadPCMA}
 	// CodecG722 is relayed without transcoding (passthrough only).
 	CodecG722 = Codec{Name: "G722", ClockRate: 8000, PT: PayloadG722}
+	// CodecOpus is Opus (RFC 7587), relayed without transcoding
+	// (passthrough only). Its payload type is dynamic: negotiation keeps
+	// the offer's, with its fmtp; the relay rewrites it between legs that
+	// use different ones.
+	CodecOpus = Codec{Name: "opus", ClockRate: 48000, Channels: 2, PT: DefaultOpusPT}
 	// CodecCN is comfort noise (RFC 3389), offered and answered beside the
 	// codec when a peer offers it.
 	CodecCN = Codec{Name: "CN", ClockRate: 8000, PT: PayloadCN}
 )
 
-// PassthroughCodecs returns every codec the relay carries, G.722
-// included, in the edge's order of preference: use it as Negotiate's
+// PassthroughCodecs returns every codec the relay carries, G.722 and
+// Opus included, in the edge's order of preference: use it as Negotiate's
 // supported list where the other leg can be given the same codec.
-func PassthroughCodecs() []Codec { return []Codec{CodecG722, CodecPCMU, CodecPCMA} }
+func PassthroughCodecs() []Codec { return []Codec{CodecOpus, CodecG722, CodecPCMU, CodecPCMA} }
 
-// Relayable reports whether the relay carries payload type pt as audio.
+// Relayable reports whether the relay carries static payload type pt as
+// audio (Opus, on a dynamic type, is told by its Codec: SetRemoteCodec).
 func Relayable(pt uint8) bool { return lawOf(pt) != lawNone || pt == PayloadG722 }
+
+// encoding identifies a relayed codec independently of its payload type,
+// so that the relay can tell the same codec on different payload types
+// (Opus) from different codecs.
+type encoding uint8
+
+const (
+	encNone encoding = iota
+	encPCMU
+	encPCMA
+	encG722
+	encOpus
+)
+
+// encodingOf returns the encoding of a relayable codec, encNone otherwise.
+func encodingOf(c Codec) encoding {
+	switch {
+	case c.IsOpus():
+		return encOpus
+	case c.PT == PayloadPCMU:
+		return encPCMU
+	case c.PT == PayloadPCMA:
+		return encPCMA
+	case c.PT == PayloadG722:
+		return encG722
+	default:
+		return encNone
+	}
+}
+
+// String names the encoding as an error message does ("G722", "opus").
+func (e encoding) String() string {
+	switch e {
+	case encPCMU:
+		return "PCMU"
+	case encPCMA:
+		return "PCMA"
+	case encG722:
+		return "G722"
+	case encOpus:
+		return "opus"
+	default:
+		return "unknown"
+	}
+}
 
 // DefaultCodecs returns the codecs the edge supports, in its order of
 // preference: PCMU, then PCMA.
@@ -67,10 +140,33 @@ type Format struct {
 }
 
 // matches reports whether f is codec c: same payload type, encoding name
-// (case-insensitive, RFC 4855 section 3) and clock rate.
+// (case-insensitive, RFC 4855 section 3) and clock rate; for Opus, whose
+// payload type is dynamic, any dynamic payload type with opus/48000/2.
 func (f Format) matches(c Codec) bool {
+	if c.IsOpus() {
+		return f.codec().IsOpus()
+	}
 	return f.PT == c.PT && strings.EqualFold(f.Name, c.Name) && f.ClockRate == c.ClockRate &&
 		f.Channels <= 1
+}
+
+// codec returns f as a Codec: its payload type, name, clock rate, channels
+// and fmtp.
+func (f Format) codec() Codec {
+	return Codec{Name: f.Name, ClockRate: f.ClockRate, PT: f.PT, Channels: f.Channels, Fmtp: f.Fmtp}
+}
+
+// Matches reports whether f is codec c (as Negotiate matches them: Opus on
+// any dynamic payload type) and returns c as f carries it: for Opus, with
+// f's payload type and fmtp.
+func (f Format) Matches(c Codec) (Codec, bool) {
+	if !f.matches(c) {
+		return Codec{}, false
+	}
+	if c.IsOpus() {
+		return f.codec(), true
+	}
+	return c, true
 }
 
 // isTelephoneEvent reports whether f is RFC 4733 telephone-event at 8 kHz.

@@ -14,8 +14,11 @@
 //     rtcp-mux and a=rtcp), leniently about line order; ExtractSDP takes the
 //     SDP part of a multipart body; SelectAudio picks the stream a trunk's
 //     media_encryption allows; Negotiate applies the RFC 3264 offer/answer
-//     rules for PCMU, PCMA and telephone-event (RFC 4733); BuildSDP writes
-//     the edge's own offers and answers, mirroring the offer's m-lines;
+//     rules for PCMU, PCMA and telephone-event (RFC 4733), and for G.722
+//     and Opus (RFC 7587: opus/48000/2 on a dynamic payload type, the
+//     offer's payload type and fmtp kept) when asked (PassthroughCodecs);
+//     BuildSDP writes the edge's own offers and answers (rtpmap channels
+//     and fmtp included), mirroring the offer's m-lines;
 //     AnswerDirection gives the hold/resume direction of an answer (RFC 3264
 //     section 8.4, RFC 6337).
 //   - SRTP (package media/srtp): SDES keys per leg (Session.OfferCrypto,
@@ -30,7 +33,10 @@
 //   - Session: the relay of one call. Symmetric RTP latching (RFC 4961),
 //     per-leg payload type mapping for the codec and RFC 4733 events,
 //     in-place PCMU<->PCMA transcoding when the legs chose different laws,
-//     and SSRC, sequence numbers and timestamps passed through untouched.
+//     G.722 and Opus passed through untouched (never transcoded; Opus may
+//     change payload type between legs, SetRemoteCodec), and SSRC, sequence
+//     numbers and timestamps passed through untouched. Jitter and RTCP
+//     sender timestamps use the peer codec's RTP clock (48 kHz for Opus).
 //     The forward path does not allocate. Per-leg statistics follow RFC 3550
 //     appendix A (loss, interarrival jitter); a media timeout reports dead
 //     calls and is suspended while a call is on hold.
@@ -50,9 +56,9 @@
 //	go sess.Run(ctx)                          // relay until ctx ends or Close
 //	offer, err := media.ParseSDP(trunkInvite.Body)
 //	ans, err := media.Negotiate(offer, media.DefaultCodecs()) // ErrNoCommonCodec: 488
-//	sess.SetRemote(media.LegA, offer.RTPAddr(), ans.Codec.PT, ans.TelephoneEventPT)
+//	sess.SetRemoteCodec(media.LegA, offer.RTPAddr(), ans.Codec, ans.TelephoneEventPT)
 //	// ... offer to the service with BuildSDP(sess.LocalAddr(media.LegB) ...),
-//	// SetRemote(media.LegB, ...) from its answer, answer the trunk with BuildSDP.
+//	// SetRemoteCodec(media.LegB, ...) from its answer, answer the trunk with BuildSDP.
 //	<-sess.TimedOut()                         // media timeout: hang up
 //	stats := sess.Stats()                     // into call.ended
 //	sess.Close()                              // ports back to the pool

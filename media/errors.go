@@ -76,7 +76,7 @@ var (
 	// layer answers 422.
 	ErrNoPCMU = errors.New("media: offer has no pcmu audio")
 	// ErrCodecNotMixable reports an operator join to a call whose audio the
-	// mixer cannot decode (G.722, relayed untranscoded). The HTTP layer
+	// mixer cannot decode (G.722 or Opus, relayed untranscoded). The HTTP layer
 	// answers 409, naming the codec.
 	ErrCodecNotMixable = errors.New("media: call codec cannot be mixed (only PCMU and PCMA)")
 	// ErrInvalidMode reports an OperatorMode other than listen, whisper and

@@ -168,7 +168,8 @@ func (f *forwarder) handle(pkt []byte, src netip.AddrPort, elapsed time.Duration
 	st.rxBytes.Add(uint64(len(pkt)))
 	st.lastRx.Store(int64(elapsed) + 1)
 	audio := h.pt == fp.codecPT
-	f.rx.update(&h, rtpClock(elapsed), audio)
+	f.rx.setClock(fp.clock)
+	f.rx.update(&h, rtpClockAt(elapsed, fp.clock), audio)
 	f.rx.publish(st)
 
 	m := f.s.mix.Load()
@@ -193,10 +194,10 @@ func (f *forwarder) handle(pkt []byte, src netip.AddrPort, elapsed time.Duration
 	}
 	var outPT uint8
 	switch {
-	case audio && fp.law != tp.law && (fp.law == lawNone || tp.law == lawNone):
-		return netip.AddrPort{}, dropPayloadType // G.722 is passed through, never transcoded
+	case audio && fp.enc != tp.enc && (fp.law == lawNone || tp.law == lawNone):
+		return netip.AddrPort{}, dropPayloadType // G.722 and Opus are passed through, never transcoded
 	case audio:
-		outPT = tp.codecPT
+		outPT = tp.codecPT // the receiver's payload type (Opus: dynamic, may differ)
 	case h.pt == PayloadCN && f.from.cn.Load() && f.to.cn.Load():
 		outPT = PayloadCN // comfort noise (RFC 3389) passes through
 	case h.pt == fp.dtmfPT && tp.dtmfPT != NoPayloadType:

@@ -72,6 +72,15 @@ var (
 // B. handle needs no socket.
 func newTestForwarder(t testing.TB, codecA, codecB uint8) *forwarder {
 	t.Helper()
+	a, b := staticFormats[codecA].codec(), staticFormats[codecB].codec()
+	a.PT, b.PT = codecA, codecB
+	return newTestForwarderCodecs(t, a, b)
+}
+
+// newTestForwarderCodecs is newTestForwarder with the legs' codecs given
+// whole (Opus on a dynamic payload type).
+func newTestForwarderCodecs(t testing.TB, codecA, codecB Codec) *forwarder {
+	t.Helper()
 	m, err := newMetrics(nil, func() float64 { return 0 }, func() float64 { return 0 })
 	if err != nil {
 		t.Fatal(err)

@@ -46,8 +46,12 @@ type peer struct {
 	latched netip.AddrPort
 	// codecPT and law describe the peer's audio codec; dtmfPT is its
 	// telephone-event payload type or NoPayloadType.
+	// enc names the codec whatever its payload type (Opus is dynamic);
+	// clock is its RTP clock rate in Hz.
 	codecPT uint8
 	law     law
+	enc     encoding
+	clock   uint32
 	dtmfPT  uint8
 	// learn: latch to any source, and send nothing before (LatchLearn with
 	// a private or unreachable signalled address). noRecv: the peer said
@@ -109,9 +113,13 @@ type leg struct {
 // address or a new port moves the stream and restarts latching (RFC 3264
 // section 8.3.1). With LatchLearn, a private or unreachable address is
 // learnt from the first packet instead.
-func (l *leg) setRemote(addr netip.AddrPort, codecPT, dtmfPT uint8) {
-	next := &peer{signalled: addr, codecPT: codecPT, law: lawOf(codecPT), dtmfPT: dtmfPT,
-		noRecv: l.noRecv.Load()}
+func (l *leg) setRemote(addr netip.AddrPort, c Codec, dtmfPT uint8) {
+	next := &peer{signalled: addr, codecPT: c.PT, law: lawOf(c.PT), enc: encodingOf(c), clock: c.ClockRate,
+		dtmfPT: dtmfPT, noRecv: l.noRecv.Load()}
+	if next.clock == 0 {
+		next.clock = clockRate
+	}
+	l.stats.clock.Store(next.clock)
 	ip := addr.Addr()
 	next.learn = l.learn.Load() && needsLearning(ip)
 	for {
@@ -166,7 +174,7 @@ func (l *leg) snapshot(epoch time.Time) LegStats {
 	}
 	st.SRTP = l.sec.Load().active()
 	if l.rtcp != nil {
-		st.RTCP = l.rtcp.snapshot(st)
+		st.RTCP = l.rtcp.snapshot(st, l.stats.rate())
 	}
 	return st
 }

@@ -41,8 +41,10 @@ const DefaultPtime = 20
 // (nil means DefaultCodecs), adds telephone-event if it was offered, and
 // derives the answer direction, treating c=0.0.0.0 as hold (section 8.4).
 // The relay carries PCMU (PT 0), PCMA (PT 8) and, untranscoded, G.722 (PT
-// 9, only when in supported: PassthroughCodecs); other entries of supported
-// are ignored. CN reports whether comfort noise (PT 13) was offered. It returns ErrNoCommonCodec when nothing matches,
+// 9) and Opus (opus/48000/2 on a dynamic PT, RFC 7587) only when in
+// supported (PassthroughCodecs); other entries of supported are ignored.
+// An Opus choice keeps the offer's payload type and fmtp. CN reports
+// whether comfort noise (PT 13) was offered. It returns ErrNoCommonCodec when nothing matches,
 // ErrStreamDisabled when the offer's audio port is 0.
 //
 // Negotiate also reads an answer to the edge's own offer: the answerer's
@@ -76,8 +78,8 @@ func Negotiate(offer *Description, supported []Codec) (Answer, error) {
 	}
 	for _, f := range offer.Formats {
 		for _, c := range supported {
-			if Relayable(c.PT) && f.matches(c) {
-				ans.Codec = c
+			if k, ok := f.Matches(c); ok && c.relayable() {
+				ans.Codec = k
 				return ans, nil
 			}
 		}

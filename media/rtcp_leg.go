@@ -257,7 +257,7 @@ func (s *Session) report(l *leg, now time.Time) {
 		r.prevTx = txp
 		since := now.Sub(s.epoch) - time.Duration(l.txAt.Load())
 		sender = &rtcp.Sender{SSRC: l.txSSRC.Load(), NTP: rtcp.NTP(now),
-			RTPTime: l.txTS.Load() + rtpClock(max(since, 0)),
+			RTPTime: l.txTS.Load() + rtpClockAt(max(since, 0), st.rate()),
 			Packets: uint32(txp), Octets: uint32(st.txBytes.Load() - rtpHeaderLen*txp)}
 	}
 	ssrc, cname, mux := r.ssrc, r.cname, r.peer.mux
@@ -330,7 +330,7 @@ func (l *leg) noteTx(ssrc, ts uint32, elapsed time.Duration) {
 // rtcpSnapshot returns the leg's RTCPStats, with the E-model estimate from
 // local (what the edge measured of the peer's stream) and the peer's
 // reports.
-func (r *rtcpLeg) snapshot(local LegStats) RTCPStats {
+func (r *rtcpLeg) snapshot(local LegStats, rate uint32) RTCPStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := RTCPStats{ReportsReceived: r.received, ReportsSent: r.sent, Dropped: r.dropped,
@@ -338,7 +338,7 @@ func (r *rtcpLeg) snapshot(local LegStats) RTCPStats {
 	if r.hasBlock {
 		st.RemoteFractionLost = float64(r.remote.FractionLost) / 256
 		st.RemoteLost = r.remote.TotalLost
-		st.RemoteJitterMs = float64(r.remote.Jitter) / (clockRate / 1000)
+		st.RemoteJitterMs = float64(r.remote.Jitter) / (float64(rate) / 1000)
 	}
 	loss := st.RemoteFractionLost
 	if local.PacketsExpected > 0 {

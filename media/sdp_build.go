@@ -102,8 +102,14 @@ func BuildSDP(p SDPParams) ([]byte, error) {
 	}
 	for _, c := range p.Codecs {
 		md.MediaName.Formats = append(md.MediaName.Formats, strconv.Itoa(int(c.PT)))
-		md.Attributes = append(md.Attributes,
-			sdp.NewAttribute("rtpmap", fmt.Sprintf("%d %s/%d", c.PT, c.Name, c.ClockRate)))
+		rtpmap := fmt.Sprintf("%d %s/%d", c.PT, c.Name, c.ClockRate)
+		if c.Channels > 1 {
+			rtpmap += "/" + strconv.Itoa(c.Channels)
+		}
+		md.Attributes = append(md.Attributes, sdp.NewAttribute("rtpmap", rtpmap))
+		if c.Fmtp != "" {
+			md.Attributes = append(md.Attributes, sdp.NewAttribute("fmtp", fmt.Sprintf("%d %s", c.PT, c.Fmtp)))
+		}
 	}
 	if p.TelephoneEventPT != NoPayloadType {
 		pt := strconv.Itoa(int(p.TelephoneEventPT))
@@ -207,7 +213,7 @@ func (p SDPParams) validate() error {
 		return fmt.Errorf("%w: telephone-event payload type %d", ErrInvalidSDPParams, p.TelephoneEventPT)
 	}
 	for _, c := range p.Codecs {
-		if c.PT > 127 || c.Name == "" || c.ClockRate == 0 {
+		if c.PT > 127 || c.Name == "" || c.ClockRate == 0 || strings.ContainsAny(c.Fmtp, "\r\n") {
 			return fmt.Errorf("%w: codec %+v", ErrInvalidSDPParams, c)
 		}
 		if c.PT == p.TelephoneEventPT {

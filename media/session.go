@@ -101,18 +101,35 @@ func (s *Session) LocalAddr(l Leg) netip.AddrPort {
 // SetRemote configures a leg from the SDP of its peer: addr is where the
 // peer wants RTP (Description.RTPAddr; an invalid address, for a host name
 // in c=, only with LatchLearn), codecPT the payload type of the negotiated
-// codec, PCMU (0) or PCMA (8), and dtmfPT its telephone-event payload type
+// static codec, PCMU (0), PCMA (8) or G.722 (9) (Opus, on a dynamic
+// type, needs SetRemoteCodec), and dtmfPT its telephone-event payload type
 // or NoPayloadType. Call it again on every new offer or answer
 // (re-INVITE), after SetLegOptions; a latched source survives when the
 // address and port are unchanged, a new one moves the stream. Until
 // both legs are set, packets are received and counted but not relayed.
 func (s *Session) SetRemote(l Leg, addr netip.AddrPort, codecPT, dtmfPT uint8) error {
-	if !l.valid() {
-		return fmt.Errorf("set remote of call %s: %w: %d", s.callID, ErrInvalidLeg, l)
-	}
 	if !Relayable(codecPT) {
 		return fmt.Errorf("set remote of call %s leg %s: %w: payload type %d", s.callID, l, ErrUnsupportedCodec, codecPT)
 	}
+	c := staticFormats[codecPT].codec()
+	c.PT = codecPT
+	return s.SetRemoteCodec(l, addr, c, dtmfPT)
+}
+
+// SetRemoteCodec is SetRemote with the negotiated codec (Answer.Codec)
+// rather than its payload type: it also takes Opus, whose payload type is
+// dynamic (RFC 7587). The relay passes G.722 and Opus through untouched
+// between legs that both use the same codec, rewriting only the payload
+// type when the legs' differ; its statistics (jitter, RTCP timestamps)
+// follow the codec's RTP clock (48 kHz for Opus).
+func (s *Session) SetRemoteCodec(l Leg, addr netip.AddrPort, c Codec, dtmfPT uint8) error {
+	if !l.valid() {
+		return fmt.Errorf("set remote of call %s: %w: %d", s.callID, ErrInvalidLeg, l)
+	}
+	if !c.relayable() {
+		return fmt.Errorf("set remote of call %s leg %s: %w: payload type %d", s.callID, l, ErrUnsupportedCodec, c.PT)
+	}
+	codecPT := c.PT
 	if dtmfPT != NoPayloadType && (dtmfPT > 127 || dtmfPT == codecPT) {
 		return fmt.Errorf("set remote of call %s leg %s: %w: telephone-event payload type %d",
 			s.callID, l, ErrUnsupportedCodec, dtmfPT)
@@ -130,7 +147,7 @@ func (s *Session) SetRemote(l Leg, addr netip.AddrPort, codecPT, dtmfPT uint8) e
 	if closed {
 		return fmt.Errorf("set remote of call %s: %w", s.callID, ErrClosed)
 	}
-	s.legs[l].setRemote(netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port()), codecPT, dtmfPT)
+	s.legs[l].setRemote(netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port()), c, dtmfPT)
 	return nil
 }
 

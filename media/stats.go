@@ -5,9 +5,11 @@ import (
 	"time"
 )
 
-// clockRate is the RTP clock of every payload the relay carries (PCMU,
-// PCMA and telephone-event are all 8 kHz, RFC 3551 section 4.5.14 and
-// RFC 4733 section 7.1.1).
+// clockRate is the RTP clock of the G.711 and G.722 payloads and of
+// telephone-event (8 kHz, RFC 3551 sections 4.5.2 and 4.5.14, RFC 4733
+// section 7.1.1): the mixer's and the operators'. Opus runs a 48 kHz clock
+// (RFC 7587 section 4.1); the relay's statistics use the peer's codec
+// clock (peer.clock, legCounters.clock).
 const clockRate = 8000
 
 // Sequence number tolerances of RFC 3550 appendix A.1.
@@ -78,6 +80,7 @@ type legCounters struct {
 	expected           atomic.Uint64
 	lost               atomic.Int64
 	jitter             atomic.Uint32 // RTP clock units, scaled by 16 (appendix A.8)
+	clock              atomic.Uint32 // the peer codec's RTP clock, Hz; 0 before SetRemote
 	rxSSRC             atomic.Uint32 // SSRC of the stream received
 	extSeq             atomic.Uint32 // its extended highest sequence number
 	lastRx             atomic.Int64  // nanoseconds since the session's epoch, plus 1; 0 = never
@@ -95,7 +98,7 @@ func (c *legCounters) snapshot(epoch time.Time) LegStats {
 		DroppedAuth:        c.dropAuth.Load(),
 		DroppedOther:       c.dropOther.Load(),
 		PacketsExpected:    c.expected.Load(),
-		JitterMs:           float64(c.jitter.Load()) / 16 / (clockRate / 1000),
+		JitterMs:           float64(c.jitter.Load()) / 16 / (float64(c.rate()) / 1000),
 	}
 	if lost := c.lost.Load(); lost > 0 {
 		s.PacketsLost = uint64(lost)
@@ -125,6 +128,21 @@ type rxStream struct {
 	haveTransit bool
 	transit     int32
 	jitter      uint32 // scaled by 16
+	clock       uint32 // the RTP clock of transit and jitter, Hz
+}
+
+// setClock keeps the jitter in units of the stream's RTP clock when the
+// negotiated codec changes clock (G.711 to Opus, 8 to 48 kHz): the jitter
+// so far is rescaled and the transit reference restarts.
+func (r *rxStream) setClock(rate uint32) {
+	if r.clock == rate {
+		return
+	}
+	if r.clock != 0 {
+		r.jitter = uint32(min(uint64(r.jitter)*uint64(rate)/uint64(r.clock), uint64(^uint32(0))))
+		r.haveTransit = false
+	}
+	r.clock = rate
 }
 
 // initSeq starts a new sequence (appendix A.1 init_seq), folding the
@@ -207,7 +225,23 @@ func (r *rxStream) publish(c *legCounters) {
 	c.extSeq.Store(uint32(r.cycles + uint64(r.maxSeq)))
 }
 
-// rtpClock converts a time since the session's epoch to RTP clock units.
+// rate is the RTP clock of the leg's peer codec: 48 kHz for Opus, 8 kHz
+// for the others (and before any SetRemote).
+func (c *legCounters) rate() uint32 {
+	if r := c.clock.Load(); r != 0 {
+		return r
+	}
+	return clockRate
+}
+
+// rtpClock converts a time since the session's epoch to RTP clock units
+// of the 8 kHz clock.
 func rtpClock(elapsed time.Duration) uint32 {
-	return uint32(elapsed.Microseconds() * clockRate / 1e6)
+	return rtpClockAt(elapsed, clockRate)
+}
+
+// rtpClockAt converts a time since the session's epoch to units of an RTP
+// clock of rate Hz.
+func rtpClockAt(elapsed time.Duration, rate uint32) uint32 {
+	return uint32(elapsed.Microseconds() * int64(rate) / 1e6)
 }

@@ -266,7 +266,7 @@ func (e *OperatorEngine) join(ctx context.Context, sess *Session, accountID stri
 	}
 	for _, l := range sess.legs {
 		if p := l.peer.Load(); p != nil && p.law == lawNone {
-			return nil, "", fmt.Errorf("join operator to call %s: %w: G722", sess.CallID(), ErrCodecNotMixable)
+			return nil, "", fmt.Errorf("join operator to call %s: %w: %s", sess.CallID(), ErrCodecNotMixable, p.enc)
 		}
 	}
 	op, err := newOperator(e, sess, accountID, mode)

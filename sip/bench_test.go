@@ -51,15 +51,15 @@ type fakeSession struct{}
 func (fakeSession) LocalAddr(media.Leg) netip.AddrPort {
 	return netip.MustParseAddrPort("127.0.0.1:40000")
 }
-func (fakeSession) SetRemote(media.Leg, netip.AddrPort, uint8, uint8) error { return nil }
-func (fakeSession) SetHold(bool)                                            {}
-func (fakeSession) TimedOut() <-chan struct{}                               { return nil }
-func (fakeSession) Stats() media.SessionStats                               { return media.SessionStats{} }
-func (fakeSession) Run(context.Context) error                               { return nil }
-func (fakeSession) Close() error                                            { return nil }
-func (fakeSession) SetLegOptions(media.Leg, media.LegOptions) error         { return nil }
-func (fakeSession) SendDTMF(media.Leg, uint8, time.Duration) error          { return nil }
-func (fakeSession) OnDTMF(media.DTMFHook)                                   {}
+func (fakeSession) SetRemoteCodec(media.Leg, netip.AddrPort, media.Codec, uint8) error { return nil }
+func (fakeSession) SetHold(bool)                                                       {}
+func (fakeSession) TimedOut() <-chan struct{}                                          { return nil }
+func (fakeSession) Stats() media.SessionStats                                          { return media.SessionStats{} }
+func (fakeSession) Run(context.Context) error                                          { return nil }
+func (fakeSession) Close() error                                                       { return nil }
+func (fakeSession) SetLegOptions(media.Leg, media.LegOptions) error                    { return nil }
+func (fakeSession) SendDTMF(media.Leg, uint8, time.Duration) error                     { return nil }
+func (fakeSession) OnDTMF(media.DTMFHook)                                              {}
 func (fakeSession) OfferCrypto(media.Leg, srtp.Suite) (srtp.Crypto, error) {
 	return srtp.Generate(srtp.AESCM128HMACSHA1_80, 1)
 }

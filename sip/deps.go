@@ -61,7 +61,7 @@ type Media interface {
 // MediaSession is the relay of one call (*media.Session).
 type MediaSession interface {
 	LocalAddr(l media.Leg) netip.AddrPort
-	SetRemote(l media.Leg, addr netip.AddrPort, codecPT, dtmfPT uint8) error
+	SetRemoteCodec(l media.Leg, addr netip.AddrPort, c media.Codec, dtmfPT uint8) error
 	SetHold(on bool)
 	OfferCrypto(l media.Leg, suite srtp.Suite) (srtp.Crypto, error)
 	SetCrypto(l media.Leg, remote srtp.Crypto) (srtp.Crypto, error)

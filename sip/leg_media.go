@@ -31,8 +31,8 @@ func (c *call) latching(l media.Leg) media.Latching {
 }
 
 // supported are the codecs an offer of leg l may be answered with: the
-// defaults, and G.722 only while the other leg has it (passthrough, it is
-// never transcoded).
+// defaults, and G.722 or Opus only while the other leg has it (passthrough,
+// they are never transcoded).
 func (c *call) supported(l media.Leg) []media.Codec {
 	c.mu.Lock()
 	other := c.answerB.Codec
@@ -40,8 +40,8 @@ func (c *call) supported(l media.Leg) []media.Codec {
 		other = c.ansA.Codec
 	}
 	c.mu.Unlock()
-	if other.PT == media.PayloadG722 && other.Name != "" {
-		return media.PassthroughCodecs()
+	if passthrough(other) {
+		return append([]media.Codec{other}, media.DefaultCodecs()...)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package sip
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/voiceedge/edge/media"
 	"github.com/voiceedge/edge/media/srtp"
@@ -66,7 +65,7 @@ func pointLeg(sess MediaSession, l media.Leg, d *media.Description, ans media.An
 	if err := sess.SetLegOptions(l, o); err != nil {
 		return media.Profile{}, err
 	}
-	if err := sess.SetRemote(l, d.RTPAddr(), ans.Codec.PT, ans.TelephoneEventPT); err != nil {
+	if err := sess.SetRemoteCodec(l, d.RTPAddr(), ans.Codec, ans.TelephoneEventPT); err != nil {
 		return media.Profile{}, err
 	}
 	local, err := sess.SetCrypto(l, ans.Crypto)
@@ -105,15 +104,16 @@ func (c *call) setProfile(l media.Leg, p media.Profile) {
 }
 
 // serviceCodecs are the codecs of the edge's offer to the service: what the
-// trunk offered that the relay carries, in the trunk's order (G.722 only
-// this way: it is passed through, never transcoded), then the G.711 laws
-// the trunk did not offer (the relay transcodes between them), and CN
-// when the trunk offered it.
+// trunk offered that the relay carries, in the trunk's order (G.722 and
+// Opus only this way: they are passed through, never transcoded; Opus with
+// the trunk's payload type and fmtp), then the G.711 laws the trunk did not
+// offer (the relay transcodes between them), and CN when the trunk offered
+// it.
 func serviceCodecs(offer *media.Description, ans media.Answer) []media.Codec {
 	var out []media.Codec
 	has := func(c media.Codec) bool {
 		for _, k := range out {
-			if k.PT == c.PT {
+			if k.PT == c.PT || (k.IsOpus() && c.IsOpus()) {
 				return true
 			}
 		}
@@ -122,8 +122,8 @@ func serviceCodecs(offer *media.Description, ans media.Answer) []media.Codec {
 	if offer != nil {
 		for _, f := range offer.Formats {
 			for _, c := range media.PassthroughCodecs() {
-				if f.PT == c.PT && strings.EqualFold(f.Name, c.Name) && f.ClockRate == c.ClockRate && !has(c) {
-					out = append(out, c)
+				if k, ok := f.Matches(c); ok && !has(k) {
+					out = append(out, k)
 				}
 			}
 		}
@@ -142,6 +142,23 @@ func serviceCodecs(offer *media.Description, ans media.Answer) []media.Codec {
 	return out
 }
 
+// eventPT is the telephone-event payload type of the edge's offer beside
+// codecs: DefaultTelephoneEventPT, or the first dynamic type after it that
+// no codec uses (the trunk's Opus may sit on 101).
+func eventPT(codecs []media.Codec) uint8 {
+	for pt := int(media.DefaultTelephoneEventPT); pt < int(media.DefaultTelephoneEventPT)+32; pt++ {
+		p := uint8(96 + (pt-96)%32) // 101..127, then 96..100
+		used := false
+		for _, c := range codecs {
+			used = used || c.PT == p
+		}
+		if !used {
+			return p
+		}
+	}
+	return media.DefaultTelephoneEventPT // unreachable: at most a handful of codecs
+}
+
 // answerCodecs are the codecs of the edge's answer to the trunk: the
 // chosen one, and CN when both legs negotiated it (it is passed through).
 func (c *call) answerCodecs() []media.Codec {
@@ -154,23 +171,50 @@ func (c *call) answerCodecs() []media.Codec {
 	return out
 }
 
+// passthrough reports whether c is relayed untranscoded only: G.722 or
+// Opus.
+func passthrough(c media.Codec) bool {
+	return c.Name != "" && (c.PT == media.PayloadG722 || c.IsOpus())
+}
+
+// sameCodec reports whether a and b are the same codec, whatever their
+// payload types when dynamic (Opus).
+func sameCodec(a, b media.Codec) bool {
+	if a.IsOpus() || b.IsOpus() {
+		return a.IsOpus() && b.IsOpus()
+	}
+	return a.PT == b.PT
+}
+
 // followServiceCodec gives the trunk leg the service's codec when that is
-// G.722, which the trunk offered: both legs then carry it untouched.
+// G.722 or Opus, which the trunk offered: both legs then carry it
+// untouched (Opus with the trunk's own payload type and fmtp, the relay
+// rewriting the payload type when the service's differs).
 func (c *call) followServiceCodec(b media.Answer) error {
-	if b.Codec.PT != media.PayloadG722 || c.offerA == nil {
+	if !passthrough(b.Codec) || c.offerA == nil {
 		return nil
 	}
 	c.mu.Lock()
 	a := c.ansA
 	c.mu.Unlock()
-	if a.Codec.PT == media.PayloadG722 {
+	if sameCodec(a.Codec, b.Codec) {
 		return nil
 	}
-	if err := c.sess.SetRemote(media.LegA, c.offerA.RTPAddr(), media.PayloadG722, a.TelephoneEventPT); err != nil {
+	var follow media.Codec
+	for _, f := range c.offerA.Formats {
+		if k, ok := f.Matches(b.Codec); ok {
+			follow = k
+			break
+		}
+	}
+	if follow.Name == "" {
+		return nil // the trunk did not offer it: the relay drops, never transcodes
+	}
+	if err := c.sess.SetRemoteCodec(media.LegA, c.offerA.RTPAddr(), follow, a.TelephoneEventPT); err != nil {
 		return err
 	}
 	c.mu.Lock()
-	c.ansA.Codec = media.CodecG722
+	c.ansA.Codec = follow
 	c.mu.Unlock()
 	return nil
 }

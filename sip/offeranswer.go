@@ -192,8 +192,8 @@ func (c *call) applyAnswerDir(l media.Leg, msg interface {
 	if err != nil {
 		return 0, err
 	}
-	// An answer holds only what the edge offered: G.722 only when a leg
-	// already carries it (offerCodecs).
+	// An answer holds only what the edge offered: G.722 or Opus only when
+	// a leg already carries it (offerCodecs).
 	desc, ans, err := chooseOffer(desc, c.encryption(l), media.PassthroughCodecs())
 	if err != nil {
 		return 0, err

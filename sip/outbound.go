@@ -235,7 +235,7 @@ func (c *call) applyTrunkAnswer(body []byte) error {
 	c.ansA = ans
 	c.mu.Unlock()
 	c.setHeld(media.LegA, desc.OnHold())
-	return c.sess.SetRemote(media.LegA, desc.RTPAddr(), ans.Codec.PT, desc.TelephoneEventPT)
+	return c.sess.SetRemoteCodec(media.LegA, desc.RTPAddr(), ans.Codec, desc.TelephoneEventPT)
 }
 
 // directionHeaders are the headers beside serviceHeaders that tell the

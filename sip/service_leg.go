@@ -84,7 +84,7 @@ func (c *call) serviceInvite() (*sip.Request, error) {
 	codecs := serviceCodecs(c.offerA, c.ansA)
 	dtmf := media.NoPayloadType
 	if c.offerless || c.ansA.TelephoneEventPT != media.NoPayloadType {
-		dtmf = media.DefaultTelephoneEventPT
+		dtmf = eventPT(codecs)
 	}
 	prof, err := serviceOfferProfile(c.sess, c.route)
 	if err != nil {

@@ -478,7 +478,7 @@ func (c *call) swapServiceLeg(old *sipgo.DialogClientSession, leg *newLeg) error
 	if err == nil {
 		var ans media.Answer
 		if ans, err = media.Negotiate(desc, nil); err == nil {
-			if err = c.sess.SetRemote(media.LegB, desc.RTPAddr(), ans.Codec.PT, desc.TelephoneEventPT); err == nil {
+			if err = c.sess.SetRemoteCodec(media.LegB, desc.RTPAddr(), ans.Codec, desc.TelephoneEventPT); err == nil {
 				c.mu.Lock()
 				c.answerB = ans
 				c.mu.Unlock()
