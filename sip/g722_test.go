@@ -13,13 +13,21 @@ import (
 // relay passes it through untouched; each side hears the other's tone in
 // wideband.
 func TestCallG722Passthrough(t *testing.T) {
-	e := newTestEdge(t)
 	codecs := []string{"g722", "g711"}
-	agent := startBaresip(t, baresipOptions{User: "agent", ToneHz: 1500, Duration: 12 * time.Second, Codecs: codecs})
+	passthroughCall(t, codecs, codecs, "G722")
+}
+
+// passthroughCall calls a baresip service taking agentCodecs from a baresip
+// carrier offering carrierCodecs, through the edge: both must decode
+// decoder (baresip's name of the codec) and hear the other's tone.
+func passthroughCall(t *testing.T, agentCodecs, carrierCodecs []string, decoder string) {
+	t.Helper()
+	e := newTestEdge(t)
+	agent := startBaresip(t, baresipOptions{User: "agent", ToneHz: 1500, Duration: 12 * time.Second, Codecs: agentCodecs})
 	target := fmt.Sprintf("sip:agent@127.0.0.1:%d;transport=udp", agent.sipPort)
 	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: target})
 	time.Sleep(500 * time.Millisecond)
-	carrier := startBaresip(t, baresipOptions{User: "carrier", Dial: "sip:+15551230001@" + e.udpAddr, Duration: 10 * time.Second, Codecs: codecs})
+	carrier := startBaresip(t, baresipOptions{User: "carrier", Dial: "sip:+15551230001@" + e.udpAddr, Duration: 10 * time.Second, Codecs: carrierCodecs})
 	time.Sleep(4 * time.Second)
 	carrier.command(t, "hangup", "")
 	clogs := carrier.wait(t, 20*time.Second)
@@ -30,8 +38,8 @@ func TestCallG722Passthrough(t *testing.T) {
 		freq float64
 		logs string
 	}{{"carrier", carrier, 1500, clogs}, {"agent", agent, 1000, alogs}} {
-		if !strings.Contains(side.logs, "Set audio decoder: G722") {
-			t.Errorf("%s did not decode G.722:\n%s", side.name, side.logs)
+		if !strings.Contains(side.logs, "Set audio decoder: "+decoder) {
+			t.Errorf("%s did not decode %s:\n%s", side.name, decoder, side.logs)
 		}
 		samples, rate := side.p.heard(t)
 		hits, windows := toneWindows(samples, rate, side.freq, 1000)

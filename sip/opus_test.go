@@ -1,11 +1,9 @@
 package sip
 
 import (
-	"fmt"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/voiceedge/edge/media"
 )
@@ -49,32 +47,5 @@ func TestOpusServiceCodecs(t *testing.T) {
 // G.711: the edge answers a trunk's offer only when it has a G.711
 // fallback, as for G.722.)
 func TestCallOpusPassthrough(t *testing.T) {
-	e := newTestEdge(t)
-	agent := startBaresip(t, baresipOptions{User: "agent", ToneHz: 1500, Duration: 12 * time.Second, Codecs: []string{"opus"}})
-	target := fmt.Sprintf("sip:agent@127.0.0.1:%d;transport=udp", agent.sipPort)
-	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: target})
-	time.Sleep(500 * time.Millisecond)
-	carrier := startBaresip(t, baresipOptions{User: "carrier", Dial: "sip:+15551230001@" + e.udpAddr, Duration: 10 * time.Second,
-		Codecs: []string{"opus", "g711"}})
-	time.Sleep(4 * time.Second)
-	carrier.command(t, "hangup", "")
-	clogs := carrier.wait(t, 20*time.Second)
-	alogs := agent.wait(t, 20*time.Second)
-	for _, side := range []struct {
-		name string
-		p    *baresipProc
-		freq float64
-		logs string
-	}{{"carrier", carrier, 1500, clogs}, {"agent", agent, 1000, alogs}} {
-		if !strings.Contains(side.logs, "Set audio decoder: opus") {
-			t.Errorf("%s did not decode Opus:\n%s", side.name, side.logs)
-		}
-		samples, rate := side.p.heard(t)
-		hits, windows := toneWindows(samples, rate, side.freq, 1000)
-		if windows < 20 || hits < windows/3 {
-			t.Errorf("the %s heard %.0f Hz in %d of %d windows (rate %d)\n%s", side.name, side.freq, hits, windows, rate, side.logs)
-		}
-	}
-	e.waitEnded(t, ws, 1)
-	e.checkNoLeaks(t, ws)
+	passthroughCall(t, []string{"opus"}, []string{"opus", "g711"}, "opus")
 }
