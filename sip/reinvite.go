@@ -16,26 +16,38 @@ import (
 // ACK (RFC 3261 section 14.1, RFC 3264); a change of hold it brings is
 // then offered to the other leg. An exchange already in progress on the
 // call gets 491 (section 14.2).
-func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
+// sessionRequest takes in a re-INVITE or UPDATE: it checks the request,
+// finds its dialog (481 when none), orders its CSeq in the dialog, checks
+// its session timer headers (RFC 4028) and counts it as the refresh of its
+// leg. It reports false when it answered the request itself.
+func (s *Server) sessionRequest(req *sip.Request, tx sip.ServerTransaction) (legRef, bool) {
 	if rej := validateRequest(req); rej != nil {
 		s.refuse(req, tx, rej)
-		return
+		return legRef{}, false
 	}
 	ref, ok := s.matchDialog(req)
 	if !ok {
 		s.noDialog(req, tx)
-		return
+		return legRef{}, false
 	}
-	c := ref.c
-	if err := c.dialog(ref.leg).ReadRequest(req, tx); err != nil {
+	if err := ref.c.dialog(ref.leg).ReadRequest(req, tx); err != nil {
 		s.refuse(req, tx, reject(ReasonOutOfOrder, "CSeq"))
-		return
+		return legRef{}, false
 	}
 	if _, rej := readTimer(req, s.cfg.MinSE); rej != nil {
 		s.refuse(req, tx, rej)
+		return legRef{}, false
+	}
+	ref.c.refreshed(ref.leg, req)
+	return ref, true
+}
+
+func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
+	ref, ok := s.sessionRequest(req, tx)
+	if !ok {
 		return
 	}
-	c.refreshed(ref.leg, req)
+	c := ref.c
 	if !c.answered() {
 		// The service re-offers before the trunk has its 200: answered at
 		// the edge, the trunk's leg has nothing to forward to yet.

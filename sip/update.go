@@ -18,25 +18,11 @@ import (
 // exchange in progress gets 491 (RFC 3311 section 5.2).
 func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 	s.metrics.requests.WithLabelValues("UPDATE").Inc()
-	if rej := validateRequest(req); rej != nil {
-		s.refuse(req, tx, rej)
-		return
-	}
-	ref, ok := s.matchDialog(req)
+	ref, ok := s.sessionRequest(req, tx)
 	if !ok {
-		s.noDialog(req, tx)
 		return
 	}
 	c := ref.c
-	if err := c.dialog(ref.leg).ReadRequest(req, tx); err != nil {
-		s.refuse(req, tx, reject(ReasonOutOfOrder, "CSeq"))
-		return
-	}
-	if _, rej := readTimer(req, s.cfg.MinSE); rej != nil {
-		s.refuse(req, tx, rej)
-		return
-	}
-	c.refreshed(ref.leg, req)
 	if len(req.Body()) == 0 {
 		res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 		s.decorate2xx(res, transportOf(req), true)
