@@ -65,6 +65,7 @@ func newTestEdge(t *testing.T, opts ...func(*edgeOptions)) *testEdge {
 	for _, f := range opts {
 		f(&o)
 	}
+	flog := newFailLog(t)
 	e := &testEdge{redis: tenancytest.StartRedis(t), reg: prometheus.NewRegistry()}
 	// Overlapping trunks of several workspaces on 127.0.0.1: admission
 	// tests need them (the platform may allow them, tenancy.Policy).
@@ -90,7 +91,7 @@ func newTestEdge(t *testing.T, opts ...func(*edgeOptions)) *testEdge {
 	if o.rtcpInterval > 0 {
 		mcfg.RTCPInterval = o.rtcpInterval
 	}
-	mgr, err := media.NewManager(mcfg, pool, e.reg, media.WithLogger(testLogger()))
+	mgr, err := media.NewManager(mcfg, pool, e.reg, media.WithLogger(flog.logger(nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,10 +104,7 @@ func newTestEdge(t *testing.T, opts ...func(*edgeOptions)) *testEdge {
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}
-	log := testLogger()
-	if o.logs != nil {
-		log = slog.New(slog.NewTextHandler(o.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
+	log := flog.logger(o.logs)
 	srv, err := New(cfg, e.routes, MediaManager(mgr), e.store, WithLogger(log), WithRegistry(e.reg))
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,9 @@ import (
 // body, and a hold by UPDATE reaches the service, as UPDATE since it
 // allows it, and its answer comes back.
 func TestUpdateEarlyAndConfirmed(t *testing.T) {
-	e := newTestEdge(t)
+	// Neither side sends RTP: the media timeout is not under test here, and
+	// a loaded machine must not let it end the call between the steps.
+	e := newTestEdge(t, func(o *edgeOptions) { o.mediaTimeout = 0 })
 	svc, target := startService(t, "testdata/uas_update.xml")
 	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: target})
 	trunk := newRawTrunk(t, "127.0.0.1", e.udpAddr)
