@@ -51,7 +51,7 @@ func run(term, intr context.Context, cfg config, stderr io.Writer) error {
 	}
 	rdb := redisaddr.NewClient(raddr, "edge")
 	defer rdb.Close()
-	store := tenancy.NewStore(rdb)
+	store := tenancy.NewStore(rdb, tenancy.WithPolicy(tenancy.Policy{Credentials: cfg.Credentials}))
 	// Event streams wait in Redis (XREAD BLOCK, a second at a time): they
 	// get a pool of their own, so that no number of them ever holds a
 	// connection that call admission needs.
