@@ -22,6 +22,7 @@ package tenancy
 //	{ws:<id>}:callidx    zset  call id by start time (ms), for paging
 //	{ws:<id>}:active     zset  call id -> lease expiry (ms): calls in progress
 //	{ws:<id>}:cps:<sec>  string  calls admitted in that second
+//	{ws:<id>}:pace:<trunk>  string  next free dial time of an outbound trunk (store_trunkpace.go)
 //	{ws:<id>}:calltoken:<sha256>  string  call token record (calltoken.go)
 //	{ws:<id>}:entities:<kind>     hash    world-model projections, id -> entity JSON
 //	{ws:<id>}:projection:cursor   string  last event applied to them

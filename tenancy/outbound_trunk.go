@@ -24,7 +24,7 @@ type OutboundTrunk struct {
 	PasswordSealed string         `json:"password_sealed,omitempty"`
 	CallerID       CallerIDPolicy `json:"caller_id"`
 	// MaxCPS caps the calls per second the edges place through the trunk
-	// (per edge node; carriers allow 1-30). 0: DefaultOutboundCPS.
+	// (all edge nodes together, store_trunkpace.go; carriers allow 1-30). 0: DefaultOutboundCPS.
 	MaxCPS int `json:"max_cps"`
 	// AllowedPrefixes are the E.164 prefixes a destination must start with.
 	// Premium-rate ranges (PremiumPrefixes) stay blocked unless a listed
