@@ -324,4 +324,3 @@ func resolveGateway(ctx context.Context, host string) ([]netip.Addr, error) {
 	}
 	return ips, nil
 }
-
