@@ -125,7 +125,8 @@ const maxGlareAttempts = 3
 
 // sendOffer sends a re-INVITE or UPDATE with body (nil: none) on leg l and returns
 // its 2xx (ACKed for an INVITE). A 491 is retried after the glare delay of
-// RFC 3261 section 14.1 (glare.go); other failures are a *peerError.
+// RFC 3261 section 14.1 (glare.go), a 422 with the peer's larger Min-SE
+// (RFC 4028 section 7.4); other failures are a *peerError.
 func (c *call) sendOffer(l media.Leg, method sip.RequestMethod, body []byte) (*sip.Response, error) {
 	for attempt := 1; ; attempt++ {
 		req := sip.NewRequest(method, c.remoteTarget(l))
@@ -148,6 +149,9 @@ func (c *call) sendOffer(l media.Leg, method sip.RequestMethod, body []byte) (*s
 				return nil, fmt.Errorf("call ended: %w", context.Cause(c.ctx))
 			}
 			continue
+		}
+		if res.StatusCode == 422 && attempt < maxGlareAttempts && c.raiseForTooBrief(l, res) {
+			continue // again with the peer's Min-SE as Session-Expires
 		}
 		if !res.IsSuccess() {
 			return nil, &peerError{leg: l, code: res.StatusCode}

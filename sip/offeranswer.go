@@ -249,6 +249,14 @@ func (c *call) answered() bool {
 	return c.confirmed && c.aUp && c.bUp
 }
 
+// awaitingTrunkAck reports whether the trunk has the edge's 200 and the
+// edge waits for its ACK.
+func (c *call) awaitingTrunkAck() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.aUp && !c.confirmed && c.out == nil
+}
+
 // otherLeg returns the opposite leg.
 func otherLeg(l media.Leg) media.Leg {
 	if l == media.LegA {

@@ -48,6 +48,13 @@ func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c := ref.c
+	if ref.leg == media.LegA && c.awaitingTrunkAck() {
+		// The trunk's re-INVITE overtook the ACK of its INVITE (UDP may
+		// reorder them): the edge's INVITE transaction is still in
+		// progress, so 491 and the trunk offers again (RFC 3261 section 14.2).
+		s.refuse(req, tx, reject(ReasonRequestPending, ""))
+		return
+	}
 	if !c.answered() {
 		// The service re-offers before the trunk has its 200: answered at
 		// the edge, the trunk's leg has nothing to forward to yet.

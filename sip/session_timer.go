@@ -127,6 +127,27 @@ func (c *call) retryTooBrief(req *sip.Request, err error) *sip.Request {
 	return next
 }
 
+// raiseForTooBrief takes a 422 to the edge's own re-INVITE or UPDATE on
+// leg l: when its Min-SE is above the leg's interval (and at most a day),
+// the interval becomes that Min-SE and the caller sends the request again
+// (RFC 4028 section 7.4); it reports whether to.
+func (c *call) raiseForTooBrief(l media.Leg, res *sip.Response) bool {
+	t := c.timers[l]
+	h := res.GetHeader("Min-SE")
+	if t == nil || h == nil {
+		return false
+	}
+	secs, err := parseMinSE(h.Value())
+	minSE := time.Duration(secs) * time.Second
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err != nil || minSE <= t.interval || minSE > maxSessionInterval {
+		return false
+	}
+	t.interval = minSE
+	return true
+}
+
 // refreshed notes a re-INVITE or UPDATE of leg l: it refreshes the
 // session and may renegotiate the interval and the refresher.
 func (c *call) refreshed(l media.Leg, req *sip.Request) {

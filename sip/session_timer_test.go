@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // shortSessionTimers is the test-only configuration of session timers:
@@ -166,5 +168,49 @@ func TestSessionTimerServiceLeg(t *testing.T) {
 			}
 			e.checkNoLeaks(t, ws)
 		})
+	}
+}
+
+// TestSessionRefreshRetriedAfter422: the trunk refuses the edge's refresh
+// with 422 and a Min-SE above the interval; the edge sends it again, CSeq
+// one higher, with Session-Expires raised to that Min-SE (RFC 4028
+// section 7.4), and the call goes on.
+func TestSessionRefreshRetriedAfter422(t *testing.T) {
+	e := newTestEdge(t, shortSessionTimers, func(o *edgeOptions) { o.mediaTimeout = 0 })
+	svc, target := startService(t, "uas_answer.xml")
+	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: target})
+	trunk := newRawTrunk(t, "127.0.0.1", e.udpAddr)
+	inv := trunk.newInvite("+15551230001")
+	inv.extra = "Supported: timer\r\nSession-Expires: 4;refresher=uas\r\nAllow: INVITE, ACK, BYE, CANCEL, UPDATE\r\n"
+	trunk.send(t, inv.text(trunk.local()))
+	ok := trunk.waitResponse(t, 200, 10*time.Second)
+	if ok == nil {
+		t.Fatal("no 200 to the trunk")
+	}
+	trunk.send(t, trunk.inDialog(inv, ok, "ACK", 1, "", ""))
+	first := trunk.waitRequest(t, "UPDATE", 10*time.Second)
+	if first == nil {
+		t.Fatal("no refresh from the edge")
+	}
+	res := sip.NewResponseFromRequest(first, 422, "Session Interval Too Small", nil)
+	res.AppendHeader(sip.NewHeader("Min-SE", "6"))
+	trunk.send(t, res.String())
+	again := trunk.waitRequest(t, "UPDATE", 5*time.Second)
+	if again == nil {
+		t.Fatal("the refresh was not sent again after 422")
+	}
+	if again.CSeq().SeqNo != first.CSeq().SeqNo+1 {
+		t.Errorf("CSeq %d after %d, want one more", again.CSeq().SeqNo, first.CSeq().SeqNo)
+	}
+	if se := again.GetHeader("Session-Expires"); se == nil || !strings.HasPrefix(se.Value(), "6") {
+		t.Fatalf("Session-Expires of the second refresh: %v, want 6 (the Min-SE)", se)
+	}
+	trunk.respond(t, again, 200, "OK")
+	trunk.send(t, trunk.inDialog(inv, ok, "BYE", 2, "", ""))
+	if code, logs := svc.wait(t, 10*time.Second); code != 0 {
+		t.Fatalf("service sipp exit %d\n%s", code, logs)
+	}
+	if got := e.waitEnded(t, ws, 1)[0]["reason"]; got != string(ReasonTrunkHangup) {
+		t.Errorf("reason = %v", got)
 	}
 }

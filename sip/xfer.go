@@ -167,7 +167,16 @@ func (c *call) readTrunkAck(req *sip.Request, tx sip.ServerTransaction) error {
 	if c.out != nil {
 		return nil
 	}
-	return c.a.ReadAck(req, tx)
+	err := c.a.ReadAck(req, tx)
+	if errors.Is(err, sipgo.ErrDialogInvalidCseq) && req.CSeq().SeqNo == c.a.InviteRequest.CSeq().SeqNo {
+		// The ACK of the INVITE, overtaken by a later request of the trunk
+		// (UDP reorders): sipgo's dialog checks it against that request's
+		// CSeq and stays unconfirmed, so end the INVITE transaction it was
+		// for, which is what a BYE on the leg waits for otherwise.
+		c.tx.Terminate()
+		return nil
+	}
+	return err
 }
 
 // trunkDialog is leg A's dialog for in-dialog requests.
