@@ -65,7 +65,8 @@ return out`)
 
 // AdmitCall takes a slot for call rec under limits, with a lease the edge
 // renews while it carries the call, and records the call. It fails with a
-// *LimitError when the workspace is at a limit.
+// *LimitError when the workspace is at a limit. Calls of the workspace
+// whose leases expired are reaped on the way (store_reap.go).
 func (s *Store) AdmitCall(ctx context.Context, rec CallRecord, limits Limits, lease time.Duration) error {
 	now := s.now()
 	b, err := json.Marshal(rec)

@@ -115,19 +115,20 @@ type reapRun struct {
 }
 
 // reapAll runs script for each workspace of ids, reapBatch workspaces
-// to a pipeline, with arg as its fourth argument.
+// to a pipeline, with arg as its fourth argument. A workspace whose run
+// reaped a whole batch is listed in full.
 func (s *Store) reapAll(ctx context.Context, script *redis.Script, ids []string, arg func(ws string) any) (reapRun, error) {
 	var run reapRun
+	keys := func(ws string) []string {
+		return []string{keyActive(ws), keyCalls(ws), keyEvents(ws), keyTombstone(ws)}
+	}
 	for start := 0; start < len(ids); start += reapBatch {
 		batch := ids[start:min(start+reapBatch, len(ids))]
 		now := s.now()
-		cmds := make([]*redis.Cmd, len(batch))
-		keys := func(ws string) []string {
-			return []string{keyActive(ws), keyCalls(ws), keyEvents(ws), keyTombstone(ws)}
-		}
 		argv := func(ws string) []any {
 			return []any{now.UnixMilli(), now.UTC().Format(time.RFC3339Nano), s.eventsMaxLen, arg(ws)}
 		}
+		cmds := make([]*redis.Cmd, len(batch))
 		_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, ws := range batch {
 				cmds[i] = script.EvalSha(ctx, p, keys(ws), argv(ws)...)
@@ -137,7 +138,7 @@ func (s *Store) reapAll(ctx context.Context, script *redis.Script, ids []string,
 		for i, ws := range batch {
 			cmd := cmds[i]
 			if err := cmd.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
-				cmd = script.Run(ctx, s.rdb, keys(ws), argv(ws)...) // loads it
+				cmd = script.Run(ctx, s.rdb, keys(ws), argv(ws)...) // loads it on that node
 			}
 			res, err := cmd.Slice()
 			if err != nil {
@@ -145,7 +146,7 @@ func (s *Store) reapAll(ctx context.Context, script *redis.Script, ids []string,
 			}
 			r := s.reaped(ws, res)
 			run.reaped = append(run.reaped, r...)
-			if script == reapExpiredScript && len(r) >= reapBatch {
+			if len(r) >= reapBatch {
 				run.full = append(run.full, ws)
 			}
 		}

@@ -21,8 +21,16 @@ type reapFixture struct {
 
 func newReapFixture(t *testing.T) *reapFixture {
 	t.Helper()
-	f := &reapFixture{r: tenancytest.StartRedis(t), now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
-	f.s = f.r.Store(t, tenancy.WithClock(func() time.Time { return f.now }),
+	r := tenancytest.StartRedis(t)
+	f := reapFixtureOn(func(opts ...tenancy.StoreOption) *tenancy.Store { return r.Store(t, opts...) })
+	f.r = r
+	return f
+}
+
+// reapFixtureOn is a fixture on the store newStore makes.
+func reapFixtureOn(newStore func(...tenancy.StoreOption) *tenancy.Store) *reapFixture {
+	f := &reapFixture{now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
+	f.s = newStore(tenancy.WithClock(func() time.Time { return f.now }),
 		tenancy.WithReapObserver(func(r tenancy.Reaped) { f.seen = append(f.seen, r) }))
 	return f
 }
@@ -300,5 +308,44 @@ func TestOneNodeSweepsPerInterval(t *testing.T) {
 	time.Sleep(400 * time.Millisecond)
 	if ok, _ := s.TakeSweep(ctx, "node-2", 300*time.Millisecond); !ok {
 		t.Fatal("nobody can sweep after the interval")
+	}
+}
+
+// TestReapOnACluster: the reap scripts stay in each workspace's slot (a
+// cross-slot one fails with CROSSSLOT) and the pipelined sweep and a
+// restarted node's cleanup reach workspaces on different masters.
+func TestReapOnACluster(t *testing.T) {
+	cl := tenancytest.StartCluster(t)
+	f := reapFixtureOn(func(opts ...tenancy.StoreOption) *tenancy.Store { return cl.Store(t, opts...) })
+	ctx := context.Background()
+	var ids []string
+	masters := map[string]bool{}
+	for i := 0; len(masters) < 2 && i < 40; i++ {
+		w, _ := newWorkspace(t, f.s, tenancy.EnvDevelopment)
+		ids = append(ids, w.ID)
+		masters[cl.MasterOfKey("{ws:"+w.ID+"}:cfg").Addr] = true
+	}
+	if len(masters) < 2 {
+		t.Fatal("workspaces on one master only")
+	}
+	for _, ws := range ids {
+		for _, id := range []string{"restarted", "expired"} {
+			if err := f.admit(t, ws, id, "node-"+id, tenancy.Limits{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got, err := f.s.ReapNode(ctx, "node-restarted"); err != nil || len(got) != len(ids) {
+		t.Fatalf("reap node: %d calls, %v; want %d", len(got), err, len(ids))
+	}
+	f.now = f.now.Add(11 * time.Second)
+	if got, err := f.s.ReapExpired(ctx); err != nil || len(got) != len(ids) {
+		t.Fatalf("sweep: %d calls, %v; want %d", len(got), err, len(ids))
+	}
+	for _, ws := range ids {
+		f.wantNodeLost(t, ws, "expired")
+		if rec := f.call(t, ws, "restarted"); rec.EndReason != tenancy.ReasonNodeLost {
+			t.Errorf("%s: restarted node's call %+v", ws, rec)
+		}
 	}
 }
