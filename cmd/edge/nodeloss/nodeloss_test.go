@@ -16,6 +16,7 @@ import (
 
 const (
 	number = "+13125550100"
+	other  = "+13125550200" // another workspace's number, called through edge-b
 	lease  = 8 * time.Second // EDGE_CALL_LEASE: renewed every 2.7 s, swept every 4 s
 	limit  = 4               // the workspace's max_concurrent_calls
 	hold   = 10 * time.Minute
@@ -41,12 +42,16 @@ func TestKilledEdgeCallsEndNodeLostFreeTheirSlotsAndARestartEndsItsOwnAtOnce(t *
 	admin.Post(t, ws, "/services", map[string]any{"id": "front-desk", "name": "Front desk", "target": service(t, "127.0.0.23")}, 201)
 	admin.Post(t, ws, "/phone-numbers", map[string]any{"number": number, "service_id": "front-desk"}, 201)
 	admin.Post(t, ws, "/trunks", map[string]any{"id": "carrier", "name": "Carrier", "allowed_cidrs": []string{"127.0.0.32/27"}}, 201)
+	ws2 := admin.CreateWorkspace(t, "Southside")
+	admin.Post(t, ws2, "/services", map[string]any{"id": "front-desk", "name": "Front desk", "target": service(t, "127.0.0.24")}, 201)
+	admin.Post(t, ws2, "/phone-numbers", map[string]any{"number": other, "service_id": "front-desk"}, 201)
+	admin.Post(t, ws2, "/trunks", map[string]any{"id": "carrier", "name": "Carrier", "allowed_cidrs": []string{"127.0.0.64/27"}}, 201)
 
 	env := map[string]string{"EDGE_CALL_LEASE": lease.String()}
 	a := edgeproc.StartEdge(t, bins, edgeproc.EdgeConfig{NodeID: "edge-a", Host: "127.0.0.21", RedisAddr: redis.Addr, RTPPorts: 60, Env: env})
 	b := edgeproc.StartEdge(t, bins, edgeproc.EdgeConfig{NodeID: "edge-b", Host: "127.0.0.22", RedisAddr: redis.Addr, RTPPorts: 60, Env: env})
 	for _, e := range []*edgeproc.Edge{a, b} {
-		edgeproc.WaitNumbers(t, e.Metrics, 1, 20*time.Second)
+		edgeproc.WaitNumbers(t, e.Metrics, 2, 20*time.Second)
 	}
 	answered := func(node string, n int) func() bool {
 		return func() bool { return len(byNode(calls(t, admin, ws, true), node, tenancy.CallAnswered)) == n }
@@ -54,7 +59,11 @@ func TestKilledEdgeCallsEndNodeLostFreeTheirSlotsAndARestartEndsItsOwnAtOnce(t *
 
 	dial(t, a, "127.0.0.41", number, 2, hold)
 	dial(t, b, "127.0.0.42", number, 2, hold)
+	dial(t, b, "127.0.0.70", other, 1, hold)
 	eventually(t, 20*time.Second, "two answered calls on each edge", func() bool { return answered("edge-a", 2)() && answered("edge-b", 2)() })
+	eventually(t, 10*time.Second, "the other workspace's call answered", func() bool {
+		return len(byNode(calls(t, admin, ws2, true), "edge-b", tenancy.CallAnswered)) == 1
+	})
 	refusals := func() float64 {
 		return metric(t, b, "edge_sip_invites_total", `reason="concurrent_limit"`, `result="rejected"`)
 	}
@@ -89,8 +98,15 @@ func TestKilledEdgeCallsEndNodeLostFreeTheirSlotsAndARestartEndsItsOwnAtOnce(t *
 		t.Errorf("edge-b dropped %v records", n)
 	}
 
-	// The other edge's calls are untouched and carry audio.
+	// The other edge's calls, and the other workspace's, are untouched and
+	// carry audio.
 	wantAlive(t, admin, ws, b, 2)
+	if got := byNode(calls(t, admin, ws2, true), "edge-b", tenancy.CallAnswered); len(got) != 1 {
+		t.Errorf("the other workspace's call: %+v, want still answered", got)
+	}
+	if evs, _, _ := store.ListEvents(context.Background(), ws2.ID, "", 1000); hasEnded(evs) {
+		t.Error("the other workspace's stream got a call.ended")
+	}
 	// The freed slots can be taken again, up to the limit and not over.
 	dial(t, b, "127.0.0.44", number, 2, 4*time.Second)
 	eventually(t, 15*time.Second, "four calls on edge-b", answered("edge-b", 4))
@@ -100,7 +116,7 @@ func TestKilledEdgeCallsEndNodeLostFreeTheirSlotsAndARestartEndsItsOwnAtOnce(t *
 	// Restart edge-a with the same id, give it calls, kill it again and
 	// restart it at once: it ends its old calls before it serves.
 	a.Restart(t)
-	edgeproc.WaitNumbers(t, a.Metrics, 1, 20*time.Second)
+	edgeproc.WaitNumbers(t, a.Metrics, 2, 20*time.Second)
 	dial(t, a, "127.0.0.45", number, 2, hold)
 	eventually(t, 15*time.Second, "two answered calls on the restarted edge-a", answered("edge-a", 2))
 	lost = byNode(calls(t, admin, ws, true), "edge-a", tenancy.CallAnswered)
@@ -167,4 +183,13 @@ func wantAlive(t *testing.T, admin *edgeproc.Admin, ws edgeproc.Workspace, e *ed
 			return metric(t, e, "edge_media_rtp_relayed_packets_total", dir) > before+10
 		})
 	}
+}
+
+func hasEnded(evs []tenancy.Event) bool {
+	for _, e := range evs {
+		if e.Type == tenancy.EventCallEnded {
+			return true
+		}
+	}
+	return false
 }
