@@ -16,7 +16,7 @@ import (
 
 const (
 	number = "+13125550100"
-	other  = "+13125550200" // another workspace's number, called through edge-b
+	other  = "+13125550200"  // another workspace's number, called through edge-b
 	lease  = 8 * time.Second // EDGE_CALL_LEASE: renewed every 2.7 s, swept every 4 s
 	limit  = 4               // the workspace's max_concurrent_calls
 	hold   = 10 * time.Minute
