@@ -168,7 +168,9 @@ BOOTSTRAP_TOKEN=$(random_token)
 # Data-source credentials are sealed with this key (AES-256-GCM); Redis starts
 # empty on every run, so a fresh key per run loses nothing.
 SECRET_KEY=${EDGE_ADMIN_SECRET_KEY:-$(head -c 32 /dev/urandom | base64)}
-EDGE_ADMIN_SECRET_KEY=$SECRET_KEY \
+# Outbound-trunk passwords are sealed with this one, which the edge holds too.
+CREDENTIALS_KEY=${EDGE_CREDENTIALS_KEY:-$(head -c 32 /dev/urandom | base64)}
+EDGE_ADMIN_SECRET_KEY=$SECRET_KEY EDGE_CREDENTIALS_KEY=$CREDENTIALS_KEY \
 EDGE_ADMIN_BOOTSTRAP_TOKEN=$BOOTSTRAP_TOKEN EDGE_ADMIN_ADDR=$ADMIN_ADDR EDGE_REDIS_ADDR=127.0.0.1:$REDIS_PORT \
   start edge-admin "$ADMIN" serve -config configs/edge-admin.yaml -redis "127.0.0.1:$REDIS_PORT" -addr "$ADMIN_ADDR"
 admin_pid=${pids[-1]}
@@ -239,7 +241,7 @@ else
 fi
 if [ -x "$BIN_DIR/edge" ]; then
   EDGE_REDIS_ADDR=127.0.0.1:$REDIS_PORT EDGE_SIP_ADDR=$SIP_ADDR EDGE_HTTP_ADDR=$HTTP_ADDR EDGE_METRICS_ADDR=$METRICS_ADDR \
-    EDGE_RTP_PORTS=$RTP_PORTS EDGE_PUBLIC_IP=$PUBLIC_IP EDGE_NODE_ID=$NODE_ID \
+    EDGE_RTP_PORTS=$RTP_PORTS EDGE_PUBLIC_IP=$PUBLIC_IP EDGE_NODE_ID=$NODE_ID EDGE_CREDENTIALS_KEY=$CREDENTIALS_KEY \
     start edge "$BIN_DIR/edge"
   edge_pid=${pids[-1]}
   if wait_http edge "$edge_pid" "http://$HTTP_ADDR/readyz" 15; then

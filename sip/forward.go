@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/voiceedge/edge/media"
@@ -138,7 +139,7 @@ func (c *call) sendOffer(l media.Leg, method sip.RequestMethod, body []byte) (*s
 			req.AppendHeader(h)
 		}
 		req.SetBody(body)
-		res, err := c.request(l, req)
+		res, tx, err := c.request(l, req)
 		if err != nil {
 			return nil, err
 		}
@@ -152,7 +153,7 @@ func (c *call) sendOffer(l media.Leg, method sip.RequestMethod, body []byte) (*s
 			return nil, &peerError{leg: l, code: res.StatusCode}
 		}
 		if method == sip.INVITE {
-			c.ackReinvite(l, req)
+			c.ackReinvite(l, req, tx)
 		}
 		if t := c.timers[l]; t != nil {
 			t.touch() // RFC 4028 section 7: any 2xx re-INVITE or UPDATE refreshes
@@ -162,41 +163,67 @@ func (c *call) sendOffer(l media.Leg, method sip.RequestMethod, body []byte) (*s
 }
 
 // request sends an in-dialog request on leg l and waits for its final
-// response, for at most Config.ReinviteTimeout.
-func (c *call) request(l media.Leg, req *sip.Request) (*sip.Response, error) {
+// response, for at most Config.ReinviteTimeout. The transaction of an
+// INVITE answered 2xx is returned alive, to be given the ACK that answers
+// the 2xx's retransmissions (ackReinvite); every other ends here.
+func (c *call) request(l media.Leg, req *sip.Request) (*sip.Response, sip.ClientTransaction, error) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.ReinviteTimeout)
 	defer cancel()
 	tx, err := c.dialog(l).TransactionRequest(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("send %s on leg %s: %w", req.Method, l, err)
+		return nil, nil, fmt.Errorf("send %s on leg %s: %w", req.Method, l, err)
 	}
-	defer tx.Terminate()
 	for {
 		select {
 		case res := <-tx.Responses():
 			if res.IsProvisional() {
 				continue
 			}
-			return res, nil
+			if req.IsInvite() && res.IsSuccess() {
+				return res, tx, nil // Accepted until Timer M (RFC 6026): it ends by itself
+			}
+			tx.Terminate()
+			return res, nil, nil
 		case <-tx.Done():
 			if err := tx.Err(); err != nil {
-				return nil, fmt.Errorf("%s on leg %s: %w", req.Method, l, err)
+				return nil, nil, fmt.Errorf("%s on leg %s: %w", req.Method, l, err)
 			}
-			return nil, fmt.Errorf("%s on leg %s: transaction ended", req.Method, l)
+			return nil, nil, fmt.Errorf("%s on leg %s: transaction ended", req.Method, l)
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%s on leg %s: %w", req.Method, l, ctx.Err())
+			tx.Terminate()
+			return nil, nil, fmt.Errorf("%s on leg %s: %w", req.Method, l, ctx.Err())
 		}
 	}
 }
 
 // ackReinvite acknowledges the 2xx of the edge's re-INVITE on leg l (the
-// dialog layer gives it the INVITE's CSeq number).
-func (c *call) ackReinvite(l media.Leg, inv *sip.Request) {
+// dialog layer gives it the INVITE's CSeq number), and sends the same ACK
+// again for each retransmission of that 2xx its transaction sees (RFC 3261
+// section 13.2.2.4: the peer retransmits until an ACK reaches it).
+func (c *call) ackReinvite(l media.Leg, inv *sip.Request, tx sip.ClientTransaction) {
 	ack := sip.NewRequest(sip.ACK, inv.Recipient)
 	if err := c.dialog(l).WriteRequest(ack); err != nil {
 		c.log.Debug("ack re-INVITE", "leg", l, "error", err)
+		return
 	}
+	if tx == nil {
+		return
+	}
+	tmpl := ack.Clone() // as sent: routed, with its Via; each resend a copy
+	tx.OnRetransmission(func(r *sip.Response) {
+		if !r.IsSuccess() {
+			return
+		}
+		c.s.metrics.ackResent.Inc()
+		if err := c.s.client.WriteRequest(tmpl.Clone(), asBuilt); err != nil {
+			c.log.Debug("ack re-INVITE again", "leg", l, "error", err)
+		}
+	})
 }
+
+// asBuilt is a client option that sends a request as it is (already
+// built and routed once).
+func asBuilt(*sipgo.Client, *sip.Request) error { return nil }
 
 // peerRejection maps the failure of an offer carried to the other leg to
 // the answer of the offerer: the peer's 491 stays 491 (the offerer

@@ -69,7 +69,7 @@ func newTestEdge(t *testing.T, opts ...func(*edgeOptions)) *testEdge {
 	e := &testEdge{redis: tenancytest.StartRedis(t), reg: prometheus.NewRegistry()}
 	// Overlapping trunks of several workspaces on 127.0.0.1: admission
 	// tests need them (the platform may allow them, tenancy.Policy).
-	e.store = e.redis.Store(t, tenancy.WithPolicy(tenancy.Policy{AllowOverlappingCIDRs: true}))
+	e.store = e.redis.Store(t, tenancy.WithPolicy(tenancy.Policy{AllowOverlappingCIDRs: true, Credentials: tenancytest.CredentialsBox(t)}))
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	e.routes = routing.New(e.store, nil, nil, routing.WithPollWait(20*time.Millisecond))

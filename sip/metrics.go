@@ -21,6 +21,8 @@ type metrics struct {
 	serviceTCP      prometheus.Counter
 	settingsTrimmed prometheus.Counter
 	dtmf            *prometheus.CounterVec
+	// ACKs sent again for a retransmitted 2xx of the edge's re-INVITE.
+	ackResent prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry) (*metrics, error) {
@@ -71,11 +73,15 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 			Namespace: ns, Subsystem: sub, Name: "dtmf_total",
 			Help: "DTMF digits converted between SIP INFO and RFC 4733, by source (info, rfc4733) and result; never the digits.",
 		}, []string{"source", "result"}),
+		ackResent: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "reinvite_acks_resent_total",
+			Help: "ACKs the edge sent again because a peer retransmitted the 2xx of the edge's re-INVITE (its first ACK was lost).",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.invites, m.dropped, m.ended, m.requests, m.refused, m.activeCalls, m.setupLatency, m.storeErrors, m.serviceTCP, m.settingsTrimmed, m.dtmf} {
+	for _, c := range []prometheus.Collector{m.invites, m.dropped, m.ended, m.requests, m.refused, m.activeCalls, m.setupLatency, m.storeErrors, m.serviceTCP, m.settingsTrimmed, m.dtmf, m.ackResent} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register sip metrics: %w", err)
 		}

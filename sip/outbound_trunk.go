@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -136,7 +135,7 @@ func (s *Server) dialTrunk(ctx context.Context, d pstnDial) (*dialed, error) {
 	if !d.trunk.Allows(d.to) {
 		return nil, &dialError{Reason: ReasonNotAllowed}
 	}
-	if err := s.xfer.cps.take(ctx, d.ws+"/"+d.trunk.ID, d.trunk.CPS()); err != nil {
+	if err := s.xfer.cps.take(ctx, s, d.ws, d.trunk.ID, d.trunk.CPS()); err != nil {
 		return nil, err
 	}
 	user, pass := "", ""
@@ -324,43 +323,4 @@ func resolveGateway(ctx context.Context, host string) ([]netip.Addr, error) {
 		ips[i] = ips[i].Unmap()
 	}
 	return ips, nil
-}
-
-// cpsLimiter paces the dials of each trunk on this node to its CPS: a dial
-// waits for its slot up to cpsQueue, else fails with ReasonTrunkCPS.
-type cpsLimiter struct {
-	mu   sync.Mutex
-	next map[string]time.Time
-}
-
-func newCPSLimiter() *cpsLimiter { return &cpsLimiter{next: map[string]time.Time{}} }
-
-func (l *cpsLimiter) take(ctx context.Context, key string, cps int) error {
-	if cps <= 0 {
-		cps = tenancy.DefaultOutboundCPS
-	}
-	gap := time.Second / time.Duration(cps)
-	now := time.Now()
-	l.mu.Lock()
-	at := l.next[key]
-	if at.Before(now) {
-		at = now
-	}
-	if at.Sub(now) > cpsQueue {
-		l.mu.Unlock()
-		return &dialError{Reason: ReasonTrunkCPS}
-	}
-	l.next[key] = at.Add(gap)
-	if len(l.next) > 10_000 { // forget idle trunks
-		for k, t := range l.next {
-			if t.Before(now) {
-				delete(l.next, k)
-			}
-		}
-	}
-	l.mu.Unlock()
-	if wait := at.Sub(now); wait > 0 && !sleep(ctx, wait) {
-		return context.Cause(ctx)
-	}
-	return nil
 }

@@ -70,7 +70,8 @@ const (
 )
 
 func newXferState(s *Server) (*xferState, error) {
-	x := &xferState{cps: newCPSLimiter(), met: &xferMetrics{
+	pacer, _ := s.store.(trunkPacer)
+	x := &xferState{cps: newCPSLimiter(pacer), met: &xferMetrics{
 		outbound: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "edge", Subsystem: "sip", Name: "outbound_calls_total",
 			Help: "Calls the edge placed through outbound trunks (agent-placed calls and transfers to the PSTN), by result.",

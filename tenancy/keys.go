@@ -25,6 +25,7 @@ package tenancy
 //	                           (slot freed, record ended node_lost, call.ended) by
 //	                           one script in this slot (store_reap.go)
 //	{ws:<id>}:cps:<sec>  string  calls admitted in that second
+//	{ws:<id>}:pace:<trunk>  string  next free dial time of an outbound trunk (store_trunkpace.go)
 //	{ws:<id>}:calltoken:<sha256>  string  call token record (calltoken.go)
 //	{ws:<id>}:entities:<kind>     hash    world-model projections, id -> entity JSON
 //	{ws:<id>}:projection:cursor   string  last event applied to them

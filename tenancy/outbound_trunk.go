@@ -16,11 +16,15 @@ type OutboundTrunk struct {
 	Name     string    `json:"name"`
 	Gateways []Gateway `json:"gateways"`
 	Username string    `json:"username,omitempty"`
-	// Password is write-only (see Redacted).
-	Password string         `json:"password,omitempty"`
-	CallerID CallerIDPolicy `json:"caller_id"`
+	// Password is write-only (see Redacted). The store keeps it only
+	// sealed, in PasswordSealed (outbound_secret.go).
+	Password string `json:"password,omitempty"`
+	// PasswordSealed is the password sealed with Policy.Credentials, as
+	// stored; only the store sets it (a client's value is discarded).
+	PasswordSealed string         `json:"password_sealed,omitempty"`
+	CallerID       CallerIDPolicy `json:"caller_id"`
 	// MaxCPS caps the calls per second the edges place through the trunk
-	// (per edge node; carriers allow 1-30). 0: DefaultOutboundCPS.
+	// (all edge nodes together, store_trunkpace.go; carriers allow 1-30). 0: DefaultOutboundCPS.
 	MaxCPS int `json:"max_cps"`
 	// AllowedPrefixes are the E.164 prefixes a destination must start with.
 	// Premium-rate ranges (PremiumPrefixes) stay blocked unless a listed
@@ -221,7 +225,7 @@ func (t *OutboundTrunk) Allows(to string) bool {
 // Redacted returns t without its password, as the API and the tenant map
 // show it.
 func (t OutboundTrunk) Redacted() OutboundTrunk {
-	t.Password = ""
+	t.Password, t.PasswordSealed = "", ""
 	return t
 }
 

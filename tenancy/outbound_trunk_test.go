@@ -100,7 +100,7 @@ func TestOutboundTrunkAllows(t *testing.T) {
 // OutboundCredentials; and that a fixed caller id must be the workspace's.
 func TestOutboundTrunkSecrets(t *testing.T) {
 	ctx := context.Background()
-	s := tenancytest.StartRedis(t).Store(t)
+	s := tenancytest.StartRedis(t).Store(t, tenancy.WithPolicy(tenancytest.Policy(t)))
 	w, _ := newWorkspace(t, s, tenancy.EnvDevelopment)
 	other, _, err := s.CreateWorkspace(ctx, tenancy.PlatformPrincipal, tenancy.NewWorkspace{
 		Name: "Other", Environment: tenancy.EnvDevelopment, Owner: tenancy.Account{Name: "O", Email: "o@other.example"},

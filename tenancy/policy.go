@@ -43,6 +43,12 @@ type Policy struct {
 	// Secrets encrypts data-source credentials at rest. Nil: data sources
 	// with credentials are refused (422 credentials).
 	Secrets *SecretBox
+	// Credentials seals outbound-trunk passwords at rest
+	// (EDGE_CREDENTIALS_KEY, held by edge-admin, which seals, and by the
+	// edges, which open a password for the dial that needs it). Nil on
+	// edge-admin: outbound trunks with a password are refused (422
+	// password).
+	Credentials *SecretBox
 }
 
 // Quotas bound a workspace's configuration. Zero takes the default shown

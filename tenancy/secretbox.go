@@ -41,7 +41,7 @@ var ErrSecretKey = errors.New("secret sealed with an unknown key or tampered wit
 func NewSecretBox(current string, old ...string) (*SecretBox, error) {
 	k, err := newKeyed(current)
 	if err != nil {
-		return nil, fmt.Errorf("EDGE_ADMIN_SECRET_KEY: %w", err)
+		return nil, fmt.Errorf("key: %w", err)
 	}
 	b := &SecretBox{current: k}
 	for _, o := range old {
@@ -50,11 +50,35 @@ func NewSecretBox(current string, old ...string) (*SecretBox, error) {
 		}
 		k, err := newKeyed(o)
 		if err != nil {
-			return nil, fmt.Errorf("EDGE_ADMIN_SECRET_KEY_OLD: %w", err)
+			return nil, fmt.Errorf("old key: %w", err)
 		}
 		b.old = append(b.old, k)
 	}
 	return b, nil
+}
+
+// SecretBoxFromEnv builds the box of the key in environment variable name
+// (value current) and its rotation companion name_OLD (value old): nil
+// when neither is set, an error naming the variable when one is wrong.
+func SecretBoxFromEnv(name, current, old string) (*SecretBox, error) {
+	switch {
+	case current == "" && old == "":
+		return nil, nil
+	case current == "":
+		return nil, fmt.Errorf("%s_OLD without %s", name, name)
+	}
+	k, err := newKeyed(current)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if old == "" {
+		return &SecretBox{current: k}, nil
+	}
+	o, err := newKeyed(old)
+	if err != nil {
+		return nil, fmt.Errorf("%s_OLD: %w", name, err)
+	}
+	return &SecretBox{current: k, old: []keyed{o}}, nil
 }
 
 func newKeyed(s string) (keyed, error) {

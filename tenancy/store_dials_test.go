@@ -32,7 +32,7 @@ func TestDialsAsEdgeUser(t *testing.T) {
 	}
 	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{r.Addr}, Username: "edge", Password: "edge-password-for-tests", MaxRetries: -1})
 	t.Cleanup(func() { rdb.Close() })
-	edge := tenancy.NewStore(rdb)
+	edge := tenancy.NewStore(rdb, tenancy.WithPolicy(tenancy.Policy{Credentials: tenancytest.CredentialsBox(t)}))
 
 	snap, err := edge.LoadSnapshot(ctx, w.ID)
 	if err != nil {

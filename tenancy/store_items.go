@@ -50,6 +50,10 @@ func (s *Store) put(ctx context.Context, actor Principal, ws string, kind Kind, 
 	if isTrunk {
 		tr.HA1 = nil // only the store sets it, from the password
 	}
+	ot, isOutbound := item.(*OutboundTrunk)
+	if isOutbound {
+		ot.PasswordSealed = "" // only the store seals (outbound_secret.go)
+	}
 	// A replace may omit write-only fields (what GET shows), which it then
 	// takes from the stored item: such an item is validated again after
 	// that, inside the transaction.
@@ -136,6 +140,11 @@ func (s *Store) put(ctx context.Context, actor Principal, ws string, kind Kind, 
 				return err
 			}
 		}
+		if isOutbound && exists {
+			if old, err = t.openOutboundTrunk(old); err != nil {
+				return err
+			}
+		}
 		if sk, ok := item.(secretKeeper); ok && exists {
 			sk.keepSecrets(old)
 		}
@@ -163,6 +172,11 @@ func (s *Store) put(ctx context.Context, actor Principal, ws string, kind Kind, 
 				return err
 			}
 		}
+		if isOutbound {
+			if b, err = t.sealOutboundTrunk(ot); err != nil {
+				return err
+			}
+		}
 		res = PutResult{Created: !exists, Changed: true}
 		op := "update"
 		if !exists {
@@ -177,6 +191,9 @@ func (s *Store) put(ctx context.Context, actor Principal, ws string, kind Kind, 
 	}
 	if isTrunk {
 		tr.Password = ""
+	}
+	if isOutbound {
+		ot.Password = ""
 	}
 	return res, err
 }

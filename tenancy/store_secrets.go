@@ -100,11 +100,12 @@ func (t *tx) sealDataSource(d *DataSource) ([]byte, error) {
 // credential of every workspace still sealed with an old key (or stored
 // in clear before the secrets hash existed), and replaces a trunk password
 // stored in clear by an older version with its HA1s: the last step of a
-// key rotation or an upgrade ("edge-admin reencrypt"). It returns how many
+// key rotation or an upgrade ("edge-admin reencrypt"); outbound-trunk
+// passwords likewise with EDGE_CREDENTIALS_KEY. It returns how many
 // items it rewrote.
 func (s *Store) ReencryptSecrets(ctx context.Context) (int, error) {
-	if s.policy.Secrets == nil {
-		return 0, errors.New("reencrypt: no EDGE_ADMIN_SECRET_KEY")
+	if s.policy.Secrets == nil && s.policy.Credentials == nil {
+		return 0, errors.New("reencrypt: neither EDGE_ADMIN_SECRET_KEY nor EDGE_CREDENTIALS_KEY")
 	}
 	ids, err := s.ListWorkspaceIDs(ctx)
 	if err != nil {
@@ -115,6 +116,12 @@ func (s *Store) ReencryptSecrets(ctx context.Context) (int, error) {
 		done := 0
 		_, err := s.update(ctx, ws, func(t *tx) error {
 			done = 0
+			if err := t.sealOutboundPasswords(&done); err != nil {
+				return err
+			}
+			if s.policy.Secrets == nil {
+				return t.hashLegacyPasswords(&done)
+			}
 			raw, err := t.fields(KindDataSource.field)
 			if err != nil {
 				return err

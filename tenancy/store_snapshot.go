@@ -179,7 +179,14 @@ func (s *Store) OutboundCredentials(ctx context.Context, ws, id string) (usernam
 	if err := json.Unmarshal(raw, &t); err != nil {
 		return "", "", fmt.Errorf("decode outbound trunk %s of %s: %w", id, ws, err)
 	}
-	return t.Username, t.Password, nil
+	if t.PasswordSealed == "" {
+		return t.Username, t.Password, nil // in clear: written by an older version, until "edge-admin reencrypt"
+	}
+	pw, _, err := s.openPassword(ws, id, t.PasswordSealed)
+	if err != nil {
+		return "", "", err
+	}
+	return t.Username, pw, nil
 }
 
 // RoutingItem is one number or trunk of a workspace's routing hash, as a

@@ -31,6 +31,7 @@ const (
 	envTrustedProxies = "EDGE_ADMIN_TRUSTED_PROXIES"
 	envSecretKey      = "EDGE_ADMIN_SECRET_KEY"
 	envSecretKeyOld   = "EDGE_ADMIN_SECRET_KEY_OLD"
+	envCredentialsKey = "EDGE_CREDENTIALS_KEY"
 	envRealm          = "EDGE_SIP_REALM"
 	envAllowWide      = "EDGE_ADMIN_ALLOW_WIDE_CIDRS"
 	envAllowOverlap   = "EDGE_ADMIN_ALLOW_OVERLAPPING_CIDRS"
@@ -106,6 +107,11 @@ type serveConfig struct {
 	// bytes). Environment only: they are never read from the file.
 	SecretKey    string `yaml:"-"`
 	SecretKeyOld string `yaml:"-"`
+	// CredentialsKey and CredentialsKeyOld seal outbound-trunk passwords
+	// (EDGE_CREDENTIALS_KEY, EDGE_CREDENTIALS_KEY_OLD: base64 of 32 bytes),
+	// the edges' key too. Environment only.
+	CredentialsKey    string `yaml:"-"`
+	CredentialsKeyOld string `yaml:"-"`
 	// TrustedProxies are CIDRs of the proxies whose Forwarded /
 	// X-Forwarded-For name the client address for the per-address limits
 	// (comma-separated in the environment). Default none.
@@ -160,6 +166,8 @@ func loadServeConfig(args []string, lookup client.LookupEnv, stderr io.Writer) (
 		{&cfg.Realm, envRealm, ""},
 		{&cfg.SecretKey, envSecretKey, ""},
 		{&cfg.SecretKeyOld, envSecretKeyOld, ""},
+		{&cfg.CredentialsKey, envCredentialsKey, ""},
+		{&cfg.CredentialsKeyOld, envCredentialsKey + "_OLD", ""},
 	} {
 		if v, ok := lookup(o.env); ok && v != "" {
 			*o.to = v
@@ -292,14 +300,12 @@ func (c serveConfig) policy() (tenancy.Policy, error) {
 		AllowWideCIDRs: c.TrunkCIDRs.AllowWide, AllowOverlappingCIDRs: c.TrunkCIDRs.AllowOverlap,
 		Realm: c.Realm, PlatformAssignsNumbers: c.PlatformAssignsNumbers,
 	}
-	if c.SecretKey != "" {
-		box, err := tenancy.NewSecretBox(c.SecretKey, c.SecretKeyOld)
-		if err != nil {
-			return p, fmt.Errorf("config: %w", err)
-		}
-		p.Secrets = box
-	} else if c.SecretKeyOld != "" {
-		return p, errors.New("config: " + envSecretKeyOld + " without " + envSecretKey)
+	var err error
+	if p.Secrets, err = tenancy.SecretBoxFromEnv(envSecretKey, c.SecretKey, c.SecretKeyOld); err != nil {
+		return p, fmt.Errorf("config: %w", err)
+	}
+	if p.Credentials, err = tenancy.SecretBoxFromEnv(envCredentialsKey, c.CredentialsKey, c.CredentialsKeyOld); err != nil {
+		return p, fmt.Errorf("config: %w", err)
 	}
 	return p, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/voiceedge/edge/internal/redisaddr"
 	"github.com/voiceedge/edge/media"
 	"github.com/voiceedge/edge/sip"
+	"github.com/voiceedge/edge/tenancy"
 )
 
 // errUsage marks a command-line or configuration error (exit status 2).
@@ -94,6 +95,11 @@ type config struct {
 	// Operators configures operator legs: the ICE port, its public
 	// addresses and the address other nodes forward to (operators.go).
 	Operators operatorSettings `yaml:",inline"`
+	// Credentials opens outbound-trunk passwords, which edge-admin seals
+	// (EDGE_CREDENTIALS_KEY and, during a rotation, EDGE_CREDENTIALS_KEY_OLD:
+	// base64 of 32 bytes, environment only). Nil: agent-placed calls and
+	// transfers through a trunk with a password fail (trunk_auth).
+	Credentials *tenancy.SecretBox `yaml:"-"`
 }
 
 func defaultConfig() config {
@@ -167,6 +173,14 @@ func loadConfig(args []string, lookup func(string) (string, bool), stderr io.Wri
 			return config{}, fmt.Errorf("%w: %s: %v", errUsage, env, err)
 		}
 	}
+	// Keys come from the environment only, never a flag (ps shows flags).
+	key, _ := lookup("EDGE_CREDENTIALS_KEY")
+	old, _ := lookup("EDGE_CREDENTIALS_KEY_OLD")
+	box, err := tenancy.SecretBoxFromEnv("EDGE_CREDENTIALS_KEY", key, old)
+	if err != nil {
+		return config{}, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	cfg.Credentials = box
 	return cfg, cfg.validate()
 }
 
