@@ -8,7 +8,8 @@ import (
 
 // renewLoop renews the leases of this node's calls every LeaseTTL/3, so
 // that the call registry shows them active and their slots stay taken; a
-// node that dies stops renewing and its slots come back by themselves.
+// node that dies stops renewing, and the reaper ends its calls node_lost
+// and frees their slots (reap.go).
 func (s *Server) renewLoop(ctx context.Context) {
 	every := s.cfg.LeaseTTL / 3
 	for sleep(ctx, every) {

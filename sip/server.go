@@ -214,12 +214,14 @@ func (s *Server) contact(network string) sip.ContactHeader {
 	return sip.ContactHeader{Address: u}
 }
 
-// Run renews the leases of this node's calls and follows the control
-// stream for hangup requests until ctx ends.
+// Run renews the leases of this node's calls, sweeps the calls of lost
+// nodes and follows the control stream for hangup requests until ctx
+// ends.
 func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); s.renewLoop(ctx) }()
+	go func() { defer wg.Done(); s.sweepLoop(ctx) }() // reap.go
 	go func() { defer wg.Done(); s.controlLoop(ctx) }()
 	go func() { defer wg.Done(); s.dialLoop(ctx) }() // outbound.go
 	wg.Wait()

@@ -7,8 +7,8 @@ package tenancy
 // keys and reads accounts and the operator config there: they hold key
 // hashes and HA1s, no secret in clear), the key index and the callers'
 // projections; it writes only call state: leases, CPS counters and trunk paces, call
-// records, events, call tokens, operator presence and its node's
-// registry. It cannot read {ws:*}:secrets (data-source credentials, sealed
+// records, events, call tokens, operator presence, its node's registry
+// and the sweep's lock. It cannot read {ws:*}:secrets (data-source credentials, sealed
 // anyway), write configuration, or run KEYS, FLUSH*, CONFIG or ACL.
 // README "Redis ACL" shows it; TestEdgeACL (routing) runs an edge's routing
 // load and call-state writes as this user.
@@ -26,6 +26,8 @@ var EdgeACL = []string{
 	"%RW~{ws:*}:active", "%RW~{ws:*}:cps:*", "%RW~{ws:*}:calls", "%RW~{ws:*}:callidx",
 	"%RW~{ws:*}:events", "%RW~{ws:*}:calltoken:*", "%RW~{ws:*}:operators", "%RW~{ws:*}:pace:*",
 	"%RW~edge:node:*", "%RW~edge:node-secret",
+	// The sweep's lock: one node reaps lost nodes' calls per interval.
+	"%RW~edge:sweep",
 	// Agent-placed calls: the dial stream and its consumer group.
 	"%RW~edge:dials",
 }

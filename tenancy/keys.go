@@ -20,7 +20,10 @@ package tenancy
 //	{ws:<id>}:events     stream  audit and call events of the workspace
 //	{ws:<id>}:calls      hash  call id -> CallRecord JSON
 //	{ws:<id>}:callidx    zset  call id by start time (ms), for paging
-//	{ws:<id>}:active     zset  call id -> lease expiry (ms): calls in progress
+//	{ws:<id>}:active     zset  call id -> lease expiry (ms): calls in progress;
+//	                           an expired member is a call of a lost node, reaped
+//	                           (slot freed, record ended node_lost, call.ended) by
+//	                           one script in this slot (store_reap.go)
 //	{ws:<id>}:cps:<sec>  string  calls admitted in that second
 //	{ws:<id>}:pace:<trunk>  string  next free dial time of an outbound trunk (store_trunkpace.go)
 //	{ws:<id>}:calltoken:<sha256>  string  call token record (calltoken.go)
@@ -55,6 +58,14 @@ package tenancy
 //	edge:dials           stream  agent-placed calls to dial (store_dials.go)
 //	edge:node:<id>:http  string  the node's HTTP address, with a TTL
 //	edge:node-secret     string  the secret nodes sign forwarded operator requests with
+//	edge:sweep           string  the node sweeping lost nodes' calls this interval
+//	                             (SET NX PX LeaseTTL/2; store_reap.go)
+//
+// There is no per-node index of calls: a node that restarts with the same
+// id finds its previous process's calls by reading each workspace's active
+// set and records in that workspace's slot (ReapNode, one script per
+// workspace, pipelined), O(workspaces + active calls) once per start, so
+// no write of a call touches a key outside its workspace's slot.
 //
 // Durability across a failover: Redis replicates asynchronously, so a
 // master that dies right after a write can lose it. With WithReplicaAck

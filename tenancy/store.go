@@ -22,6 +22,7 @@ type Store struct {
 	eventsMaxLen  int64
 	changesMaxLen int64
 	ackTimeout    time.Duration
+	onReap        func(Reaped) // WithReapObserver (store_reap.go)
 }
 
 // StoreOption configures a Store.

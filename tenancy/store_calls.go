@@ -31,19 +31,26 @@ const maxCallRecords = 10_000
 
 // admitScript takes a call slot under the workspace's limits and records
 // the call, atomically in the workspace's slot. Leases of calls whose edge
-// died expire, so their slots come back by themselves.
+// died expire: admission reaps up to a batch of them (reapLua: their
+// records end node_lost) and counts only live leases against the limit,
+// so their slots come back by themselves. It answers its status ('ok',
+// 'deleted', 'concurrent', 'cps'), then what it reaped.
 //
-//	KEYS: active, cps counter, calls, callidx, tombstone
-//	ARGV: now ms, lease expiry ms, max concurrent, max cps, call id, record, started ms, max records
-var admitScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[5]) == 1 then return 'deleted' end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+//	KEYS: active, cps counter, calls, callidx, tombstone, events
+//	ARGV: now ms, lease expiry ms, max concurrent, max cps, call id, record, started ms, max records,
+//	      ended_at (RFC 3339), events max length, reap batch
+var admitScript = redis.NewScript(reapLua + `
+if redis.call('EXISTS', KEYS[5]) == 1 then return {'deleted'} end
+local out = reap(KEYS[1], KEYS[3], KEYS[6],
+  redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[11])),
+  tonumber(ARGV[1]), ARGV[9], ARGV[10])
+table.insert(out, 1, 'ok')
 local maxc = tonumber(ARGV[3])
-if maxc > 0 and redis.call('ZCARD', KEYS[1]) >= maxc then return 'concurrent' end
+if maxc > 0 and redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf') >= maxc then out[1] = 'concurrent' return out end
 local maxcps = tonumber(ARGV[4])
 local n = redis.call('INCR', KEYS[2])
 if n == 1 then redis.call('PEXPIRE', KEYS[2], 2000) end
-if maxcps > 0 and n > maxcps then return 'cps' end
+if maxcps > 0 and n > maxcps then out[1] = 'cps' return out end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[5])
 redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
 redis.call('ZADD', KEYS[4], ARGV[7], ARGV[5])
@@ -54,11 +61,12 @@ if over > 0 then
   end
   redis.call('ZREMRANGEBYRANK', KEYS[4], 0, over - 1)
 end
-return 'ok'`)
+return out`)
 
 // AdmitCall takes a slot for call rec under limits, with a lease the edge
 // renews while it carries the call, and records the call. It fails with a
-// *LimitError when the workspace is at a limit.
+// *LimitError when the workspace is at a limit. Calls of the workspace
+// whose leases expired are reaped on the way (store_reap.go).
 func (s *Store) AdmitCall(ctx context.Context, rec CallRecord, limits Limits, lease time.Duration) error {
 	now := s.now()
 	b, err := json.Marshal(rec)
@@ -66,12 +74,17 @@ func (s *Store) AdmitCall(ctx context.Context, rec CallRecord, limits Limits, le
 		return fmt.Errorf("encode call: %w", err)
 	}
 	ws := rec.WorkspaceID
-	res, err := admitScript.Run(ctx, s.rdb,
-		[]string{keyActive(ws), wsTag(ws) + ":cps:" + strconv.FormatInt(now.Unix(), 10), keyCalls(ws), keyCallIdx(ws), keyTombstone(ws)},
+	reply, err := admitScript.Run(ctx, s.rdb,
+		[]string{keyActive(ws), wsTag(ws) + ":cps:" + strconv.FormatInt(now.Unix(), 10), keyCalls(ws), keyCallIdx(ws), keyTombstone(ws), keyEvents(ws)},
 		now.UnixMilli(), now.Add(lease).UnixMilli(), limits.MaxConcurrentCalls, limits.MaxCPS,
-		rec.ID, b, rec.StartedAt.UnixMilli(), maxCallRecords).Text()
+		rec.ID, b, rec.StartedAt.UnixMilli(), maxCallRecords,
+		now.UTC().Format(time.RFC3339Nano), s.eventsMaxLen, reapBatch).Slice()
 	if err != nil {
 		return unavailable("admit call", err)
+	}
+	res, err := s.admitReply(ws, reply)
+	if err != nil {
+		return err
 	}
 	switch res {
 	case "ok":

@@ -65,6 +65,11 @@ type config struct {
 	MediaTimeout    time.Duration `yaml:"media_timeout"`     // default 60s
 	MaxDuration     time.Duration `yaml:"max_duration"`      // default 4h
 	DrainTimeout    time.Duration `yaml:"drain_timeout"`     // EDGE_DRAIN_TIMEOUT, default 2h (calls in progress finish)
+	// CallLease is the lease of each call in the call registry
+	// (EDGE_CALL_LEASE, a duration or seconds): renewed every third of it,
+	// and the calls of a node lost for that long are ended node_lost.
+	// Default 30s; 2s to 1h.
+	CallLease time.Duration `yaml:"call_lease"`
 	// SessionExpires is the RFC 4028 session interval in seconds
 	// (EDGE_SESSION_EXPIRES). Default 1800; at least 90.
 	SessionExpires int `yaml:"session_expires"`
@@ -103,7 +108,7 @@ func defaultConfig() config {
 		RedisAddr: "127.0.0.1:6379", SIPAddr: "127.0.0.1:5060", HTTPAddr: "127.0.0.1:8080", MetricsAddr: "127.0.0.1:9090",
 		RTPPorts: "10000-20000", NodeID: d.NodeID, LogLevel: "info",
 		NoAnswerTimeout: d.NoAnswerTimeout, MediaTimeout: 60 * time.Second, MaxDuration: d.MaxDuration,
-		DrainTimeout: 2 * time.Hour, RateLimit: d.RateLimit, RateBurst: d.RateBurst,
+		DrainTimeout: 2 * time.Hour, CallLease: d.LeaseTTL, RateLimit: d.RateLimit, RateBurst: d.RateBurst,
 		WorkspaceMediaShare: 50,
 		SessionExpires:      int(d.SessionExpires / time.Second),
 		Operators:           operatorSettings{ICEPort: media.DefaultICEPort},
@@ -135,6 +140,7 @@ func loadConfig(args []string, lookup func(string) (string, bool), stderr io.Wri
 		{"pprof", "EDGE_PPROF", "1: serve /debug/pprof/ on the metrics address"},
 		{"session-expires", "EDGE_SESSION_EXPIRES", "RFC 4028 session interval, seconds (at least 90)"},
 		{"drain-timeout", "EDGE_DRAIN_TIMEOUT", "how long SIGTERM lets calls in progress finish (default 2h)"},
+		{"call-lease", "EDGE_CALL_LEASE", "lease of each call in the call registry, a duration or seconds (default 30s)"},
 		{"workspace-media-share", "EDGE_WORKSPACE_MEDIA_SHARE", "percent of this node's media ports one workspace may hold (default 50)"},
 		{"sip-realm", "EDGE_SIP_REALM", "digest realm of challenges (the same as edge-admin's)"},
 	}, operatorFlags...) {
@@ -224,6 +230,15 @@ func (c *config) set(env, v string) error {
 			return errors.New("must be positive")
 		}
 		c.DrainTimeout = d
+	case "EDGE_CALL_LEASE":
+		d, err := time.ParseDuration(v)
+		if n, nerr := strconv.Atoi(v); nerr == nil {
+			d, err = time.Duration(n)*time.Second, nil
+		}
+		if err != nil {
+			return err
+		}
+		c.CallLease = d
 	case "EDGE_WORKSPACE_MEDIA_SHARE":
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -274,6 +289,9 @@ func (c *config) validate() error {
 	}
 	if _, _, err := media.ParsePortRange(c.RTPPorts); err != nil {
 		return bad("rtp_ports", err)
+	}
+	if c.CallLease < 2*time.Second || c.CallLease > time.Hour {
+		return bad("call_lease", errors.New("must be from 2s to 1h"))
 	}
 	if _, err := redisaddr.Parse(c.RedisAddr); err != nil {
 		return bad("redis_addr", err)
@@ -333,6 +351,8 @@ func (c *config) sipConfig() (sip.Config, error) {
 	}
 	s.NoAnswerTimeout, s.MaxDuration, s.DrainTimeout = c.NoAnswerTimeout, c.MaxDuration, c.DrainTimeout
 	s.MediaTimeout = c.MediaTimeout
+	// A short lease (tests) reads the control stream in shorter waits.
+	s.LeaseTTL, s.ControlWait = c.CallLease, min(s.ControlWait, c.CallLease/2)
 	s.SessionExpires = time.Duration(c.SessionExpires) * time.Second
 	s.MaxCallsPerWorkspace = c.callsPerWorkspace()
 	s.DropUnknownSources, s.RateLimit, s.RateBurst = c.DropUnknownSources, c.RateLimit, c.RateBurst

@@ -58,6 +58,20 @@ func TestLoadConfigPrecedence(t *testing.T) {
 				t.Errorf("realm %q", s.Realm)
 			}
 		}},
+		{name: "call lease as a duration or seconds", args: []string{"-call-lease", "4s"}, check: func(t *testing.T, c config) {
+			s, err := c.sipConfig()
+			if err != nil || s.LeaseTTL != 4*time.Second || s.ControlWait != 2*time.Second {
+				t.Errorf("EDGE_CALL_LEASE 4s: lease %v, control wait %v, %v", s.LeaseTTL, s.ControlWait, err)
+			}
+			if d, _ := loadConfig([]string{"-call-lease", "45"}, lookup, io.Discard); d.CallLease != 45*time.Second {
+				t.Errorf("EDGE_CALL_LEASE 45: %v", d.CallLease)
+			}
+			if d, _ := loadConfig(nil, lookup, io.Discard); d.CallLease != 30*time.Second {
+				t.Errorf("default call lease %v, want 30s", d.CallLease)
+			}
+		}},
+		{name: "call lease too short", args: []string{"-call-lease", "1s"}, err: true},
+		{name: "call lease not a duration", args: []string{"-call-lease", "soon"}, err: true},
 		{name: "bad port range", args: []string{"-rtp-ports", "20000-10000"}, err: true},
 		{name: "bad public ip", args: []string{"-public-ip", "not-an-ip"}, err: true},
 		{name: "unknown flag", args: []string{"-nope"}, err: true},

@@ -51,7 +51,13 @@ func run(term, intr context.Context, cfg config, stderr io.Writer) error {
 	}
 	rdb := redisaddr.NewClient(raddr, "edge")
 	defer rdb.Close()
-	store := tenancy.NewStore(rdb, tenancy.WithPolicy(tenancy.Policy{Credentials: cfg.Credentials}))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reaps, err := sip.NewReapMetrics(reg, log.With("component", "reaper"))
+	if err != nil {
+		return err
+	}
+	store := tenancy.NewStore(rdb, tenancy.WithPolicy(tenancy.Policy{Credentials: cfg.Credentials}), tenancy.WithReapObserver(reaps.Observe))
 	// Event streams wait in Redis (XREAD BLOCK, a second at a time): they
 	// get a pool of their own, so that no number of them ever holds a
 	// connection that call admission needs.
@@ -60,8 +66,6 @@ func run(term, intr context.Context, cfg config, stderr io.Writer) error {
 	})
 	defer streamRDB.Close()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	routes := routing.New(store, reg, log.With("component", "routing"))
 
 	lo, hi, _ := media.ParsePortRange(cfg.RTPPorts)
@@ -128,6 +132,7 @@ func run(term, intr context.Context, cfg config, stderr io.Writer) error {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	reapOwnCalls(ctx, srv, log)
 	var wg sync.WaitGroup
 	errc := make(chan error, 7)
 	spawn := func(f func() error) {
@@ -179,6 +184,22 @@ func run(term, intr context.Context, cfg config, stderr io.Writer) error {
 	cancel()
 	wg.Wait()
 	return runErr
+}
+
+// reapOwnCalls ends, before the node serves, the calls its previous
+// process left in the registry under the same node id (bounded: when
+// Redis is away their leases run out and the sweep ends them).
+func reapOwnCalls(ctx context.Context, srv *sip.Server, log *slog.Logger) {
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	n, err := srv.ReapOwnCalls(rctx)
+	if err != nil {
+		log.Warn("ending the calls of this node's previous process", "error", err)
+		return
+	}
+	if n > 0 {
+		log.Info("ended the calls of this node's previous process", "calls", n, "reason", tenancy.ReasonNodeLost)
+	}
 }
 
 func listenTLS(cfg config) (net.Listener, error) {
