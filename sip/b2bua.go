@@ -180,6 +180,9 @@ func (c *call) respondTrunk(code int, phrase string, body []byte) {
 		return
 	}
 	if c.rel != nil && code > 100 && code < 200 {
+		if c.offerless {
+			return // Require: 100rel after a delayed offer: no 18x (invite.go)
+		}
 		c.respondReliably(code, phrase, body)
 		return
 	}

@@ -107,7 +107,12 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 	c.token = s.issueCallToken(rec)
 	c.offerless = offerless
 	c.trunkTimer(timer)
-	if wantsReliable(req) {
+	if wantsReliable(req) && (!offerless || hasOptionTag(req, "Require", "100rel")) {
+		// After a delayed offer the first reliable response would have to
+		// carry the edge's offer (RFC 3261 section 13.2.1, RFC 3262
+		// section 5): a trunk that only supports 100rel gets unreliable
+		// provisionals, one that requires it none (respondTrunk), and the
+		// offer comes in the 200 either way.
 		c.rel = newReliable(req.CSeq().SeqNo)
 	}
 	if offer != nil {

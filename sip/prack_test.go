@@ -151,3 +151,66 @@ func TestParseRAck(t *testing.T) {
 		})
 	}
 }
+
+// TestDelayedOfferWith100rel: after an INVITE without SDP the first
+// reliable response would have to carry the edge's offer (RFC 3261
+// section 13.2.1), so a trunk that supports 100rel gets its ringing
+// unreliably, and one that requires it gets no 18x at all; either way the
+// offer comes in the 200 and the answer in the ACK.
+func TestDelayedOfferWith100rel(t *testing.T) {
+	for _, tc := range []struct {
+		name, header string
+		ringing      bool
+	}{
+		{"supported", "Supported: 100rel\r\n", true},
+		{"required", "Require: 100rel\r\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEdge(t, func(o *edgeOptions) { o.mediaTimeout = 0 })
+			svc, target := startService(t, "uas_answer.xml")
+			ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: target})
+			trunk := newRawTrunk(t, "127.0.0.1", e.udpAddr)
+			rtp := listenRTP(t)
+			inv := trunk.newInvite("+15551230001")
+			inv.extra, inv.sdp = tc.header, ""
+			trunk.send(t, inv.text(trunk.local()))
+			var ok *sip.Response
+			ringing := 0
+			for deadline := time.Now().Add(10 * time.Second); ok == nil && time.Now().Before(deadline); {
+				msg, _ := trunk.recvMsg(t, time.Until(deadline))
+				res, isRes := msg.(*sip.Response)
+				switch {
+				case msg == nil:
+					t.Fatal("no 200 to the INVITE")
+				case !isRes || res.StatusCode == 100:
+				case res.StatusCode < 200:
+					ringing++
+					if res.GetHeader("RSeq") != nil || hasOptionTag(res, "Require", "100rel") {
+						t.Fatalf("a reliable %d after a delayed offer:\n%s", res.StatusCode, res)
+					}
+				case res.StatusCode == 200:
+					ok = res
+				default:
+					t.Fatalf("INVITE answered %d", res.StatusCode)
+				}
+			}
+			if (ringing > 0) != tc.ringing {
+				t.Errorf("%d provisional responses, want some: %v", ringing, tc.ringing)
+			}
+			if ok == nil || !strings.Contains(string(ok.Body()), "m=audio") {
+				t.Fatalf("200 without the edge's offer: %v", ok)
+			}
+			trunk.send(t, trunk.inDialog(inv, ok, "ACK", 1, "", sdpOn(portOf(rtp), 1, "sendrecv")))
+			trunk.send(t, trunk.inDialog(inv, ok, "BYE", 2, "", ""))
+			if res := trunk.waitResponse(t, 200, 5*time.Second); res == nil {
+				t.Fatal("BYE not answered")
+			}
+			if code, logs := svc.wait(t, 10*time.Second); code != 0 {
+				t.Fatalf("service sipp exit %d\n%s", code, logs)
+			}
+			if got := e.waitEnded(t, ws, 1)[0]["reason"]; got != string(ReasonTrunkHangup) {
+				t.Errorf("reason = %v, want trunk_hangup (the ACK's answer taken)", got)
+			}
+		})
+	}
+}
