@@ -253,20 +253,28 @@ func (c *rawCall) waitBye(t testing.TB, d time.Duration) sipMsg {
 // returns the answer, waiting up to 3 s.
 func (c *rawCall) options(t testing.TB) sipMsg {
 	t.Helper()
+	m, ok := c.tryOptions(3 * time.Second)
+	if !ok {
+		t.Fatalf("OPTIONS to %s not answered within 3s", c.edge)
+	}
+	return m
+}
+
+// tryOptions sends an OPTIONS and waits up to d for its answer.
+func (c *rawCall) tryOptions(d time.Duration) (sipMsg, bool) {
 	host, _, _ := net.SplitHostPort(c.local())
 	msg := fmt.Sprintf("OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK%s;rport\r\nFrom: <sip:carrier@%s>;tag=%s\r\nTo: <sip:%s>\r\nCall-ID: opt-%s\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
 		c.edge, c.local(), randToken(), host, randToken(), c.edge, randToken())
 	c.send(msg)
-	deadline := time.After(3 * time.Second)
+	deadline := time.After(d)
 	for {
 		select {
 		case m := <-c.resps:
 			if strings.HasSuffix(m.head["cseq"], "OPTIONS") && m.status() >= 200 {
-				return m
+				return m, true
 			}
 		case <-deadline:
-			t.Fatalf("OPTIONS to %s not answered within 3s", c.edge)
-			return sipMsg{}
+			return sipMsg{}, false
 		}
 	}
 }
