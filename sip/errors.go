@@ -330,7 +330,7 @@ func classify(err error) *Rejection {
 	case errors.Is(err, ErrHangupRequested):
 		return &Rejection{Reason: ReasonHangupRequested, Err: err}
 	case errors.Is(err, ErrDrainTimeout):
-		return &Rejection{Reason: ReasonDrainTimeout, Err: err}
+		return &Rejection{Reason: ReasonDrainTimeout, RetryAfter: 5, Err: err}
 	case errors.Is(err, ErrShutdown), errors.Is(err, ErrClosed):
 		return &Rejection{Reason: ReasonShutdown, RetryAfter: 5, Err: err}
 	case errors.Is(err, ErrDraining):

@@ -71,8 +71,13 @@ func TestSeveralEdges(t *testing.T) {
 
 	t.Run("a node hangs up a call another node holds", func(t *testing.T) {
 		id := byNode["edge-1"]
-		var res map[string]string
-		edgeproc.Call(t, "POST", "http://"+s.edges[1].HTTP+"/v1/calls/"+id+"/hangup", key, nil, 202, &res)
+		var viewer struct {
+			APIKey string `json:"api_key"`
+		}
+		edgeproc.Call(t, "POST", s.admin.URL+"/v1/workspaces/"+s.ws.ID+"/accounts", key,
+			map[string]string{"name": "Vic Viewer", "email": "vic@example.org", "role": "viewer"}, 201, &viewer)
+		edgeproc.Call(t, "POST", "http://"+s.edges[1].HTTP+"/v1/calls/"+id+"/hangup", viewer.APIKey, nil, 403, nil)
+		edgeproc.Call(t, "POST", "http://"+s.edges[1].HTTP+"/v1/calls/"+id+"/hangup", key, nil, 202, nil)
 		calls[0].waitBye(t, 5*time.Second)
 		waitFor(t, 5*time.Second, "the record ended", func() bool { return s.call(t, id).State == tenancy.CallEnded })
 		if r := s.call(t, id); r.EndReason != "hangup_requested" || r.NodeID != "edge-1" {
@@ -100,6 +105,7 @@ func TestSeveralEdges(t *testing.T) {
 func testOperatorAcrossNodes(t *testing.T, s *stack) {
 	mport := edgeproc.PortOf(edgeproc.FreeUDP(t, "127.0.0.1"))
 	uac := edgeproc.StartSIPp(t, "trunk", "../../../loadtest/sipp/uac_pcmu.xml", s.edges[0].SIP, "-i", "127.0.0.1",
+		"-p", edgeproc.PortOf(edgeproc.FreeUDP(t, "127.0.0.1")),
 		"-s", number, "-mp", mport, "-d", "5000", "-m", "1", "-timeout", "40s", "-timeout_error", "-trace_err")
 	var id string
 	waitFor(t, 10*time.Second, "the SIPp call answered on edge-1", func() bool {
