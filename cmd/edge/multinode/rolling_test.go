@@ -31,7 +31,7 @@ func TestRollingRestartLosesNoCall(t *testing.T) {
 	for _, e := range s.edges {
 		addrs = append(addrs, e.SIP)
 	}
-	sbc := startCarrier(t, addrs)
+	sbc := edgeproc.StartKamailio(t, "127.0.0.1", addrs...)
 
 	began := time.Now()
 	load := edgeproc.StartSIPp(t, "carrier load", "testdata/uac_via_carrier.xml", sbc.Addr, "-i", "127.0.0.1",
