@@ -45,7 +45,7 @@ func TestDrainOnSIGTERM(t *testing.T) {
 
 	sent := time.Now()
 	e.Signal(syscall.SIGTERM)
-	waitFor(t, 2*time.Second, "public /readyz 503", func() bool { return publicReady(e) == 503 })
+	edgeproc.WaitFor(t, 2*time.Second, "public /readyz 503", func() bool { return publicReady(e) == 503 })
 	notReady := time.Since(sent)
 	t.Logf("public /readyz not ready %v after SIGTERM", notReady.Round(time.Millisecond))
 	if notReady > 200*time.Millisecond {

@@ -79,7 +79,7 @@ func TestSeveralEdges(t *testing.T) {
 		edgeproc.Call(t, "POST", "http://"+s.edges[1].HTTP+"/v1/calls/"+id+"/hangup", viewer.APIKey, nil, 403, nil)
 		edgeproc.Call(t, "POST", "http://"+s.edges[1].HTTP+"/v1/calls/"+id+"/hangup", key, nil, 202, nil)
 		calls[0].waitBye(t, 5*time.Second)
-		waitFor(t, 5*time.Second, "the record ended", func() bool { return s.call(t, id).State == tenancy.CallEnded })
+		edgeproc.WaitFor(t, 5*time.Second, "the record ended", func() bool { return s.call(t, id).State == tenancy.CallEnded })
 		if r := s.call(t, id); r.EndReason != "hangup_requested" || r.NodeID != "edge-1" {
 			t.Fatalf("record %+v", r)
 		}
@@ -108,7 +108,7 @@ func testOperatorAcrossNodes(t *testing.T, s *stack) {
 		"-p", edgeproc.PortOf(edgeproc.FreeUDP(t, "127.0.0.1")),
 		"-s", number, "-mp", mport, "-d", "5000", "-m", "1", "-timeout", "40s", "-timeout_error", "-trace_err")
 	var id string
-	waitFor(t, 10*time.Second, "the SIPp call answered on edge-1", func() bool {
+	edgeproc.WaitFor(t, 10*time.Second, "the SIPp call answered on edge-1", func() bool {
 		for _, r := range s.activeCalls(t, s.edges[1], s.ws.OwnerAPIKey) {
 			if r.State == tenancy.CallAnswered && r.NodeID == "edge-1" {
 				id = r.ID
@@ -123,7 +123,7 @@ func testOperatorAcrossNodes(t *testing.T, s *stack) {
 		t.Fatalf("join through edge-3: %d %s", res.status, res.body)
 	}
 	op.Accept(t, []byte(res.body))
-	waitFor(t, 5*time.Second, "RTP at the operator", func() bool { return op.Received().Load() >= 100 })
+	edgeproc.WaitFor(t, 5*time.Second, "RTP at the operator", func() bool { return op.Received().Load() >= 100 })
 	lvl := op.Level(4000)
 	t.Logf("operator on edge-1's call through edge-3: %d packets, RMS %.0f", op.Received().Load(), lvl)
 	if lvl < 200 {

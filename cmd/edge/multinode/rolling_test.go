@@ -75,7 +75,7 @@ func restart(t *testing.T, e *edgeproc.Edge, d time.Duration) {
 	r, _, _ := edgeproc.ReadinessOf(e.Metrics)
 	sent := time.Now()
 	e.Signal(syscall.SIGTERM)
-	waitFor(t, 2*time.Second, e.Config.NodeID+" not ready", func() bool { return publicReady(e) != 200 })
+	edgeproc.WaitFor(t, 2*time.Second, e.Config.NodeID+" not ready", func() bool { return publicReady(e) != 200 })
 	if code := e.Wait(t, d); code != 0 {
 		t.Fatalf("%s exited %d after SIGTERM", e.Config.NodeID, code)
 	}

@@ -121,7 +121,7 @@ func (s *stack) activeCount(t *testing.T) int64 {
 // waitActive waits up to d for the workspace's active count to be n.
 func (s *stack) waitActive(t *testing.T, n int64, d time.Duration) {
 	t.Helper()
-	waitFor(t, d, fmt.Sprintf("%d active calls", n), func() bool { return s.activeCount(t) == n })
+	edgeproc.WaitFor(t, d, fmt.Sprintf("%d active calls", n), func() bool { return s.activeCount(t) == n })
 }
 
 // call reads one call record through the admin API.
@@ -130,18 +130,6 @@ func (s *stack) call(t *testing.T, id string) tenancy.CallRecord {
 	var rec tenancy.CallRecord
 	edgeproc.Call(t, "GET", s.admin.URL+"/v1/workspaces/"+s.ws.ID+"/calls/"+id, s.ws.OwnerAPIKey, nil, 200, &rec)
 	return rec
-}
-
-// waitFor polls cond every 50 ms for up to d.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // publicReady is the status of an edge's public /readyz (0: no answer).
