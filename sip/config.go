@@ -64,8 +64,10 @@ type Config struct {
 	// LeaseTTL is the lease of each call in the call registry; the edge
 	// renews it every LeaseTTL/3. Default 30s.
 	LeaseTTL time.Duration
-	// ControlWait is how long one read of the control stream blocks.
-	// Default 5s.
+	// ControlWait is how long one read of the control stream (and of the
+	// dial stream) blocks. A stopping server waits for its last read to
+	// return (a blocked Redis read ignores its context), so this bounds
+	// how long a drained edge takes to exit. Default 1s.
 	ControlWait time.Duration
 	// StoreTimeout bounds each call-state write to Redis. Default 3s.
 	StoreTimeout time.Duration
@@ -130,7 +132,7 @@ func DefaultConfig() Config {
 		SessionExpires:           1800 * time.Second,
 		MinSE:                    90 * time.Second,
 		LeaseTTL:                 30 * time.Second,
-		ControlWait:              5 * time.Second,
+		ControlWait:              time.Second,
 		StoreTimeout:             3 * time.Second,
 		RateLimit:                50,
 		RateBurst:                100,

@@ -147,6 +147,16 @@
 // (486/600), 503 when unreachable or answering any other failure, 500 for
 // a fault of the edge's own while setting the call up.
 //
+// # Drain
+//
+// Drain (SIGTERM in cmd/edge) refuses new calls and out-of-dialog OPTIONS
+// with 503 and Retry-After at once, lets the calls in progress finish, and
+// when its time runs out hangs up the calls left: BYE on both legs with
+// Reason: SIP;cause=503;text="Edge drain timeout" (RFC 3326 section
+// 2), end reason drain_timeout. Close ends calls with reason shutdown and
+// its own Reason header (byeReasons in errors.go); a BYE ending a call for
+// any other cause carries none.
+//
 // # Carrier identity and requests to services
 //
 // The caller's identity is read from P-Asserted-Identity, Remote-Party-ID,

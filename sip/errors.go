@@ -29,6 +29,9 @@ var (
 	ErrHangupRequested = errors.New("sip: hangup requested")
 	// ErrShutdown reports a call ended because the server stops.
 	ErrShutdown = errors.New("sip: shutdown")
+	// ErrDrainTimeout reports a call still up when a drain's time ran out
+	// (EDGE_DRAIN_TIMEOUT): the edge hung it up.
+	ErrDrainTimeout = errors.New("sip: drain timeout")
 	// ErrServiceUnavailable reports a service that cannot be reached or
 	// answered with a failure.
 	ErrServiceUnavailable = errors.New("sip: service unavailable")
@@ -72,7 +75,9 @@ const (
 	ReasonCanceled        Reason = "canceled"
 	ReasonHangupRequested Reason = "hangup_requested"
 	ReasonShutdown        Reason = "shutdown"
-	ReasonTooManyHops     Reason = "too_many_hops"
+	// ReasonDrainTimeout: a call still up when the drain's time ran out.
+	ReasonDrainTimeout Reason = "drain_timeout"
+	ReasonTooManyHops  Reason = "too_many_hops"
 	// SDES-SRTP refusals (trunk media_encryption, RFC 4568).
 	ReasonSRTPRequired Reason = "srtp_required"
 	ReasonSRTPDisabled Reason = "srtp_disabled"
@@ -194,6 +199,7 @@ var responses = map[Reason]response{
 	ReasonCanceled:        {487, "Request Terminated"},
 	ReasonHangupRequested: {480, "Temporarily Unavailable"},
 	ReasonShutdown:        {503, "Service Unavailable"},
+	ReasonDrainTimeout:    {503, "Service Unavailable"},
 	ReasonTooManyHops:     {483, "Too Many Hops"},
 	ReasonSRTPRequired:    {488, "Not Acceptable Here"},
 	ReasonSRTPDisabled:    {488, "Not Acceptable Here"},
@@ -217,6 +223,25 @@ var responses = map[Reason]response{
 	ReasonNoPrack:        {500, "Server Internal Error"},
 
 	ReasonIntervalTooBrief: {422, "Session Interval Too Small"},
+}
+
+// byeReasons are the Reason headers (RFC 3326) of the BYEs the edge sends
+// when it ends a call of its own accord for a whole-edge cause, on both
+// legs, so that the carrier and the service see why the call ended. Other
+// BYEs carry none.
+var byeReasons = map[Reason]response{
+	ReasonDrainTimeout: {503, "Edge drain timeout"},
+	ReasonShutdown:     {503, "Edge shutdown"},
+}
+
+// byeReason is the Reason header value of a BYE ending a call for reason,
+// "" when it carries none.
+func byeReason(reason Reason) string {
+	r, ok := byeReasons[reason]
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf("SIP;cause=%d;text=%q", r.code, r.phrase)
 }
 
 // Status returns the SIP status code and reason phrase for r. A 400 names
@@ -304,6 +329,8 @@ func classify(err error) *Rejection {
 		return &Rejection{Reason: ReasonCanceled, Err: err}
 	case errors.Is(err, ErrHangupRequested):
 		return &Rejection{Reason: ReasonHangupRequested, Err: err}
+	case errors.Is(err, ErrDrainTimeout):
+		return &Rejection{Reason: ReasonDrainTimeout, RetryAfter: 5, Err: err}
 	case errors.Is(err, ErrShutdown), errors.Is(err, ErrClosed):
 		return &Rejection{Reason: ReasonShutdown, RetryAfter: 5, Err: err}
 	case errors.Is(err, ErrDraining):

@@ -230,7 +230,11 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Drain stops taking new calls (they get 503 with Retry-After) and waits
 // for the calls in progress to end, until ctx ends or Config.DrainTimeout
-// passes; it returns ctx's error if calls remain.
+// passes. When that time runs out (ctx's deadline, not its cancellation:
+// a cancelled drain leaves its calls to Close), it hangs up the calls
+// left, with BYE and a Reason header on both legs and end reason
+// "drain_timeout", waits for them to end, and returns an error wrapping
+// ErrDrainTimeout.
 func (s *Server) Drain(ctx context.Context) error {
 	s.draining.Store(true)
 	if _, ok := ctx.Deadline(); !ok {
@@ -244,8 +248,20 @@ func (s *Server) Drain(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("drain with %d calls left: %w", s.ActiveCalls(), ctx.Err())
 	}
+	left := s.ActiveCalls()
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("drain with %d calls left: %w", left, ctx.Err())
+	}
+	s.log.Warn("drain timeout: hanging up the calls left", "active_calls", left)
+	for _, c := range s.dialogs.all() {
+		c.terminate(ErrDrainTimeout)
+	}
+	select { // each hangup is bounded by Config.ByeTimeout
+	case <-done:
+	case <-time.After(s.cfg.ByeTimeout + time.Second):
+	}
+	return fmt.Errorf("drain ended %d calls: %w", left, ErrDrainTimeout)
 }
 
 // ActiveCalls returns the number of calls in progress on this server.

@@ -45,12 +45,13 @@ func (c *call) hangup(cause error) {
 	c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.ByeTimeout)
 	defer cancel()
+	reason := endReason(cause)
 	var wg sync.WaitGroup
 	if byeA {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := c.bye(ctx, media.LegA); err != nil {
+			if err := c.bye(ctx, media.LegA, reason); err != nil {
 				c.log.Debug("bye trunk", "error", err)
 			}
 		}()
@@ -59,22 +60,26 @@ func (c *call) hangup(cause error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := c.bye(ctx, media.LegB); err != nil {
+			if err := c.bye(ctx, media.LegB, reason); err != nil {
 				c.log.Debug("bye service", "error", err)
 			}
 		}()
 	}
 	wg.Wait()
-	c.end(endReason(cause))
+	c.end(reason)
 }
 
 // bye sends BYE on leg l: on leg A whether or not the trunk acknowledged
 // the 200 (RFC 3261 section 13.3.1.4: a 2xx never acknowledged within
 // 64*T1 ends the session with BYE; sipgo's own Bye waits for the ACK
 // first), on leg B whatever sipgo thinks of the dialog's state (a PRACK
-// leaves it unconfirmed, see prack.go).
-func (c *call) bye(ctx context.Context, l media.Leg) error {
+// leaves it unconfirmed, see prack.go). It carries the Reason header of
+// reason, if it has one (byeReasons).
+func (c *call) bye(ctx context.Context, l media.Leg, reason Reason) error {
 	bye := sip.NewRequest(sip.BYE, c.remoteTarget(l))
+	if v := byeReason(reason); v != "" {
+		bye.AppendHeader(sip.NewHeader("Reason", v))
+	}
 	tx, err := c.dialog(l).TransactionRequest(ctx, bye)
 	if err != nil {
 		return err

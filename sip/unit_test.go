@@ -58,6 +58,7 @@ func TestClassify(t *testing.T) {
 		{"no ports", media.ErrNoPorts, 503, true},
 		{"draining", ErrDraining, 503, true},
 		{"shutdown", ErrShutdown, 503, true},
+		{"drain timeout", fmt.Errorf("drain: %w", ErrDrainTimeout), 503, true},
 		{"trunk over budget", overBudgetRejection(), 503, true},
 		{"no codec", fmt.Errorf("n: %w", media.ErrNoCommonCodec), 488, false},
 		{"bad sdp", media.ErrMalformedSDP, 400, false},
@@ -79,6 +80,15 @@ func TestClassify(t *testing.T) {
 				t.Errorf("Retry-After %d, want present=%v", rej.RetryAfter, tc.retryAfter)
 			}
 		})
+	}
+	for reason, want := range map[Reason]string{
+		ReasonDrainTimeout: `SIP;cause=503;text="Edge drain timeout"`,
+		ReasonShutdown:     `SIP;cause=503;text="Edge shutdown"`,
+		ReasonTrunkHangup:  "",
+	} {
+		if got := byeReason(reason); got != want {
+			t.Errorf("BYE Reason of %s: %q, want %q", reason, got, want)
+		}
 	}
 	for reason, resp := range responses {
 		if reason == "" {

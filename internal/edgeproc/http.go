@@ -111,3 +111,16 @@ func Call(t testing.TB, method, url, token string, body any, want int, out any) 
 	}
 	return resp.StatusCode
 }
+
+// WaitFor polls cond every 50 ms until it holds, for up to d, or fails t
+// naming what it waited for.
+func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -13,11 +13,12 @@ import (
 
 // Proc is a running program.
 type Proc struct {
-	Name string
-	cmd  *exec.Cmd
-	log  *syncBuffer
-	done chan struct{}
-	err  error // of Wait, once done is closed
+	Name  string
+	cmd   *exec.Cmd
+	group bool // signalled as a process group (Options.Group)
+	log   *syncBuffer
+	done  chan struct{}
+	err   error // of Wait, once done is closed
 }
 
 // Start runs bin with only env (and PATH) as its environment. The process
@@ -25,13 +26,30 @@ type Proc struct {
 // tail is shown when the test fails.
 func Start(t testing.TB, name, bin string, args []string, env map[string]string) *Proc {
 	t.Helper()
+	return StartWith(t, name, bin, args, env, Options{})
+}
+
+// Options are the rarer ways to run a program.
+type Options struct {
+	// Dir is its working directory (default: the test's), where programs
+	// such as sipp write their logs.
+	Dir string
+	// Group runs it in a process group of its own, signalled and killed
+	// as one: for programs that fork workers (kamailio).
+	Group bool
+}
+
+// StartWith is Start with Options.
+func StartWith(t testing.TB, name, bin string, args []string, env map[string]string, o Options) *Proc {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	p := &Proc{Name: name, cmd: cmd, log: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Dir = o.Dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: o.Group}
+	p := &Proc{Name: name, cmd: cmd, group: o.Group, log: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
@@ -56,6 +74,10 @@ func (p *Proc) Signal(sig syscall.Signal) {
 	select {
 	case <-p.done:
 	default:
+		if p.group {
+			_ = syscall.Kill(-p.cmd.Process.Pid, sig)
+			return
+		}
 		_ = p.cmd.Process.Signal(sig)
 	}
 }

@@ -22,6 +22,9 @@ type Store interface {
 
 	GetCall(ctx context.Context, ws, id string) (tenancy.CallRecord, error)
 	ListCalls(ctx context.Context, ws string, active bool, after string, limit int) ([]tenancy.CallRecord, string, error)
+	// RequestHangup asks the node carrying a call to hang it up (its
+	// control stream).
+	RequestHangup(ctx context.Context, ws, id, reason string) error
 
 	AppendEvent(ctx context.Context, ws string, e tenancy.Event) (string, error)
 	LastEventID(ctx context.Context, ws string) (string, error)

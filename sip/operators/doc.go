@@ -17,6 +17,7 @@
 //	GET    /v1/calls/{call_id}         one call with its operators
 //	GET    /v1/calls/{call_id}/operators/{operator_id}/levels   Server-Sent Events of the call's audio levels
 //	GET    /v1/calls/{call_id}/caller  the world model's projection of the call's caller
+//	POST   /v1/calls/{call_id}/hangup      -> 202, call.hangup_requested (any node; the holder hangs up)
 //	POST   /v1/calls/{call_id}/escalations   {"reason": "...", "mode": "..."} -> 202, call.escalation_requested
 //	GET    /v1/events/stream           Server-Sent Events of the workspace's call and operator events
 //	GET    /v1/workspace               the key's workspace: id, name, environment, and the key's account

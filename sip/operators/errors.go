@@ -105,6 +105,7 @@ var errorTable = []struct {
 	{tenancy.ErrUnauthenticated, http.StatusUnauthorized, CodeUnauthenticated},
 	{tenancy.ErrForbidden, http.StatusForbidden, CodeForbidden},
 	{tenancy.ErrNotFound, http.StatusNotFound, CodeNotFound},
+	{tenancy.ErrConflict, http.StatusConflict, CodeConflict},
 	{tenancy.ErrInvalid, http.StatusUnprocessableEntity, CodeInvalid},
 	{tenancy.ErrUnavailable, http.StatusServiceUnavailable, CodeUnavailable},
 }

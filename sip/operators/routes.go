@@ -47,6 +47,8 @@ func routeTable() []route {
 			action: tenancy.ActionRead, serve: (*Handler).listCalls},
 		{name: "get_call", method: http.MethodGet, pattern: "/v1/calls/{call_id}",
 			action: tenancy.ActionRead, call: true, serve: (*Handler).getCall},
+		{name: "hangup", method: http.MethodPost, pattern: "/v1/calls/{call_id}/hangup",
+			action: tenancy.ActionOperate, call: true, perWorkspace: true, serve: (*Handler).hangup},
 		{name: "escalate", method: http.MethodPost, pattern: "/v1/calls/{call_id}/escalations",
 			action: tenancy.ActionOperate, call: true, perWorkspace: true, serve: (*Handler).escalate},
 		{name: "levels", method: http.MethodGet, pattern: "/v1/calls/{call_id}/operators/{operator_id}/levels",
@@ -162,7 +164,7 @@ func (h *Handler) serveRoute(rt route, w http.ResponseWriter, r *http.Request) e
 // actionVerb says what an action is, for 403 messages.
 func actionVerb(a tenancy.Action) string {
 	if a == tenancy.ActionOperate {
-		return "join calls as operator, leave them or request escalations"
+		return "join calls as operator, leave them, hang them up or request escalations"
 	}
 	return "read calls and events"
 }
