@@ -23,11 +23,7 @@ func (s *Session) addOperator(op *Operator, met *operatorMetrics) error {
 	s.mixMu.Lock()
 	defer s.mixMu.Unlock()
 	if s.mixer == nil {
-		m := newMixer(s, met, s.log)
-		s.mixer = m
-		s.mix.Store(m)
-		s.wg.Add(1)
-		go m.run()
+		s.startMixer(met)
 	}
 	s.mixer.add(op)
 	s.ops = append(s.ops, op)
@@ -49,7 +45,7 @@ func (s *Session) detachMixer(m *mixer) bool {
 	s.mixMu.Lock()
 	defer s.mixMu.Unlock()
 	m.mu.Lock()
-	idle := len(m.parties) == 0 && !m.owned[LegA] && !m.owned[LegB]
+	idle := len(m.parties) == 0 && !m.owned[LegA] && !m.owned[LegB] && !s.holdAudio.Load()
 	m.mu.Unlock()
 	if !idle {
 		return false
