@@ -43,12 +43,16 @@ type call struct {
 	cancel context.CancelCauseFunc
 
 	a *sipgo.DialogServerSession
+	// b is the edge's INVITE to the service while the call is set up
+	// (PRACK, CANCEL); legB is leg B's dialog once it exists, replaced by
+	// transfers and Replaces (service_dialog.go).
 	b *sipgo.DialogClientSession
 	// out is leg A of a call the edge placed (outbound.go), a is then nil.
 	out *outLeg
 
 	mu        sync.Mutex
 	rec       tenancy.CallRecord
+	legB      serviceDialog
 	legIDs    []string
 	peer      netip.Addr
 	aUp, bUp  bool // leg answered (and not hung up by its side)

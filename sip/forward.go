@@ -25,7 +25,7 @@ func (c *call) dialog(l media.Leg) dialogLeg {
 	if l == media.LegA {
 		return c.trunkDialog() // xfer.go: a placed call's leg A is a client session
 	}
-	return c.svc() // transfer.go: a transfer replaces leg B
+	return c.svc() // service_dialog.go: transfers and Replaces replace leg B
 }
 
 // remoteTarget is the Request-URI of the edge's requests on leg l: the
@@ -37,7 +37,7 @@ func (c *call) remoteTarget(l media.Leg) sip.Uri {
 		}
 		return c.a.InviteRequest.Contact().Address
 	}
-	return c.svc().InviteResponse.Contact().Address
+	return c.svc().Target() // service_dialog.go: either side's dialog
 }
 
 // peerError is a non-2xx final answer of a leg's peer to a request of the
@@ -238,7 +238,7 @@ func (c *call) peerAllows(l media.Leg, method string) bool {
 		}
 	}
 	if l == media.LegB {
-		msg = c.svc().InviteResponse
+		msg = c.svc().Peer()
 	}
 	for _, h := range msg.GetHeaders("Allow") {
 		for _, m := range strings.Split(h.Value(), ",") {

@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
-
 	"github.com/voiceedge/edge/media"
 )
 
@@ -74,25 +72,7 @@ func (c *call) hangup(cause error) {
 // first), on leg B whatever sipgo thinks of the dialog's state (a PRACK
 // leaves it unconfirmed, see prack.go).
 func (c *call) bye(ctx context.Context, l media.Leg) error {
-	bye := sip.NewRequest(sip.BYE, c.remoteTarget(l))
-	tx, err := c.dialog(l).TransactionRequest(ctx, bye)
-	if err != nil {
-		return err
-	}
-	defer tx.Terminate()
-	for {
-		select {
-		case res := <-tx.Responses():
-			if res.IsProvisional() {
-				continue
-			}
-			return nil
-		case <-tx.Done():
-			return tx.Err()
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return byeOn(ctx, c.dialog(l), c.remoteTarget(l))
 }
 
 // endReason maps the cause that ended a call to its end reason.
