@@ -117,6 +117,17 @@ const (
 	// ReasonIntervalTooBrief: a Session-Expires below the edge's Min-SE
 	// (RFC 4028 section 8.1): 422 with Min-SE.
 	ReasonIntervalTooBrief Reason = "interval_too_brief"
+
+	// Refusals of an INVITE with Replaces (replaces.go, RFC 3891): its
+	// early-only flag for a confirmed dialog (486), past the transfers a
+	// call may make (403).
+	ReasonEarlyOnly     Reason = "early_only"
+	ReasonTransferLimit Reason = "transfer_limit"
+	// End reasons of a call an operator took over (takeover.go): the
+	// operator left after the agent, or no operator came while the caller
+	// waited on hold audio.
+	ReasonOperatorLeft Reason = "operator_left"
+	ReasonNoOperator   Reason = "no_operator"
 )
 
 // Rejection is a refusal of a request with its cause. Every refusal of the
@@ -217,6 +228,9 @@ var responses = map[Reason]response{
 	ReasonNoPrack:        {500, "Server Internal Error"},
 
 	ReasonIntervalTooBrief: {422, "Session Interval Too Small"},
+
+	ReasonEarlyOnly:     {486, "Busy Here"},
+	ReasonTransferLimit: {403, "Forbidden"},
 }
 
 // Status returns the SIP status code and reason phrase for r. A 400 names

@@ -499,9 +499,11 @@ func (c *call) adoptServiceLeg(old serviceDialog, leg *newLeg) {
 	oldPeer := c.peer
 	c.legB, c.peer = leg.dlg, leg.peer
 	c.mu.Unlock()
-	if leg.dlg.UAS() {
+	switch ref, known := c.s.dialogs.leg(leg.dlg.DialogID()); {
+	case known && ref.c == c: // indexed already (replaces.go: for its ACK)
+	case leg.dlg.UAS():
 		c.addServerLeg(leg.dlg.DialogID())
-	} else {
+	default:
 		c.addLeg(leg.dlg.DialogID(), media.LegB)
 	}
 	c.s.dialogs.addPeer(leg.peer)
