@@ -88,6 +88,8 @@ type call struct {
 	timers [2]*sessionTimer
 	// askedSE is the session interval asked of the service after its 422.
 	askedSE time.Duration
+	// to is the call's warm transfer to an operator (takeover.go).
+	to takeover
 }
 
 // Causes that end an answered call from one side.

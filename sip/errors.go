@@ -39,6 +39,15 @@ var (
 	errMediaShare = errors.New("sip: workspace at its share of this node's media ports")
 	// ErrServiceNoAnswer reports a service that answered 480 or 408.
 	ErrServiceNoAnswer = errors.New("sip: service temporarily unavailable")
+	// ErrCallNotLive reports a take-over (Server.TakeOver) of a call this
+	// node does not carry for the workspace, or that has ended.
+	ErrCallNotLive = errors.New("sip: no such live call")
+	// ErrNotBarging reports a take-over by an operator the caller does
+	// not hear (not in barge mode).
+	ErrNotBarging = errors.New("sip: the operator is not in barge mode")
+	// ErrTakenOver reports a take-over of a call another operator has
+	// without its agent already.
+	ErrTakenOver = errors.New("sip: another operator has the call")
 )
 
 // Reason is the bounded label of a call's outcome: the reason of a

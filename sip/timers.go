@@ -96,6 +96,10 @@ func endReason(cause error) Reason {
 		return ReasonNoAck
 	case errors.Is(cause, errExpired):
 		return ReasonSessionExpired
+	case errors.Is(cause, errOperatorLeft):
+		return ReasonOperatorLeft
+	case errors.Is(cause, errNoOperator):
+		return ReasonNoOperator
 	}
 	return classify(cause).Reason
 }

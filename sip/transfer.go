@@ -385,12 +385,14 @@ func (c *call) transferService(old serviceDialog, targets []tenancy.TransferTarg
 
 // transferOperators turns a REFER to the operators into an escalation
 // request: the operators of the workspace are asked to join (operator
-// legs, design section 8); the service stays on the call meanwhile.
+// legs, design section 8) while the caller hears hold audio; the service
+// may stay on the call or leave it to the operator (hold.go).
 func (c *call) transferOperators(old serviceDialog, targets []tenancy.TransferTarget) error {
 	for _, t := range targets {
 		if t.Kind == tenancy.TransferOperators {
 			c.event(tenancy.EventEscalationRequested, map[string]any{"source": "refer", "reason": "transfer_to_operators"})
 			c.notify(old, "SIP/2.0 200 OK", true)
+			c.waitForOperator() // hold.go: hold audio until an operator is heard
 			return nil
 		}
 	}
@@ -516,6 +518,11 @@ func (d *dialogCache) dropLeg(id string, c *call) {
 	d.mu.Lock()
 	if ref, ok := d.legs[id]; ok && ref.c == c {
 		delete(d.legs, id)
+		if cid := dialogCallID(id); d.callIDs[cid] <= 1 {
+			delete(d.callIDs, cid)
+		} else {
+			d.callIDs[cid]--
+		}
 	}
 	d.mu.Unlock()
 }
