@@ -1,9 +1,6 @@
 package media
 
-import (
-	"fmt"
-	"math"
-)
+import "math"
 
 // Hold audio (design section 11): while a caller waits for a human (a
 // REFER to the workspace's operators, or an agent gone before an operator
@@ -56,23 +53,11 @@ func (s *Session) PlayHold(on bool) error {
 	if !on {
 		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return fmt.Errorf("play hold audio on call %s: %w", s.callID, ErrClosed)
-	}
-	s.mixMu.Lock()
-	defer s.mixMu.Unlock()
-	if s.mixer == nil {
-		// No operator engine gave its metrics: hold audio alone counts
-		// its frames in series of its own, registered nowhere.
-		met, err := newOperatorMetrics(nil, func() float64 { return 0 })
-		if err != nil {
-			return fmt.Errorf("play hold audio on call %s: %w", s.callID, err)
-		}
-		s.startMixer(met)
-	}
-	return nil
+	// No operator engine gives its metrics here: hold audio alone counts
+	// its frames in series of its own, registered nowhere.
+	return s.withMixer("play hold audio on call", func() (*operatorMetrics, error) {
+		return newOperatorMetrics(nil, func() float64 { return 0 })
+	}, nil)
 }
 
 // HoldPlaying reports whether hold audio is on (PlayHold), whether or not

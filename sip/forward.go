@@ -171,6 +171,19 @@ func (c *call) request(l media.Leg, req *sip.Request) (*sip.Response, error) {
 		return nil, fmt.Errorf("send %s on leg %s: %w", req.Method, l, err)
 	}
 	defer tx.Terminate()
+	res, err := finalResponse(ctx, tx)
+	if err != nil {
+		return nil, fmt.Errorf("%s on leg %s: %w", req.Method, l, err)
+	}
+	return res, nil
+}
+
+// errTransactionEnded: a client transaction ended without a final
+// response or an error of its own.
+var errTransactionEnded = errors.New("transaction ended")
+
+// finalResponse waits for the final response of tx.
+func finalResponse(ctx context.Context, tx sip.ClientTransaction) (*sip.Response, error) {
 	for {
 		select {
 		case res := <-tx.Responses():
@@ -180,11 +193,11 @@ func (c *call) request(l media.Leg, req *sip.Request) (*sip.Response, error) {
 			return res, nil
 		case <-tx.Done():
 			if err := tx.Err(); err != nil {
-				return nil, fmt.Errorf("%s on leg %s: %w", req.Method, l, err)
+				return nil, err
 			}
-			return nil, fmt.Errorf("%s on leg %s: transaction ended", req.Method, l)
+			return nil, errTransactionEnded
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%s on leg %s: %w", req.Method, l, ctx.Err())
+			return nil, ctx.Err()
 		}
 	}
 }

@@ -109,17 +109,6 @@ func byeOn(ctx context.Context, d dialogLeg, target sip.Uri) error {
 		return err
 	}
 	defer tx.Terminate()
-	for {
-		select {
-		case res := <-tx.Responses():
-			if res.IsProvisional() {
-				continue
-			}
-			return nil
-		case <-tx.Done():
-			return tx.Err()
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	_, err = finalResponse(ctx, tx)
+	return err
 }

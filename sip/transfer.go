@@ -118,22 +118,14 @@ func (c *call) referToTrunk(number string) error {
 		return err
 	}
 	defer tx.Terminate()
-	for {
-		select {
-		case res := <-tx.Responses():
-			if res.IsProvisional() {
-				continue
-			}
-			if res.IsSuccess() {
-				return nil
-			}
-			return &peerError{leg: media.LegA, code: res.StatusCode}
-		case <-tx.Done():
-			return tx.Err()
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	res, err := finalResponse(ctx, tx)
+	switch {
+	case err != nil:
+		return err
+	case !res.IsSuccess():
+		return &peerError{leg: media.LegA, code: res.StatusCode}
 	}
+	return nil
 }
 
 // onNotify answers the NOTIFYs of a REFER the edge passed to a trunk (and
