@@ -210,3 +210,24 @@ func swapTags(v string) string {
 	to, from := strings.TrimPrefix(parts[1], "to-tag="), strings.TrimPrefix(parts[2], "from-tag=")
 	return fmt.Sprintf("%s;to-tag=%s;from-tag=%s", parts[0], from, to)
 }
+
+// TestRequireReplaces: Require: replaces is accepted on an INVITE with
+// Replaces only; elsewhere it is an extension the edge lacks (420).
+func TestRequireReplaces(t *testing.T) {
+	with := replacesRequest("a;to-tag=t;from-tag=f")
+	with.AppendHeader(sip.NewHeader("Require", "replaces"))
+	if rej := checkRequire(with); rej != nil {
+		t.Fatalf("INVITE with Replaces: %v", rej)
+	}
+	without := replacesRequest()
+	without.AppendHeader(sip.NewHeader("Require", "replaces"))
+	if rej := checkRequire(without); rej == nil || rej.Reason != ReasonBadExtension {
+		t.Fatalf("INVITE without Replaces: %v", rej)
+	}
+	bye := sip.NewRequest(sip.BYE, sip.Uri{Scheme: "sip", Host: "127.0.0.1"})
+	bye.AppendHeader(sip.NewHeader("Replaces", "a;to-tag=t;from-tag=f"))
+	bye.AppendHeader(sip.NewHeader("Require", "replaces"))
+	if rej := checkRequire(bye); rej == nil {
+		t.Fatal("BYE with Require: replaces accepted")
+	}
+}

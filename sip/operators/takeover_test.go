@@ -122,6 +122,18 @@ func TestOperatorTakeOver(t *testing.T) {
 			t.Fatalf("%d %s", res.status, res.body)
 		}
 	})
+	t.Run("an operator the caller does not hear: 409", func(t *testing.T) {
+		opURL := e.baseURL + "/v1/calls/" + call + "/operators/" + opID
+		if res := do(t, http.MethodPatch, opURL, key, "application/json", []byte(`{"mode":"listen"}`)); res.status != http.StatusOK {
+			t.Fatalf("listen: %d %s", res.status, res.body)
+		}
+		if res := do(t, http.MethodPost, takeOver, key, "", nil); res.status != http.StatusConflict {
+			t.Fatalf("%d %s", res.status, res.body)
+		}
+		if res := do(t, http.MethodPatch, opURL, key, "application/json", []byte(`{"mode":"barge"}`)); res.status != http.StatusOK {
+			t.Fatalf("barge: %d %s", res.status, res.body)
+		}
+	})
 	t.Run("take over", func(t *testing.T) {
 		res := do(t, http.MethodPost, takeOver, key, "", nil)
 		if res.status != http.StatusOK || !json.Valid(res.body) {
