@@ -5,6 +5,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/voiceedge/edge/media"
 )
 
 // serviceDialog is leg B's dialog, whichever side set it up: the edge's
@@ -98,6 +100,40 @@ func (c *call) setService(d serviceDialog) {
 	c.mu.Lock()
 	c.legB = d
 	c.mu.Unlock()
+}
+
+// adoptServiceLeg makes leg's dialog the call's leg B in the dialog cache
+// (its dialog and peer known, the old leg's forgotten: a BYE of the old
+// service crossing the edge's is answered 481).
+func (c *call) adoptServiceLeg(old serviceDialog, leg *newLeg) {
+	c.mu.Lock()
+	oldPeer := c.peer
+	c.legB, c.peer = leg.dlg, leg.peer
+	c.mu.Unlock()
+	switch ref, known := c.s.dialogs.leg(leg.dlg.DialogID()); {
+	case known && ref.c == c: // indexed already (replaces.go: for its ACK)
+	case leg.dlg.UAS():
+		c.addServerLeg(leg.dlg.DialogID())
+	default:
+		c.addLeg(leg.dlg.DialogID(), media.LegB)
+	}
+	c.s.dialogs.addPeer(leg.peer)
+	c.s.dialogs.dropLeg(old.DialogID(), c)
+	c.s.dialogs.dropPeer(oldPeer)
+}
+
+// dropLeg forgets dialog id of call c.
+func (d *dialogCache) dropLeg(id string, c *call) {
+	d.mu.Lock()
+	if ref, ok := d.legs[id]; ok && ref.c == c {
+		delete(d.legs, id)
+		if cid := dialogCallID(id); d.callIDs[cid] <= 1 {
+			delete(d.callIDs, cid)
+		} else {
+			d.callIDs[cid]--
+		}
+	}
+	d.mu.Unlock()
 }
 
 // byeOn sends BYE in dialog d to target and waits for its final answer

@@ -485,40 +485,6 @@ func (c *call) swapServiceLeg(old serviceDialog, leg *newLeg) error {
 	return nil
 }
 
-// adoptServiceLeg makes leg's dialog the call's leg B in the dialog cache
-// (its dialog and peer known, the old leg's forgotten: a BYE of the old
-// service crossing the edge's is answered 481).
-func (c *call) adoptServiceLeg(old serviceDialog, leg *newLeg) {
-	c.mu.Lock()
-	oldPeer := c.peer
-	c.legB, c.peer = leg.dlg, leg.peer
-	c.mu.Unlock()
-	switch ref, known := c.s.dialogs.leg(leg.dlg.DialogID()); {
-	case known && ref.c == c: // indexed already (replaces.go: for its ACK)
-	case leg.dlg.UAS():
-		c.addServerLeg(leg.dlg.DialogID())
-	default:
-		c.addLeg(leg.dlg.DialogID(), media.LegB)
-	}
-	c.s.dialogs.addPeer(leg.peer)
-	c.s.dialogs.dropLeg(old.DialogID(), c)
-	c.s.dialogs.dropPeer(oldPeer)
-}
-
-// dropLeg forgets dialog id of call c.
-func (d *dialogCache) dropLeg(id string, c *call) {
-	d.mu.Lock()
-	if ref, ok := d.legs[id]; ok && ref.c == c {
-		delete(d.legs, id)
-		if cid := dialogCallID(id); d.callIDs[cid] <= 1 {
-			delete(d.callIDs, cid)
-		} else {
-			d.callIDs[cid]--
-		}
-	}
-	d.mu.Unlock()
-}
-
 // notify sends a NOTIFY of the refer subscription (RFC 3515 section 2.4.4)
 // on the service's dialog, with the sipfrag status line frag.
 func (c *call) notify(dlg serviceDialog, frag string, final bool) {
