@@ -77,6 +77,10 @@ type mixer struct {
 	parties []*mixParty
 	owned   [2]bool // owned[d]: the mixer sends the stream to leg d
 	stopped bool
+	// holding: the caller hears the hold tone this frame (hold.go): hold
+	// audio is on and no operator is heard by the caller.
+	holding bool
+	tone    holdTone
 
 	// Scratch of one frame, reused.
 	legPCM  [2][frameSamples]int16
@@ -190,13 +194,14 @@ func (m *mixer) frame(now time.Duration) bool {
 			m.collect(&p.op.in)
 		}
 	}
-	return len(m.parties) > 0 || m.owned[LegA] || m.owned[LegB]
+	return len(m.parties) > 0 || m.owned[LegA] || m.owned[LegB] || m.holding
 }
 
 // update sets every party's gain targets from its operator's state and
 // decides which leg streams the mixer owns this frame.
 func (m *mixer) update() {
 	var need [2]bool
+	heardByCaller := false
 	for _, p := range m.parties {
 		p.target = targets(p.op.Mode(), p.op.muted.Load(), p.op.isGone())
 		for d := range need {
@@ -204,7 +209,10 @@ func (m *mixer) update() {
 				need[d] = true
 			}
 		}
+		heardByCaller = heardByCaller || p.target[toA] > 0
 	}
+	m.holding = m.s.holdAudio.Load() && !heardByCaller
+	need[LegA] = need[LegA] || m.holding
 	for d := range need {
 		if need[d] != m.owned[d] {
 			m.owned[d] = need[d]
@@ -268,10 +276,15 @@ func (m *mixer) mixLegs() {
 		}
 		from := Leg(d).other()
 		src := m.legSrc[from]
-		if m.legHas[from] && src.relayed {
+		holding := m.holding && Leg(d) == LegA
+		if m.legHas[from] && src.relayed && !holding {
 			continue // the relay sent this frame before the mixer took over
 		}
-		if m.legHas[from] {
+		if holding {
+			// The caller waits: the hold tone instead of the agent.
+			m.tone.next(m.acc[:])
+			src = frameSource{}
+		} else if m.legHas[from] {
 			for i, s := range m.legPCM[from] {
 				m.acc[i] = int32(s)
 			}

@@ -37,6 +37,7 @@ type Session struct {
 	secMu sync.Mutex // serialises OfferCrypto and SetCrypto
 
 	hold        atomic.Bool
+	holdAudio   atomic.Bool   // the caller hears hold audio (hold.go)
 	resumed     atomic.Int64  // nanoseconds since epoch of Run or the last SetHold(false)
 	holdChanged chan struct{} // wakes the media timer
 	timedOut    chan struct{} // closed on media timeout

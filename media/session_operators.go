@@ -15,22 +15,34 @@ func (s *Session) Operators() []*Operator {
 // addOperator puts op on the call, starting the mixer if it is the first.
 // It returns ErrClosed once the session is closed.
 func (s *Session) addOperator(op *Operator, met *operatorMetrics) error {
+	return s.withMixer("join operator to call", func() (*operatorMetrics, error) { return met, nil }, func() {
+		s.mixer.add(op)
+		s.ops = append(s.ops, op)
+	})
+}
+
+// withMixer runs f (if any) under s.mu and s.mixMu with the session's
+// mixer running, started with the metrics met gives when it is not. It
+// returns ErrClosed, wrapped with what and the call id, once the session
+// is closed.
+func (s *Session) withMixer(what string, met func() (*operatorMetrics, error), f func()) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return fmt.Errorf("join operator to call %s: %w", s.callID, ErrClosed)
+		return fmt.Errorf("%s %s: %w", what, s.callID, ErrClosed)
 	}
 	s.mixMu.Lock()
 	defer s.mixMu.Unlock()
 	if s.mixer == nil {
-		m := newMixer(s, met, s.log)
-		s.mixer = m
-		s.mix.Store(m)
-		s.wg.Add(1)
-		go m.run()
+		m, err := met()
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", what, s.callID, err)
+		}
+		s.startMixer(m)
 	}
-	s.mixer.add(op)
-	s.ops = append(s.ops, op)
+	if f != nil {
+		f()
+	}
 	return nil
 }
 
@@ -49,7 +61,7 @@ func (s *Session) detachMixer(m *mixer) bool {
 	s.mixMu.Lock()
 	defer s.mixMu.Unlock()
 	m.mu.Lock()
-	idle := len(m.parties) == 0 && !m.owned[LegA] && !m.owned[LegB]
+	idle := len(m.parties) == 0 && !m.owned[LegA] && !m.owned[LegB] && !s.holdAudio.Load()
 	m.mu.Unlock()
 	if !idle {
 		return false

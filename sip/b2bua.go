@@ -43,12 +43,16 @@ type call struct {
 	cancel context.CancelCauseFunc
 
 	a *sipgo.DialogServerSession
+	// b is the edge's INVITE to the service while the call is set up
+	// (PRACK, CANCEL); legB is leg B's dialog once it exists, replaced by
+	// transfers and Replaces (service_dialog.go).
 	b *sipgo.DialogClientSession
 	// out is leg A of a call the edge placed (outbound.go), a is then nil.
 	out *outLeg
 
 	mu        sync.Mutex
 	rec       tenancy.CallRecord
+	legB      serviceDialog
 	legIDs    []string
 	peer      netip.Addr
 	aUp, bUp  bool // leg answered (and not hung up by its side)
@@ -84,6 +88,8 @@ type call struct {
 	timers [2]*sessionTimer
 	// askedSE is the session interval asked of the service after its 422.
 	askedSE time.Duration
+	// to is the call's warm transfer to an operator (takeover.go).
+	to takeover
 }
 
 // Causes that end an answered call from one side.

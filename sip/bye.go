@@ -33,6 +33,8 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	case ref.leg == media.LegA:
 		c.cancel(errTrunkBye)
 		err = c.readTrunkBye(req, tx)
+	case c.agentLeaves(req, tx):
+		// takeover.go: an operator takes the call over, it goes on.
 	default:
 		c.cancel(errServiceBye)
 		err = c.svc().ReadBye(req, tx)

@@ -56,6 +56,11 @@ type Config struct {
 	// outside the package can.
 	shortTimers bool
 
+	// OperatorWait bounds how long a caller waits on hold audio for an
+	// operator after a REFER to the operators (takeover.go): then the
+	// agent, if still on the call, has the caller back; if gone, the call
+	// ends (no_operator). Default 2m.
+	OperatorWait time.Duration
 	// ReinviteTimeout bounds an offer the edge forwards to the other leg
 	// (re-INVITE or UPDATE, RFC 3261 section 14) and the refreshes it
 	// sends. Default 64*T1 (32s).
@@ -129,6 +134,7 @@ func DefaultConfig() Config {
 		MediaTimeout:             30 * time.Second,
 		T1:                       500 * time.Millisecond,
 		ReinviteTimeout:          32 * time.Second,
+		OperatorWait:             2 * time.Minute,
 		SessionExpires:           1800 * time.Second,
 		MinSE:                    90 * time.Second,
 		LeaseTTL:                 30 * time.Second,
@@ -169,6 +175,8 @@ func (c Config) Validate() error {
 		return bad("T1", "must be positive and at most 10s")
 	case c.ReinviteTimeout <= 0:
 		return bad("ReinviteTimeout", "must be positive")
+	case c.OperatorWait <= 0:
+		return bad("OperatorWait", "must be positive")
 	case c.MinSE < time.Second || (!c.shortTimers && c.MinSE < 90*time.Second):
 		return bad("MinSE", "must be at least 90s (RFC 4028 section 4)")
 	case c.SessionExpires < c.MinSE || c.SessionExpires%time.Second != 0 || c.MinSE%time.Second != 0:

@@ -126,7 +126,7 @@ func checkRequire(req *sip.Request) *Rejection {
 		for _, tag := range strings.Split(h.Value(), ",") {
 			tag = strings.TrimSpace(tag)
 			key := strings.ToLower(tag)
-			if tag == "" || supportedExtensions[key] || seen[key] {
+			if tag == "" || supportedExtensions[key] || seen[key] || (key == "replaces" && replacesInvite(req)) {
 				continue
 			}
 			seen[key] = true

@@ -28,6 +28,9 @@ type dialogCache struct {
 type legRef struct {
 	c   *call
 	leg media.Leg
+	// uas: the edge is the UAS of this leg's dialog although it is leg B
+	// (the service's INVITE with Replaces, replaces.go).
+	uas bool
 }
 
 func newDialogCache() *dialogCache {
@@ -42,11 +45,15 @@ func (d *dialogCache) addCall(c *call) {
 
 // addLeg indexes a leg under its dialog id.
 func (d *dialogCache) addLeg(id string, c *call, leg media.Leg) {
+	d.add(id, legRef{c: c, leg: leg})
+}
+
+func (d *dialogCache) add(id string, ref legRef) {
 	d.mu.Lock()
 	if _, dup := d.legs[id]; !dup {
 		d.callIDs[dialogCallID(id)]++
 	}
-	d.legs[id] = legRef{c: c, leg: leg}
+	d.legs[id] = ref
 	d.mu.Unlock()
 }
 
@@ -111,17 +118,19 @@ func (d *dialogCache) isPeer(ip netip.Addr) bool {
 }
 
 // match finds the leg an in-dialog request belongs to. The edge is the UAS
-// of leg A (the trunk's dialog) and the UAC of leg B (the service's).
+// of leg A (the trunk's dialog) and the UAC of leg B (the service's),
+// except for a placed call's leg A (UAC) and a leg B the service set up
+// with Replaces (UAS).
 func (d *dialogCache) match(req *sip.Request) (legRef, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	if id, err := sip.DialogIDFromRequestUAS(req); err == nil {
-		if ref, ok := d.legs[id]; ok && ref.leg == media.LegA {
+		if ref, ok := d.legs[id]; ok && (ref.leg == media.LegA || ref.uas) {
 			return ref, true
 		}
 	}
 	if id, err := sip.DialogIDFromRequestUAC(req); err == nil {
-		if ref, ok := d.legs[id]; ok && (ref.leg == media.LegB || ref.c.out != nil) { // out: leg A of a placed call
+		if ref, ok := d.legs[id]; ok && ((ref.leg == media.LegB && !ref.uas) || ref.c.out != nil) { // out: leg A of a placed call
 			return ref, true
 		}
 	}
@@ -160,4 +169,13 @@ func (d *dialogCache) sizes() (calls, legs, peers int) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	return len(d.calls), len(d.legs), len(d.peers)
+}
+
+// addServerLeg indexes leg B of c under id when the edge is the UAS of
+// its dialog (replaces.go).
+func (c *call) addServerLeg(id string) {
+	c.mu.Lock()
+	c.legIDs = append(c.legIDs, id)
+	c.mu.Unlock()
+	c.s.dialogs.add(id, legRef{c: c, leg: media.LegB, uas: true})
 }

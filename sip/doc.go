@@ -188,6 +188,16 @@
 // 4733 towards the service (dtmf.go), 400 when it names no digit; any other
 // body 415 with Accept: application/json; an INFO outside every dialog 481.
 //
+// # Transfers (design section 11)
+//
+// Blind transfer is REFER from the service (refer.go, transfer.go). Warm
+// transfer is either an INVITE with Replaces from the service's side for
+// its own dialog (RFC 3891, replaces.go), after which leg B is a dialog
+// the edge is the UAS of (service_dialog.go), or a take-over by a barging
+// operator (Server.TakeOver, takeover.go), after which the call outlives
+// its agent; a REFER to the operators plays hold audio to the caller
+// until an operator is heard (hold.go).
+//
 // Other packages of the edge reach live calls through Server.Call, which
 // gives a CallHandle with the call's workspace, service and media session
 // (sip/operators joins operators to it).

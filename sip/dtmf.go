@@ -111,7 +111,7 @@ func (c *call) relayDTMF(from media.Leg, ev uint8, d time.Duration) {
 		return
 	}
 	c.mu.Lock()
-	up := c.bUp && c.b != nil
+	up, dlg := c.bUp && c.legB != nil, c.legB
 	c.mu.Unlock()
 	if !up {
 		c.s.metrics.dtmf.WithLabelValues("rfc4733", "no_dialog").Inc()
@@ -120,18 +120,12 @@ func (c *call) relayDTMF(from media.Leg, ev uint8, d time.Duration) {
 	go func() {
 		ctx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
 		defer cancel()
-		res := c.b.InviteResponse
-		to := res.Contact()
-		if to == nil {
-			c.s.metrics.dtmf.WithLabelValues("rfc4733", "error").Inc()
-			return
-		}
-		req := sip.NewRequest(sip.INFO, *to.Address.Clone())
-		req.Laddr = c.b.InviteRequest.Laddr
+		req := sip.NewRequest(sip.INFO, dlg.Target())
+		req.Laddr = dlg.Laddr()
 		ct := sip.ContentTypeHeader("application/dtmf-relay")
 		req.AppendHeader(&ct)
 		req.SetBody([]byte(fmt.Sprintf("Signal=%c\r\nDuration=%d\r\n", media.DTMFDigit(ev), max(d.Milliseconds(), 40))))
-		r, err := c.b.Do(ctx, req)
+		r, err := dlg.Do(ctx, req)
 		result := "info_sent"
 		if err != nil || r.StatusCode >= 300 {
 			result = "info_failed"

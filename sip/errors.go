@@ -42,6 +42,15 @@ var (
 	errMediaShare = errors.New("sip: workspace at its share of this node's media ports")
 	// ErrServiceNoAnswer reports a service that answered 480 or 408.
 	ErrServiceNoAnswer = errors.New("sip: service temporarily unavailable")
+	// ErrCallNotLive reports a take-over (Server.TakeOver) of a call this
+	// node does not carry for the workspace, or that has ended.
+	ErrCallNotLive = errors.New("sip: no such live call")
+	// ErrNotBarging reports a take-over by an operator the caller does
+	// not hear (not in barge mode).
+	ErrNotBarging = errors.New("sip: the operator is not in barge mode")
+	// ErrTakenOver reports a take-over of a call another operator has
+	// without its agent already.
+	ErrTakenOver = errors.New("sip: another operator has the call")
 )
 
 // Reason is the bounded label of a call's outcome: the reason of a
@@ -122,6 +131,17 @@ const (
 	// ReasonIntervalTooBrief: a Session-Expires below the edge's Min-SE
 	// (RFC 4028 section 8.1): 422 with Min-SE.
 	ReasonIntervalTooBrief Reason = "interval_too_brief"
+
+	// Refusals of an INVITE with Replaces (replaces.go, RFC 3891): its
+	// early-only flag for a confirmed dialog (486), past the transfers a
+	// call may make (403).
+	ReasonEarlyOnly     Reason = "early_only"
+	ReasonTransferLimit Reason = "transfer_limit"
+	// End reasons of a call an operator took over (takeover.go): the
+	// operator left after the agent, or no operator came while the caller
+	// waited on hold audio.
+	ReasonOperatorLeft Reason = "operator_left"
+	ReasonNoOperator   Reason = "no_operator"
 )
 
 // Rejection is a refusal of a request with its cause. Every refusal of the
@@ -223,6 +243,9 @@ var responses = map[Reason]response{
 	ReasonNoPrack:        {500, "Server Internal Error"},
 
 	ReasonIntervalTooBrief: {422, "Session Interval Too Small"},
+
+	ReasonEarlyOnly:     {486, "Busy Here"},
+	ReasonTransferLimit: {403, "Forbidden"},
 }
 
 // byeReasons are the Reason headers (RFC 3326) of the BYEs the edge sends

@@ -26,7 +26,7 @@ func (c *call) dialog(l media.Leg) dialogLeg {
 	if l == media.LegA {
 		return c.trunkDialog() // xfer.go: a placed call's leg A is a client session
 	}
-	return c.svc() // transfer.go: a transfer replaces leg B
+	return c.svc() // service_dialog.go: transfers and Replaces replace leg B
 }
 
 // remoteTarget is the Request-URI of the edge's requests on leg l: the
@@ -38,7 +38,7 @@ func (c *call) remoteTarget(l media.Leg) sip.Uri {
 		}
 		return c.a.InviteRequest.Contact().Address
 	}
-	return c.svc().InviteResponse.Contact().Address
+	return c.svc().Target() // service_dialog.go: either side's dialog
 }
 
 // peerError is a non-2xx final answer of a leg's peer to a request of the
@@ -177,25 +177,38 @@ func (c *call) request(l media.Leg, req *sip.Request) (*sip.Response, sip.Client
 	if err != nil {
 		return nil, nil, fmt.Errorf("send %s on leg %s: %w", req.Method, l, err)
 	}
+	res, err := finalResponse(ctx, tx)
+	if err != nil {
+		tx.Terminate()
+		return nil, nil, fmt.Errorf("%s on leg %s: %w", req.Method, l, err)
+	}
+	if req.IsInvite() && res.IsSuccess() {
+		return res, tx, nil // Accepted until Timer M (RFC 6026): it ends by itself
+	}
+	tx.Terminate()
+	return res, nil, nil
+}
+
+// errTransactionEnded: a client transaction ended without a final
+// response or an error of its own.
+var errTransactionEnded = errors.New("transaction ended")
+
+// finalResponse waits for the final response of tx.
+func finalResponse(ctx context.Context, tx sip.ClientTransaction) (*sip.Response, error) {
 	for {
 		select {
 		case res := <-tx.Responses():
 			if res.IsProvisional() {
 				continue
 			}
-			if req.IsInvite() && res.IsSuccess() {
-				return res, tx, nil // Accepted until Timer M (RFC 6026): it ends by itself
-			}
-			tx.Terminate()
-			return res, nil, nil
+			return res, nil
 		case <-tx.Done():
 			if err := tx.Err(); err != nil {
-				return nil, nil, fmt.Errorf("%s on leg %s: %w", req.Method, l, err)
+				return nil, err
 			}
-			return nil, nil, fmt.Errorf("%s on leg %s: transaction ended", req.Method, l)
+			return nil, errTransactionEnded
 		case <-ctx.Done():
-			tx.Terminate()
-			return nil, nil, fmt.Errorf("%s on leg %s: %w", req.Method, l, ctx.Err())
+			return nil, ctx.Err()
 		}
 	}
 }
@@ -269,7 +282,7 @@ func (c *call) peerAllows(l media.Leg, method string) bool {
 		}
 	}
 	if l == media.LegB {
-		msg = c.svc().InviteResponse
+		msg = c.svc().Peer()
 	}
 	for _, h := range msg.GetHeaders("Allow") {
 		for _, m := range strings.Split(h.Value(), ",") {

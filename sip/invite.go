@@ -42,6 +42,10 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuse(req, tx, rej)
 		return
 	}
+	if replacesInvite(req) {
+		s.onReplaces(req, tx) // replaces.go: the service hands its own leg over
+		return
+	}
 	if !s.router.KnownSource(sourceIP(req)) {
 		s.refuse(req, tx, reject(ReasonUnknownSource, ""))
 		return

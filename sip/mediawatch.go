@@ -57,7 +57,7 @@ func (c *call) idleLeg(now time.Time, timeout time.Duration) error {
 	switch {
 	case silent(st.A):
 		return errMediaTrunk
-	case silent(st.B):
+	case silent(st.B) && !c.agentIsGone(): // takeover.go: leg B let go
 		return errMediaSvc
 	}
 	return nil

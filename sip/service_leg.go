@@ -26,6 +26,7 @@ func (c *call) inviteService(ctx context.Context) error {
 			return fmt.Errorf("invite service: %w: %w", ErrServiceUnavailable, err)
 		}
 		c.b = b
+		c.setService(clientService{b})
 		err = b.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: c.onServiceResponse})
 		if attempt == 0 {
 			if next := c.retryTooBrief(req, err); next != nil {

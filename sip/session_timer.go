@@ -233,6 +233,9 @@ func (c *call) runTimer(l media.Leg, t *sessionTimer, out chan<- error) {
 			continue
 		case <-timer.C:
 		}
+		if l == media.LegB && c.agentIsGone() {
+			return // takeover.go: leg B was let go
+		}
 		if !edge {
 			c.log.Info("session expired: no refresh from the peer", "leg", l, "interval", interval)
 			out <- errExpired

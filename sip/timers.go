@@ -76,28 +76,11 @@ func (c *call) hangup(cause error) {
 // leaves it unconfirmed, see prack.go). It carries the Reason header of
 // reason, if it has one (byeReasons).
 func (c *call) bye(ctx context.Context, l media.Leg, reason Reason) error {
-	bye := sip.NewRequest(sip.BYE, c.remoteTarget(l))
+	var hdrs []sip.Header
 	if v := byeReason(reason); v != "" {
-		bye.AppendHeader(sip.NewHeader("Reason", v))
+		hdrs = append(hdrs, sip.NewHeader("Reason", v))
 	}
-	tx, err := c.dialog(l).TransactionRequest(ctx, bye)
-	if err != nil {
-		return err
-	}
-	defer tx.Terminate()
-	for {
-		select {
-		case res := <-tx.Responses():
-			if res.IsProvisional() {
-				continue
-			}
-			return nil
-		case <-tx.Done():
-			return tx.Err()
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return byeOn(ctx, c.dialog(l), c.remoteTarget(l), hdrs...)
 }
 
 // endReason maps the cause that ended a call to its end reason.
@@ -121,6 +104,10 @@ func endReason(cause error) Reason {
 		return ReasonNoAck
 	case errors.Is(cause, errExpired):
 		return ReasonSessionExpired
+	case errors.Is(cause, errOperatorLeft):
+		return ReasonOperatorLeft
+	case errors.Is(cause, errNoOperator):
+		return ReasonNoOperator
 	}
 	return classify(cause).Reason
 }

@@ -89,13 +89,6 @@ func (x *xferState) forget(id string) {
 	x.mu.Unlock()
 }
 
-// svc is the call's current service leg (a transfer replaces it).
-func (c *call) svc() *sipgo.DialogClientSession {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.b
-}
-
 // transferFailure is why a transfer did not happen: the sipfrag status
 // line for the NOTIFY and the event's reason.
 type transferFailure struct {
@@ -125,22 +118,14 @@ func (c *call) referToTrunk(number string) error {
 		return err
 	}
 	defer tx.Terminate()
-	for {
-		select {
-		case res := <-tx.Responses():
-			if res.IsProvisional() {
-				continue
-			}
-			if res.IsSuccess() {
-				return nil
-			}
-			return &peerError{leg: media.LegA, code: res.StatusCode}
-		case <-tx.Done():
-			return tx.Err()
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	res, err := finalResponse(ctx, tx)
+	switch {
+	case err != nil:
+		return err
+	case !res.IsSuccess():
+		return &peerError{leg: media.LegA, code: res.StatusCode}
 	}
+	return nil
 }
 
 // onNotify answers the NOTIFYs of a REFER the edge passed to a trunk (and
@@ -210,7 +195,7 @@ func statusPhrase(code int) string {
 
 // newLeg is a connected transfer target, the call's next leg B.
 type newLeg struct {
-	dlg  *sipgo.DialogClientSession
+	dlg  serviceDialog
 	peer netip.Addr
 	sdp  []byte
 }
@@ -283,7 +268,7 @@ func (c *call) runTransfer(t referTarget, referredBy string, st *transferState) 
 // transferPSTN dials number through the outbound trunk of the policy's
 // pstn target covering it, on leg B's port, presenting the workspace's own
 // number of the call.
-func (c *call) transferPSTN(old *sipgo.DialogClientSession, targets []tenancy.TransferTarget, number string, data map[string]any) (*newLeg, error) {
+func (c *call) transferPSTN(old serviceDialog, targets []tenancy.TransferTarget, number string, data map[string]any) (*newLeg, error) {
 	pol, ok := tenancy.MatchPSTN(targets, number)
 	if !ok {
 		return nil, errNotAllowed
@@ -330,13 +315,13 @@ func (c *call) transferPSTN(old *sipgo.DialogClientSession, targets []tenancy.Tr
 	if err != nil {
 		return nil, err
 	}
-	return &newLeg{dlg: out.dlg, peer: out.gateway, sdp: out.res.Body()}, nil
+	return &newLeg{dlg: clientService{out.dlg}, peer: out.gateway, sdp: out.res.Body()}, nil
 }
 
 // transferService invites another service of the same workspace, named by
 // the policy, with the call's X- headers (its own service id) and
 // X-Transferred-From.
-func (c *call) transferService(old *sipgo.DialogClientSession, targets []tenancy.TransferTarget, id, referredBy string, data map[string]any) (*newLeg, error) {
+func (c *call) transferService(old serviceDialog, targets []tenancy.TransferTarget, id, referredBy string, data map[string]any) (*newLeg, error) {
 	allowed := false
 	for _, t := range targets {
 		if t.Kind == tenancy.TransferService && t.ServiceID == id {
@@ -387,17 +372,19 @@ func (c *call) transferService(old *sipgo.DialogClientSession, targets []tenancy
 		_ = dlg.Close()
 		return nil, fmt.Errorf("ack service %s: %w: %w", id, ErrServiceUnavailable, err)
 	}
-	return &newLeg{dlg: dlg, peer: ipOfSource(dlg.InviteResponse.Source()), sdp: dlg.InviteResponse.Body()}, nil
+	return &newLeg{dlg: clientService{dlg}, peer: ipOfSource(dlg.InviteResponse.Source()), sdp: dlg.InviteResponse.Body()}, nil
 }
 
 // transferOperators turns a REFER to the operators into an escalation
 // request: the operators of the workspace are asked to join (operator
-// legs, design section 8); the service stays on the call meanwhile.
-func (c *call) transferOperators(old *sipgo.DialogClientSession, targets []tenancy.TransferTarget) error {
+// legs, design section 8) while the caller hears hold audio; the service
+// may stay on the call or leave it to the operator (hold.go).
+func (c *call) transferOperators(old serviceDialog, targets []tenancy.TransferTarget) error {
 	for _, t := range targets {
 		if t.Kind == tenancy.TransferOperators {
 			c.event(tenancy.EventEscalationRequested, map[string]any{"source": "refer", "reason": "transfer_to_operators"})
 			c.notify(old, "SIP/2.0 200 OK", true)
+			c.waitForOperator() // hold.go: hold audio until an operator is heard
 			return nil
 		}
 	}
@@ -473,7 +460,7 @@ func (s *Server) targetServiceInvite(r *routing.Route, svc *routing.Service, c *
 // swapServiceLeg makes leg the call's leg B: the relay's leg B follows
 // its SDP, the dialog cache knows its dialog and peer, and forgets the old
 // leg's (a BYE of the old service crossing the edge's is answered 481).
-func (c *call) swapServiceLeg(old *sipgo.DialogClientSession, leg *newLeg) error {
+func (c *call) swapServiceLeg(old serviceDialog, leg *newLeg) error {
 	desc, err := media.ParseSDP(leg.sdp)
 	if err == nil {
 		var ans media.Answer
@@ -494,36 +481,14 @@ func (c *call) swapServiceLeg(old *sipgo.DialogClientSession, leg *newLeg) error
 		}
 		return err
 	}
-	c.mu.Lock()
-	oldPeer := c.peer
-	c.b, c.peer = leg.dlg, leg.peer
-	c.mu.Unlock()
-	c.addLeg(leg.dlg.ID, media.LegB)
-	c.s.dialogs.addPeer(leg.peer)
-	c.s.dialogs.dropLeg(old.ID, c)
-	c.s.dialogs.dropPeer(oldPeer)
+	c.adoptServiceLeg(old, leg)
 	return nil
-}
-
-// dropLeg forgets dialog id of call c.
-func (d *dialogCache) dropLeg(id string, c *call) {
-	d.mu.Lock()
-	if ref, ok := d.legs[id]; ok && ref.c == c {
-		delete(d.legs, id)
-	}
-	d.mu.Unlock()
 }
 
 // notify sends a NOTIFY of the refer subscription (RFC 3515 section 2.4.4)
 // on the service's dialog, with the sipfrag status line frag.
-func (c *call) notify(dlg *sipgo.DialogClientSession, frag string, final bool) {
-	target := dlg.InviteRequest.Recipient
-	if dlg.InviteResponse != nil {
-		if ct := dlg.InviteResponse.Contact(); ct != nil {
-			target = ct.Address
-		}
-	}
-	req := sip.NewRequest(sip.NOTIFY, *target.Clone())
+func (c *call) notify(dlg serviceDialog, frag string, final bool) {
+	req := sip.NewRequest(sip.NOTIFY, dlg.Target())
 	req.AppendHeader(sip.NewHeader("Event", "refer"))
 	state := "active;expires=60"
 	if final {

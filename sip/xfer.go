@@ -78,7 +78,7 @@ func newXferState(s *Server) (*xferState, error) {
 		}, []string{"result"}),
 		transfers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "edge", Subsystem: "sip", Name: "transfers_total",
-			Help: "REFER transfers from services, by result (transferred, failed, refused, operators, passed_to_trunk).",
+			Help: "Transfers: REFERs from services (transferred, failed, refused, operators, passed_to_trunk), INVITEs with Replaces (replaced, refused), operator take-overs (taken_over).",
 		}, []string{"result"}),
 	}}
 	x.dials, _ = s.store.(DialStore)

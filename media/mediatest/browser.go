@@ -182,3 +182,14 @@ func (b *Browser) Level(skip int) float64 {
 	}
 	return math.Sqrt(sum / float64(len(b.pcm)-skip))
 }
+
+// HeardFor returns what the browser receives during d from now.
+func (b *Browser) HeardFor(d time.Duration) []int16 {
+	b.mu.Lock()
+	mark := len(b.pcm)
+	b.mu.Unlock()
+	time.Sleep(d)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]int16(nil), b.pcm[mark:]...)
+}

@@ -50,9 +50,13 @@ type StreamStore interface {
 
 var _ StreamStore = (*tenancy.Store)(nil)
 
-// Calls finds the live calls of this node: *sip.Server.
+// Calls finds the live calls of this node and hands them to operators:
+// *sip.Server.
 type Calls interface {
 	Call(id string) (sip.CallHandle, bool)
+	// TakeOver arms operator op to take call id of workspace ws over when
+	// its agent leaves (sip/takeover.go).
+	TakeOver(id, ws string, op *media.Operator) error
 }
 
 var _ Calls = (*sip.Server)(nil)

@@ -13,6 +13,8 @@
 //	       -> 201, the SDP answer (application/sdp), Location: /v1/calls/{call_id}/operators/{operator_id}
 //	PATCH  /v1/calls/{call_id}/operators/{operator_id}   {"mode": "..."} and/or {"muted": bool} -> 200
 //	DELETE /v1/calls/{call_id}/operators/{operator_id}   -> 204
+//	POST   /v1/calls/{call_id}/operators/{operator_id}/take-over   -> 200, the operator with "take_over": true
+//	       (warm transfer: a barging operator keeps the call when the agent leaves; takeover.go)
 //	GET    /v1/calls                   the key's workspace's active calls, each with its operators
 //	GET    /v1/calls/{call_id}         one call with its operators
 //	GET    /v1/calls/{call_id}/operators/{operator_id}/levels   Server-Sent Events of the call's audio levels

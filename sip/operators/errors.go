@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/voiceedge/edge/media"
+	"github.com/voiceedge/edge/sip"
 	"github.com/voiceedge/edge/tenancy"
 )
 
@@ -95,6 +96,9 @@ var errorTable = []struct {
 	{ErrRateLimited, http.StatusTooManyRequests, CodeRateLimited},
 	{ErrMethodNotAllowed, http.StatusMethodNotAllowed, CodeMethodNotAllowed},
 	{ErrCallNotActive, http.StatusConflict, CodeConflict},
+	{sip.ErrCallNotLive, http.StatusConflict, CodeConflict},
+	{sip.ErrNotBarging, http.StatusConflict, CodeConflict},
+	{sip.ErrTakenOver, http.StatusConflict, CodeConflict},
 	{ErrTooManyOperators, http.StatusConflict, CodeConflict},
 	{media.ErrClosed, http.StatusConflict, CodeConflict},
 	{media.ErrCodecNotMixable, http.StatusConflict, CodeConflict},

@@ -87,6 +87,13 @@ func (f *fakeCalls) Call(id string) (sip.CallHandle, bool) {
 	return c, ok
 }
 
+func (f *fakeCalls) TakeOver(id, ws string, op *media.Operator) error {
+	if c, ok := f.Call(id); !ok || c.WorkspaceID != ws {
+		return sip.ErrCallNotLive
+	}
+	return nil
+}
+
 func (f *fakeCalls) put(c sip.CallHandle) {
 	f.mu.Lock()
 	f.m[c.ID] = c

@@ -41,6 +41,8 @@ func routeTable() []route {
 			action: tenancy.ActionOperate, call: true, forward: true, limited: true, serve: (*Handler).join},
 		{name: "update_operator", method: http.MethodPatch, pattern: "/v1/calls/{call_id}/operators/{operator_id}",
 			action: tenancy.ActionOperate, call: true, forward: true, serve: (*Handler).updateOperator},
+		{name: "take_over", method: http.MethodPost, pattern: "/v1/calls/{call_id}/operators/{operator_id}/take-over",
+			action: tenancy.ActionOperate, call: true, forward: true, serve: (*Handler).takeOver},
 		{name: "leave", method: http.MethodDelete, pattern: "/v1/calls/{call_id}/operators/{operator_id}",
 			action: tenancy.ActionOperate, call: true, forward: true, serve: (*Handler).leave},
 		{name: "list_calls", method: http.MethodGet, pattern: "/v1/calls",
