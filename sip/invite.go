@@ -95,10 +95,7 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 		ID: id, WorkspaceID: r.Workspace.ID, ServiceID: r.Service.ID, From: adm.caller, To: r.Number,
 		State: tenancy.CallRinging, StartedAt: start.UTC(), NodeID: s.cfg.NodeID, Direction: tenancy.DirectionInbound,
 	}
-	ctx, cancel := s.storeCtx()
-	err = s.store.AdmitCall(ctx, rec, r.Workspace.Limits, s.cfg.LeaseTTL)
-	cancel()
-	if err != nil {
+	if err = s.admitCall(rec, r.Workspace.Limits); err != nil {
 		_ = sess.Close()
 		return nil, classify(err)
 	}

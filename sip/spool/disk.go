@@ -14,10 +14,10 @@ import (
 
 // segment is one file of the disk log.
 type segment struct {
-	n     uint64 // its number, in its name: segments are read in this order
-	path  string
-	size  int64
-	live  int // entries written to it and not yet acknowledged
+	n    uint64 // its number, in its name: segments are read in this order
+	path string
+	size int64
+	live int // entries written to it and not yet acknowledged
 }
 
 // disk is the spool's log in a directory: segments oldest first, the last
