@@ -197,10 +197,11 @@ func sdpSessionID() uint64 {
 
 // issueCallToken makes the token the call's service gets (design section
 // 12), valid in the store for as long as the call can last; "" when the
-// store has no tokens or cannot be reached (the call goes on without).
+// store has no tokens or cannot be reached, or Redis is away (the call
+// goes on without).
 func (s *Server) issueCallToken(rec tenancy.CallRecord) string {
-	if s.tokens == nil {
-		return ""
+	if s.tokens == nil || !s.spool.Direct(rec.WorkspaceID) {
+		return "" // Redis away: the control plane could not check it either
 	}
 	ttl := s.cfg.NoAnswerTimeout + s.cfg.MaxDuration + s.cfg.ByeTimeout + s.cfg.LeaseTTL
 	ctx, cancel := s.storeCtx()
