@@ -265,6 +265,10 @@ func (s *Server) Drain(ctx context.Context) error {
 	}
 }
 
+// Spool says what the spool of call-state writes holds and whether Redis
+// takes writes (/readyz).
+func (s *Server) Spool() spool.Stats { return s.spool.Stats() }
+
 // ActiveCalls returns the number of calls in progress on this server.
 func (s *Server) ActiveCalls() int {
 	n, _, _ := s.dialogs.sizes()
