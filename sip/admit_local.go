@@ -14,23 +14,28 @@ import (
 // nodes)) for the concurrent calls and for the calls per second, where
 // live nodes is what the edge last read in Redis (tenancy.Store.Heartbeat,
 // every renewal; 1 before the first). Concurrent calls are this node's
-// media sessions of the workspace; calls per second are counted here. A
+// media sessions of the workspace; calls per second are counted here, by
+// the second each INVITE arrived in (so calls that waited for Redis to
+// fail are not bunched into the second they fell back in). A
 // call over a share gets what it gets at the limit itself (486, 480 with
 // Retry-After). The admission is spooled (opAdmit), so the record and the
 // slot exist once Redis is back, and the renewal then re-asserts the
 // leases of the calls still up (ReassertCalls).
 
+// cpsSeconds is how many seconds of arrivals localAdmission keeps: more
+// than a call waits for Redis to fail (StoreTimeout).
+const cpsSeconds = 10
+
 // localAdmission counts this node's calls per second per workspace.
 type localAdmission struct {
 	nodes atomic.Int64 // live nodes last seen in Redis
 
-	mu     sync.Mutex
-	second int64
-	cps    map[string]int
+	mu  sync.Mutex
+	cps map[int64]map[string]int // arrival second -> workspace -> calls
 }
 
 func newLocalAdmission() *localAdmission {
-	l := &localAdmission{cps: map[string]int{}}
+	l := &localAdmission{cps: map[int64]map[string]int{}}
 	l.nodes.Store(1)
 	return l
 }
@@ -43,21 +48,30 @@ func (l *localAdmission) share(limit int) int {
 	return max(1, limit/int(max(1, l.nodes.Load())))
 }
 
-// admit takes a place for a call of ws, whose sessions on this node
-// (this call's included) are active, under this node's share of limits.
-func (l *localAdmission) admit(ws string, limits tenancy.Limits, active int, now time.Time) error {
+// admit takes a place for a call of ws that arrived at arrived, whose
+// sessions on this node (this call's included) are active, under this
+// node's share of limits.
+func (l *localAdmission) admit(ws string, limits tenancy.Limits, active int, arrived time.Time) error {
 	if c := l.share(limits.MaxConcurrentCalls); c > 0 && active > c {
 		return &tenancy.LimitError{Reason: "concurrent"}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if sec := now.Unix(); sec != l.second {
-		l.second, l.cps = sec, map[string]int{}
+	sec := arrived.Unix()
+	for s := range l.cps {
+		if s <= sec-cpsSeconds {
+			delete(l.cps, s)
+		}
 	}
-	if c := l.share(limits.MaxCPS); c > 0 && l.cps[ws] >= c {
+	n := l.cps[sec]
+	if n == nil {
+		n = map[string]int{}
+		l.cps[sec] = n
+	}
+	if c := l.share(limits.MaxCPS); c > 0 && n[ws] >= c {
 		return &tenancy.LimitError{Reason: "cps"}
 	}
-	l.cps[ws]++
+	n[ws]++
 	return nil
 }
 
@@ -76,7 +90,7 @@ func (s *Server) admitCall(rec tenancy.CallRecord, limits tenancy.Limits) error 
 		s.spool.MarkDown()
 		s.log.Warn("redis unavailable: admitting from memory", "call_id", rec.ID, "workspace_id", ws, "error", err)
 	}
-	if err := s.local.admit(ws, limits, s.shares.count(ws), time.Now()); err != nil {
+	if err := s.local.admit(ws, limits, s.shares.count(ws), rec.StartedAt); err != nil {
 		return err
 	}
 	s.metrics.localAdmits.Inc()

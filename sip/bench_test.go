@@ -43,6 +43,7 @@ func (nopStore) ReassertCalls(context.Context, map[string][]tenancy.CallRecord, 
 	return nil
 }
 func (nopStore) Heartbeat(context.Context, string, time.Duration) (int, error) { return 1, nil }
+func (nopStore) Ping(context.Context) error                                    { return nil }
 func (nopStore) ReadControl(context.Context, string, string, time.Duration) ([]tenancy.Control, error) {
 	return nil, nil
 }

@@ -73,6 +73,8 @@ func (a storeApplier) Apply(ctx context.Context, e spool.Entry) error {
 
 func (a storeApplier) Unavailable(err error) bool { return errors.Is(err, tenancy.ErrUnavailable) }
 
+func (a storeApplier) Probe(ctx context.Context) error { return a.store.Ping(ctx) }
+
 // writeState writes one call-state change of call id of workspace ws:
 // straight to Redis, or through the spool while Redis is away or ws has
 // writes waiting. A failure is counted and logged; the call goes on.

@@ -43,6 +43,8 @@ type CallStore interface {
 	// ReassertCalls renews the leases of the calls the node carries and
 	// recreates what Redis lost of them, once Redis is back.
 	ReassertCalls(ctx context.Context, calls map[string][]tenancy.CallRecord, lease time.Duration) error
+	// Ping asks Redis whether it answers (the spool's probe).
+	Ping(ctx context.Context) error
 	// Heartbeat marks the node alive for ttl and returns how many nodes
 	// are: the divisor of the workspaces' limits while Redis is away.
 	Heartbeat(ctx context.Context, node string, ttl time.Duration) (int, error)

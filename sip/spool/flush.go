@@ -59,6 +59,17 @@ func (s *Spool) pass(ctx context.Context) bool {
 	if len(batch) == 0 {
 		return true
 	}
+	s.mu.Lock()
+	down := s.down
+	s.mu.Unlock()
+	if down {
+		pctx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
+		err := s.store.Probe(pctx)
+		cancel()
+		if err != nil {
+			return false
+		}
+	}
 	blocked := map[string]bool{}
 	for _, it := range batch {
 		ws := it.e.WorkspaceID

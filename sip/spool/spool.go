@@ -60,10 +60,15 @@ func (c Config) withDefaults() Config {
 }
 
 // Store applies entries. Apply's error is Unavailable (retry later) or
-// final (the entry is dropped, counted as refused).
+// final (the entry is dropped, counted as refused). Probe asks the store
+// whether it answers, writing nothing: the flusher probes a store that
+// was down before it replays, so that no write waits in a hung store's
+// connection (and is applied when it resumes, while the spool keeps it
+// and replays it again).
 type Store interface {
 	Apply(ctx context.Context, e Entry) error
 	Unavailable(err error) bool
+	Probe(ctx context.Context) error
 }
 
 // Stats is what the spool holds now.

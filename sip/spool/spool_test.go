@@ -36,6 +36,15 @@ func (f *fakeStore) Apply(_ context.Context, e Entry) error {
 
 func (f *fakeStore) Unavailable(err error) bool { return errors.Is(err, errDown) }
 
+func (f *fakeStore) Probe(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down["*"] {
+		return errDown
+	}
+	return nil
+}
+
 func (f *fakeStore) set(ws string, down bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
