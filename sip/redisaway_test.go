@@ -96,8 +96,8 @@ func TestRedisAwayCallsAdmittedFromShareAndWrittenOnceBack(t *testing.T) {
 }
 
 // TestRedisHungCallsAdmittedAndNothingLost: Redis hangs (SIGSTOP: its
-// connections stay open, nothing answers). A call waits one StoreTimeout
-// for its admission, is admitted from memory, and once Redis resumes its
+// connections stay open, nothing answers). A call waits for its admission
+// to time out, is admitted from memory, and once Redis resumes its
 // record and events are there. An event whose write timed out while Redis
 // hung may be applied by Redis when it resumes and replayed by the spool
 // too: duplicates are possible here (README "Redis outages"), losses not.
@@ -110,7 +110,8 @@ func TestRedisHungCallsAdmittedAndNothingLost(t *testing.T) {
 	trunk := newRawTrunk(t, "127.0.0.1", e.udpAddr)
 	e.redis.Pause()
 	for range 3 {
-		if res, raw := trunk.call(t, trunk.newInvite("+15551230001"), 5*time.Second); res == nil || res.StatusCode != 486 {
+		// The first waits for the client's read timeout (3 s here).
+		if res, raw := trunk.call(t, trunk.newInvite("+15551230001"), 10*time.Second); res == nil || res.StatusCode != 486 {
 			e.redis.Resume()
 			t.Fatalf("call while redis hangs: %v, want the busy service's 486\n%s", res, raw)
 		}
