@@ -138,3 +138,35 @@ func TestRedisHungCallsAdmittedAndNothingLost(t *testing.T) {
 	}
 	e.checkNoLeaks(t, ws)
 }
+
+// TestRedisLosingItsDataGetsTheLiveCallsBack: Redis dies and comes back
+// empty while a call is up; the edge re-asserts the call (its slot with a
+// lease and its record), which RenewLeases' ZADD XX would not, and the
+// call's end then closes both.
+func TestRedisLosingItsDataGetsTheLiveCallsBack(t *testing.T) {
+	e := newTestEdge(t, func(o *edgeOptions) {
+		o.cfg = func(c *Config) { c.LeaseTTL = 3 * time.Second; c.StoreTimeout = 500 * time.Millisecond }
+	})
+	_, target := startService(t, "uas_answer.xml")
+	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: target})
+	uac := e.trunkCall(t, "uac_pcmu.xml", "+15551230001", "-d", "9000")
+	ctx := context.Background()
+	active := func() int64 { n, _ := e.store.ActiveCalls(ctx, ws); return n }
+	waitFor(t, 10*time.Second, "call up", func() bool { return active() == 1 && e.srv.ActiveCalls() == 1 })
+	id := e.srv.dialogs.all()[0].id
+
+	e.redis.Stop() // no save: it comes back empty
+	waitFor(t, 5*time.Second, "redis seen down", func() bool { return e.srv.Spool().StoreDown })
+	e.redis.Restart()
+	waitFor(t, 5*time.Second, "call re-asserted", func() bool {
+		_, err := e.store.GetCall(ctx, ws, id)
+		return err == nil && active() == 1
+	})
+	if code, logs := uac.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("trunk sipp exit %d\n%s", code, logs)
+	}
+	waitFor(t, 5*time.Second, "call ended", func() bool {
+		rec, err := e.store.GetCall(ctx, ws, id)
+		return err == nil && rec.State == tenancy.CallEnded && active() == 0
+	})
+}

@@ -79,6 +79,8 @@ return 1`)
 func (s *Store) ReassertCalls(ctx context.Context, calls map[string][]CallRecord, lease time.Duration) error {
 	until := s.now().Add(lease).UnixMilli()
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		// EVAL, not EVALSHA: a pipeline does not retry NOSCRIPT, and this
+		// runs right after a restarted Redis lost its scripts.
 		for ws, recs := range calls {
 			args := []any{until}
 			for _, rec := range recs {
@@ -88,7 +90,7 @@ func (s *Store) ReassertCalls(ctx context.Context, calls map[string][]CallRecord
 				}
 				args = append(args, rec.ID, b, rec.StartedAt.UnixMilli())
 			}
-			reassertScript.Run(ctx, p, []string{keyTombstone(ws), keyActive(ws), keyCalls(ws), keyCallIdx(ws)}, args...)
+			reassertScript.Eval(ctx, p, []string{keyTombstone(ws), keyActive(ws), keyCalls(ws), keyCallIdx(ws)}, args...)
 		}
 		return nil
 	})

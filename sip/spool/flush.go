@@ -56,9 +56,6 @@ func (s *Spool) pass(ctx context.Context) bool {
 	s.mu.Lock()
 	batch := append([]*item(nil), s.items...)
 	s.mu.Unlock()
-	if len(batch) == 0 {
-		return true
-	}
 	s.mu.Lock()
 	down := s.down
 	s.mu.Unlock()
@@ -69,6 +66,12 @@ func (s *Spool) pass(ctx context.Context) bool {
 		if err != nil {
 			return false
 		}
+	}
+	if len(batch) == 0 {
+		s.mu.Lock()
+		s.setDown(false)
+		s.mu.Unlock()
+		return true
 	}
 	blocked := map[string]bool{}
 	for _, it := range batch {

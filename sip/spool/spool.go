@@ -38,25 +38,19 @@ func DefaultConfig() Config {
 
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
-	if c.MaxEntries <= 0 {
-		c.MaxEntries = d.MaxEntries
-	}
-	if c.MaxBytes <= 0 {
-		c.MaxBytes = d.MaxBytes
-	}
-	if c.SegmentBytes <= 0 {
-		c.SegmentBytes = d.SegmentBytes
-	}
-	if c.SyncInterval <= 0 {
-		c.SyncInterval = d.SyncInterval
-	}
-	if c.ApplyTimeout <= 0 {
-		c.ApplyTimeout = d.ApplyTimeout
-	}
-	if c.MaxBackoff <= 0 {
-		c.MaxBackoff = d.MaxBackoff
-	}
+	orDefault(&c.MaxEntries, d.MaxEntries)
+	orDefault(&c.MaxBytes, d.MaxBytes)
+	orDefault(&c.SegmentBytes, d.SegmentBytes)
+	orDefault(&c.SyncInterval, d.SyncInterval)
+	orDefault(&c.ApplyTimeout, d.ApplyTimeout)
+	orDefault(&c.MaxBackoff, d.MaxBackoff)
 	return c
+}
+
+func orDefault[T int | int64 | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
 }
 
 // Store applies entries. Apply's error is Unavailable (retry later) or

@@ -90,7 +90,7 @@ func TestRedisDownSixtySecondsWithAnEdgeRestartLosesNoCallRecordOrEvent(t *testi
 	if inOutage := float64(traffic-beforeOut) / float64(traffic) * float64(stA.Created+stB.Created); m["edge_sip_local_admissions_total"] < 0.9*inOutage {
 		t.Errorf("local admissions %v, want about the %v calls placed in the outage", m["edge_sip_local_admissions_total"], inOutage)
 	}
-	dropped := m["edge_spool_dropped_total"]
+	dropped, spooled := m["edge_spool_dropped_total"], float64(r.Spool.Entries)
 
 	edge.Signal(syscall.SIGKILL)
 	edge.Wait(t, 10*time.Second)
@@ -108,6 +108,10 @@ func TestRedisDownSixtySecondsWithAnEdgeRestartLosesNoCallRecordOrEvent(t *testi
 	dropped += m["edge_spool_dropped_total"]
 	if dropped != 0 || m["edge_spool_corrupt_records_total"] != 0 {
 		t.Errorf("spool dropped %v, corrupt %v: want 0", dropped, m["edge_spool_corrupt_records_total"])
+	}
+	// The restarted edge replayed, from its disk, all its predecessor spooled.
+	if m["edge_spool_replayed_total"] < spooled {
+		t.Errorf("the restarted edge replayed %v of the %v writes spooled on disk", m["edge_spool_replayed_total"], spooled)
 	}
 
 	// Back to normal: calls are admitted by Redis again.
