@@ -215,8 +215,9 @@ func (s *Server) issueCallToken(rec tenancy.CallRecord) string {
 	return token
 }
 
-// storeWrite runs one call-state write with the store timeout, counting a
-// failure: the call goes on either way (leases expire by themselves).
+// storeWrite runs one write that is not spooled (the call token's end,
+// callwrites.go) with the store timeout, counting a failure: the call goes
+// on either way.
 func (s *Server) storeWrite(op string, fn func(ctx context.Context) error) {
 	ctx, cancel := s.storeCtx()
 	defer cancel()
