@@ -220,7 +220,7 @@ func (c *call) answerTrunk() {
 	c.confirmed = true
 	rec := c.rec
 	c.mu.Unlock()
-	c.s.storeWrite("update_call", func(ctx context.Context) error { return c.s.store.UpdateCall(ctx, rec) })
+	c.s.writeUpdate(rec)
 	c.event(tenancy.EventCallAnswered, map[string]any{"setup_ms": now.Sub(c.start).Milliseconds()})
 }
 

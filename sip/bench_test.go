@@ -37,7 +37,13 @@ func (nopStore) EndCall(context.Context, tenancy.CallRecord) error    { return n
 func (nopStore) RenewLeases(context.Context, map[string][]string, time.Duration) error {
 	return nil
 }
-func (nopStore) AppendEvent(context.Context, string, tenancy.Event) (string, error) { return "", nil }
+func (nopStore) AppendEvent(context.Context, string, tenancy.Event) (string, error)   { return "", nil }
+func (nopStore) RestoreCall(context.Context, tenancy.CallRecord, time.Duration) error { return nil }
+func (nopStore) ReassertCalls(context.Context, map[string][]tenancy.CallRecord, time.Duration) error {
+	return nil
+}
+func (nopStore) Heartbeat(context.Context, string, time.Duration) (int, error) { return 1, nil }
+func (nopStore) Ping(context.Context) error                                    { return nil }
 func (nopStore) ReadControl(context.Context, string, string, time.Duration) ([]tenancy.Control, error) {
 	return nil, nil
 }

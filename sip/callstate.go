@@ -26,10 +26,8 @@ func (c *call) end(reason Reason) {
 		c.mu.Unlock()
 		c.s.dialogs.remove(c, legIDs, peer)
 		c.endOutbound()
-		c.s.storeWrite("end_call", func(ctx context.Context) error { return c.s.store.EndCall(ctx, rec) })
-		if c.token != "" {
-			c.s.storeWrite("end_call_token", func(ctx context.Context) error { return c.s.tokens.EndCallToken(ctx, c.token) })
-		}
+		c.s.writeEnd(rec)
+		c.s.endCallToken(rec.WorkspaceID, rec.ID, c.token)
 		data := map[string]any{
 			"reason":      string(reason),
 			"duration_ms": now.Sub(rec.StartedAt).Milliseconds(),
@@ -87,8 +85,5 @@ func (c *call) event(typ string, data map[string]any) {
 		return
 	}
 	e := tenancy.Event{Type: typ, Time: time.Now().UTC(), CallID: c.id, Data: b}
-	c.s.storeWrite("append_event", func(ctx context.Context) error {
-		_, err := c.s.store.AppendEvent(ctx, c.route.Workspace.ID, e)
-		return err
-	})
+	c.s.writeEvent(c.route.Workspace.ID, e)
 }

@@ -2,28 +2,88 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/voiceedge/edge/tenancy"
 )
 
 // renewLoop renews the leases of this node's calls every LeaseTTL/3, so
 // that the call registry shows them active and their slots stay taken; a
 // node that dies stops renewing, and the reaper ends its calls node_lost
-// and frees their slots (reap.go).
+// and frees their slots (reap.go). Each round also marks the node alive
+// and reads how many nodes are (the divisor of the shares of
+// admit_local.go). After Redis was away, the first round once the spool
+// is empty re-asserts the calls (ReassertCalls), recreating slots and
+// records Redis lost.
 func (s *Server) renewLoop(ctx context.Context) {
 	every := s.cfg.LeaseTTL / 3
-	for sleep(ctx, every) {
+	reassert := false
+	next := time.Now()
+	for {
+		if s.spool.Stats().StoreDown {
+			reassert = true
+		}
+		if !time.Now().Before(next) || (reassert && s.spool.Up()) {
+			next = time.Now().Add(every)
+			if s.renew(reassert) {
+				reassert = false
+			} else {
+				reassert = true
+			}
+		}
+		if !sleep(ctx, min(time.Second, every)) {
+			return
+		}
+	}
+}
+
+// renew is one round of renewLoop; it reports whether Redis took it.
+func (s *Server) renew(reassert bool) bool {
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	n, err := s.store.Heartbeat(ctx, s.cfg.NodeID, s.cfg.LeaseTTL)
+	if err == nil {
+		s.local.nodes.Store(int64(n))
+	}
+	if reassert && !s.spool.Up() {
+		return false // leases wait for the spool: its admissions come first
+	}
+	var op string
+	if reassert {
+		op = "reassert_calls"
+		calls := map[string][]tenancy.CallRecord{}
+		for _, c := range s.dialogs.all() {
+			c.mu.Lock()
+			calls[c.route.Workspace.ID] = append(calls[c.route.Workspace.ID], c.rec)
+			c.mu.Unlock()
+		}
+		if len(calls) > 0 {
+			err = s.store.ReassertCalls(ctx, calls, s.cfg.LeaseTTL)
+		}
+	} else {
+		op = "renew_leases"
 		calls := map[string][]string{}
 		for _, c := range s.dialogs.all() {
 			calls[c.route.Workspace.ID] = append(calls[c.route.Workspace.ID], c.id)
 		}
-		if len(calls) == 0 {
-			continue
+		if len(calls) > 0 {
+			err = s.store.RenewLeases(ctx, calls, s.cfg.LeaseTTL)
 		}
-		s.storeWrite("renew_leases", func(ctx context.Context) error {
-			return s.store.RenewLeases(ctx, calls, s.cfg.LeaseTTL)
-		})
 	}
+	if err != nil {
+		s.metrics.storeErrors.WithLabelValues(op).Inc()
+		s.log.Warn("call leases not renewed", "op", op, "error", err)
+		if errors.Is(err, tenancy.ErrUnavailable) {
+			s.spool.MarkDown()
+		}
+		return false
+	}
+	if reassert {
+		s.log.Info("redis back: calls re-asserted", "calls", s.ActiveCalls())
+	}
+	return true
 }
 
 // controlLoop follows the control stream of this node (requests the

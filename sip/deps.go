@@ -37,6 +37,17 @@ type CallStore interface {
 	RenewLeases(ctx context.Context, calls map[string][]string, lease time.Duration) error
 	AppendEvent(ctx context.Context, ws string, e tenancy.Event) (string, error)
 	ReadControl(ctx context.Context, node, after string, wait time.Duration) ([]tenancy.Control, error)
+	// RestoreCall writes the slot and record of a call admitted from
+	// memory while Redis was away (a spooled admission, replayed).
+	RestoreCall(ctx context.Context, rec tenancy.CallRecord, lease time.Duration) error
+	// ReassertCalls renews the leases of the calls the node carries and
+	// recreates what Redis lost of them, once Redis is back.
+	ReassertCalls(ctx context.Context, calls map[string][]tenancy.CallRecord, lease time.Duration) error
+	// Ping asks Redis whether it answers (the spool's probe).
+	Ping(ctx context.Context) error
+	// Heartbeat marks the node alive for ttl and returns how many nodes
+	// are: the divisor of the workspaces' limits while Redis is away.
+	Heartbeat(ctx context.Context, node string, ttl time.Duration) (int, error)
 }
 
 var _ CallStore = (*tenancy.Store)(nil)

@@ -99,10 +99,7 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 		ID: id, WorkspaceID: r.Workspace.ID, ServiceID: r.Service.ID, From: adm.caller, To: r.Number,
 		State: tenancy.CallRinging, StartedAt: start.UTC(), NodeID: s.cfg.NodeID, Direction: tenancy.DirectionInbound,
 	}
-	ctx, cancel := s.storeCtx()
-	err = s.store.AdmitCall(ctx, rec, r.Workspace.Limits, s.cfg.LeaseTTL)
-	cancel()
-	if err != nil {
+	if err = s.admitCall(rec, r.Workspace.Limits); err != nil {
 		_ = sess.Close()
 		return nil, classify(err)
 	}
@@ -209,10 +206,11 @@ func sdpSessionID() uint64 {
 
 // issueCallToken makes the token the call's service gets (design section
 // 12), valid in the store for as long as the call can last; "" when the
-// store has no tokens or cannot be reached (the call goes on without).
+// store has no tokens or cannot be reached, or Redis is away (the call
+// goes on without).
 func (s *Server) issueCallToken(rec tenancy.CallRecord) string {
-	if s.tokens == nil {
-		return ""
+	if s.tokens == nil || !s.spool.Direct(rec.WorkspaceID) {
+		return "" // Redis away: the control plane could not check it either
 	}
 	ttl := s.cfg.NoAnswerTimeout + s.cfg.MaxDuration + s.cfg.ByeTimeout + s.cfg.LeaseTTL
 	ctx, cancel := s.storeCtx()
@@ -226,8 +224,9 @@ func (s *Server) issueCallToken(rec tenancy.CallRecord) string {
 	return token
 }
 
-// storeWrite runs one call-state write with the store timeout, counting a
-// failure: the call goes on either way (leases expire by themselves).
+// storeWrite runs one write that is not spooled (the call token's end,
+// callwrites.go) with the store timeout, counting a failure: the call goes
+// on either way.
 func (s *Server) storeWrite(op string, fn func(ctx context.Context) error) {
 	ctx, cancel := s.storeCtx()
 	defer cancel()

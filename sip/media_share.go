@@ -36,6 +36,13 @@ func (m *mediaShares) acquire(ws string) bool {
 	return true
 }
 
+// count is how many sessions ws holds on this node.
+func (m *mediaShares) count(ws string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.byWS[ws]
+}
+
 func (m *mediaShares) release(ws string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

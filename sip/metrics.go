@@ -17,6 +17,7 @@ type metrics struct {
 	activeCalls  prometheus.Gauge
 	setupLatency prometheus.Histogram
 	storeErrors  *prometheus.CounterVec
+	localAdmits  prometheus.Counter // admitted from memory, Redis away (admit_local.go)
 	// INVITEs to services (service_request.go).
 	serviceTCP      prometheus.Counter
 	settingsTrimmed prometheus.Counter
@@ -61,6 +62,10 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 			Namespace: ns, Subsystem: sub, Name: "store_errors_total",
 			Help: "Failed call-state writes to Redis, by operation.",
 		}, []string{"op"}),
+		localAdmits: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "local_admissions_total",
+			Help: "Calls admitted from memory under this node's share of the workspace's limits while Redis was away.",
+		}),
 		serviceTCP: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "service_invites_tcp_total",
 			Help: "INVITEs to UDP services sent over TCP because they exceeded 1300 bytes (RFC 3261 section 18.1.1).",
@@ -81,7 +86,7 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.invites, m.dropped, m.ended, m.requests, m.refused, m.activeCalls, m.setupLatency, m.storeErrors, m.serviceTCP, m.settingsTrimmed, m.dtmf, m.ackResent} {
+	for _, c := range []prometheus.Collector{m.invites, m.dropped, m.ended, m.requests, m.refused, m.activeCalls, m.setupLatency, m.storeErrors, m.localAdmits, m.serviceTCP, m.settingsTrimmed, m.dtmf, m.ackResent} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register sip metrics: %w", err)
 		}

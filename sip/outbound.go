@@ -80,10 +80,7 @@ func (s *Server) placeCall(dr tenancy.DialRequest) {
 		s.refuseDial(rec, classify(err).Reason)
 		return
 	}
-	ctx, cancel := s.storeCtx()
-	err = s.store.AdmitCall(ctx, rec, route.Workspace.Limits, s.cfg.LeaseTTL)
-	cancel()
-	if err != nil {
+	if err = s.admitCall(rec, route.Workspace.Limits); err != nil {
 		_ = sess.Close()
 		s.refuseDial(rec, classify(err).Reason)
 		return
@@ -149,12 +146,9 @@ func (s *Server) outboundRoute(dr tenancy.DialRequest) (*routing.Route, *tenancy
 func (s *Server) refuseDial(rec tenancy.CallRecord, reason Reason) {
 	now := time.Now().UTC()
 	rec.State, rec.EndedAt, rec.EndReason = tenancy.CallEnded, &now, string(reason)
-	s.storeWrite("end_call", func(ctx context.Context) error { return s.store.EndCall(ctx, rec) })
+	s.writeEnd(rec)
 	b, _ := json.Marshal(map[string]any{"reason": string(reason), "direction": tenancy.DirectionOutbound, "duration_ms": 0, "talk_ms": 0})
-	s.storeWrite("append_event", func(ctx context.Context) error {
-		_, err := s.store.AppendEvent(ctx, rec.WorkspaceID, tenancy.Event{Type: tenancy.EventCallEnded, Time: now, CallID: rec.ID, Data: b})
-		return err
-	})
+	s.writeEvent(rec.WorkspaceID, tenancy.Event{Type: tenancy.EventCallEnded, Time: now, CallID: rec.ID, Data: b})
 	s.xfer.met.outbound.WithLabelValues(outboundRefused).Inc()
 }
 
@@ -210,7 +204,7 @@ func (c *call) runOutbound(trunk *tenancy.OutboundTrunk) {
 	c.rec.State, c.rec.AnsweredAt = tenancy.CallAnswered, &calleeAt
 	rec := c.rec
 	c.mu.Unlock()
-	c.s.storeWrite("update_call", func(ctx context.Context) error { return c.s.store.UpdateCall(ctx, rec) })
+	c.s.writeUpdate(rec)
 	c.s.xfer.met.outbound.WithLabelValues(outboundAnswered).Inc()
 	c.event(tenancy.EventCallAnswered, map[string]any{
 		"setup_ms": now.Sub(c.start).Milliseconds(), "direction": tenancy.DirectionOutbound, "callee_answered_at": calleeAt,

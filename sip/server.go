@@ -14,6 +14,8 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/voiceedge/edge/sip/spool"
 )
 
 // Server is the edge's SIP data plane: listeners, trunk admission and the
@@ -31,22 +33,26 @@ type Server struct {
 	reg     *prometheus.Registry
 	metrics *metrics
 
-	ua      *sipgo.UserAgent
-	sipSrv  *sipgo.Server
-	client  *sipgo.Client
-	limiter *rateLimiter
-	conns   *connSlots   // TCP and TLS connections (transport_stream_limits.go)
-	shares  *mediaShares // media sessions per workspace (media_share.go)
-	budget  *budgets
-	auth    *digestAuth
-	dialogs *dialogCache
-	late    lateAnswers
-	xfer    *xferState // outbound calls and transfers (xfer.go)
+	ua       *sipgo.UserAgent
+	sipSrv   *sipgo.Server
+	client   *sipgo.Client
+	limiter  *rateLimiter
+	conns    *connSlots   // TCP and TLS connections (transport_stream_limits.go)
+	shares   *mediaShares // media sessions per workspace (media_share.go)
+	budget   *budgets
+	auth     *digestAuth
+	dialogs  *dialogCache
+	late     lateAnswers
+	xfer     *xferState   // outbound calls and transfers (xfer.go)
+	spool    *spool.Spool // call-state writes while Redis is away (callwrites.go)
+	spoolCfg spool.Config
+	local    *localAdmission // admission from memory (admit_local.go)
 
 	mu        sync.Mutex
 	listeners map[string]netip.AddrPort // transport ("udp", "tcp", "tls") -> local address
 
 	draining atomic.Bool
+	running  atomic.Bool // Run was called: it closes the spool
 	closed   atomic.Bool
 	calls    sync.WaitGroup // one per admitted call
 	bgCtx    context.Context
@@ -72,6 +78,12 @@ func WithCallTokens(t CallTokens) Option {
 	return func(s *Server) { s.tokens = t }
 }
 
+// WithSpool sets where and how much of the call state is kept while
+// Redis is away (sip/spool). Default: in memory only, spool.DefaultConfig.
+func WithSpool(cfg spool.Config) Option {
+	return func(s *Server) { s.spoolCfg = cfg }
+}
+
 // WithRegistry registers the server's metrics into reg. Default: none.
 func WithRegistry(reg *prometheus.Registry) Option {
 	return func(s *Server) { s.reg = reg }
@@ -95,6 +107,7 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 		auth:      newDigestAuth(cfg.Realm, cfg.NonceTTL),
 		dialogs:   newDialogCache(),
 		listeners: map[string]netip.AddrPort{},
+		local:     newLocalAdmission(),
 	}
 	s.tokens, _ = store.(CallTokens)
 	for _, o := range opts {
@@ -105,6 +118,10 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 		return nil, err
 	}
 	s.metrics = met
+	if s.spool, err = spool.Open(s.spoolCfg, storeApplier{store: store, lease: cfg.LeaseTTL},
+		spool.WithLogger(s.log.With("component", "spool")), spool.WithRegistry(s.reg)); err != nil {
+		return nil, err
+	}
 	if s.xfer, err = newXferState(s); err != nil {
 		return nil, err
 	}
@@ -218,14 +235,16 @@ func (s *Server) contact(network string) sip.ContactHeader {
 // nodes and follows the control stream for hangup requests until ctx
 // ends.
 func (s *Server) Run(ctx context.Context) error {
+	s.running.Store(true)
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
+	go func() { defer wg.Done(); _ = s.spool.Run(ctx) }()
 	go func() { defer wg.Done(); s.renewLoop(ctx) }()
 	go func() { defer wg.Done(); s.sweepLoop(ctx) }() // reap.go
 	go func() { defer wg.Done(); s.controlLoop(ctx) }()
 	go func() { defer wg.Done(); s.dialLoop(ctx) }() // outbound.go
 	wg.Wait()
-	return nil
+	return s.spool.Close()
 }
 
 // Drain stops taking new calls (they get 503 with Retry-After) and waits
@@ -264,6 +283,10 @@ func (s *Server) Drain(ctx context.Context) error {
 	return fmt.Errorf("drain ended %d calls: %w", left, ErrDrainTimeout)
 }
 
+// Spool says what the spool of call-state writes holds and whether Redis
+// takes writes (/readyz).
+func (s *Server) Spool() spool.Stats { return s.spool.Stats() }
+
 // ActiveCalls returns the number of calls in progress on this server.
 func (s *Server) ActiveCalls() int {
 	n, _, _ := s.dialogs.sizes()
@@ -283,6 +306,9 @@ func (s *Server) Close() error {
 	}
 	s.calls.Wait()
 	s.bgCancel()
+	if !s.running.Load() {
+		_ = s.spool.Close()
+	}
 	if err := s.ua.Close(); err != nil {
 		return fmt.Errorf("close sip stack: %w", err)
 	}

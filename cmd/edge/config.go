@@ -17,6 +17,7 @@ import (
 	"github.com/voiceedge/edge/internal/redisaddr"
 	"github.com/voiceedge/edge/media"
 	"github.com/voiceedge/edge/sip"
+	"github.com/voiceedge/edge/sip/spool"
 	"github.com/voiceedge/edge/tenancy"
 )
 
@@ -92,6 +93,17 @@ type config struct {
 	// PProf serves net/http/pprof under /debug/pprof/ on MetricsAddr
 	// (EDGE_PPROF=1). Default false: profiling is for load tests.
 	PProf bool `yaml:"pprof"`
+	// SpoolDir keeps call records and events while Redis is away, so that
+	// they survive a restart of the edge (EDGE_SPOOL_DIR, design section
+	// 10). Default "": in memory only (lost with the process, each loss
+	// counted and logged).
+	SpoolDir string `yaml:"spool_dir"`
+	// SpoolMaxBytes bounds the spool's files (EDGE_SPOOL_MAX_BYTES, bytes).
+	// Default 256 MiB.
+	SpoolMaxBytes int64 `yaml:"spool_max_bytes"`
+	// SpoolMaxEntries bounds the writes the spool holds in memory
+	// (EDGE_SPOOL_MAX_ENTRIES). Default 100000.
+	SpoolMaxEntries int `yaml:"spool_max_entries"`
 	// Operators configures operator legs: the ICE port, its public
 	// addresses and the address other nodes forward to (operators.go).
 	Operators operatorSettings `yaml:",inline"`
@@ -112,6 +124,8 @@ func defaultConfig() config {
 		WorkspaceMediaShare: 50,
 		SessionExpires:      int(d.SessionExpires / time.Second),
 		Operators:           operatorSettings{ICEPort: media.DefaultICEPort},
+		SpoolMaxBytes:       spool.DefaultConfig().MaxBytes,
+		SpoolMaxEntries:     spool.DefaultConfig().MaxEntries,
 	}
 }
 
@@ -143,6 +157,9 @@ func loadConfig(args []string, lookup func(string) (string, bool), stderr io.Wri
 		{"call-lease", "EDGE_CALL_LEASE", "lease of each call in the call registry, a duration or seconds (default 30s)"},
 		{"workspace-media-share", "EDGE_WORKSPACE_MEDIA_SHARE", "percent of this node's media ports one workspace may hold (default 50)"},
 		{"sip-realm", "EDGE_SIP_REALM", "digest realm of challenges (the same as edge-admin's)"},
+		{"spool-dir", "EDGE_SPOOL_DIR", "directory keeping call records and events while Redis is away (default: memory only)"},
+		{"spool-max-bytes", "EDGE_SPOOL_MAX_BYTES", "bound of the spool's files in bytes (default 268435456)"},
+		{"spool-max-entries", "EDGE_SPOOL_MAX_ENTRIES", "bound of the spool's writes in memory (default 100000)"},
 	}, operatorFlags...) {
 		flags[f.env] = fs.String(f.name, "", f.help+" (env "+f.env+")")
 	}
@@ -257,6 +274,21 @@ func (c *config) set(env, v string) error {
 			return errors.New("must be at least 90 seconds (RFC 4028 Min-SE)")
 		}
 		c.SessionExpires = n
+	case "EDGE_SPOOL_DIR":
+		c.SpoolDir = v
+	case "EDGE_SPOOL_MAX_BYTES", "EDGE_SPOOL_MAX_ENTRIES":
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return err
+		}
+		if n < 1 {
+			return errors.New("must be positive")
+		}
+		if env == "EDGE_SPOOL_MAX_BYTES" {
+			c.SpoolMaxBytes = n
+		} else {
+			c.SpoolMaxEntries = int(n)
+		}
 	case "EDGE_PPROF":
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -367,4 +399,9 @@ func (c *config) sipConfig() (sip.Config, error) {
 		s.TrustedCIDRs = append(s.TrustedCIDRs, p)
 	}
 	return s, s.Validate()
+}
+
+// spoolConfig is the spool's part of the configuration.
+func (c *config) spoolConfig() spool.Config {
+	return spool.Config{Dir: c.SpoolDir, MaxBytes: c.SpoolMaxBytes, MaxEntries: c.SpoolMaxEntries}
 }

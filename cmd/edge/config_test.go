@@ -53,6 +53,15 @@ func TestLoadConfigPrecedence(t *testing.T) {
 			}
 		}},
 		{name: "session expires below Min-SE", args: []string{"-session-expires", "30"}, err: true},
+		{name: "spool", args: []string{"-spool-dir", "/var/spool/edge", "-spool-max-bytes", "1048576"}, check: func(t *testing.T, c config) {
+			if sc := c.spoolConfig(); sc.Dir != "/var/spool/edge" || sc.MaxBytes != 1<<20 || sc.MaxEntries != 100_000 {
+				t.Errorf("spool config %+v", sc)
+			}
+			if d, _ := loadConfig(nil, func(string) (string, bool) { return "", false }, io.Discard); d.SpoolDir != "" {
+				t.Errorf("default spool dir %q, want memory only", d.SpoolDir)
+			}
+		}},
+		{name: "spool bound not positive", args: []string{"-spool-max-entries", "0"}, err: true},
 		{name: "digest realm shared with edge-admin", args: []string{"-sip-realm", "clinic-edge"}, check: func(t *testing.T, c config) {
 			if s, _ := c.sipConfig(); s.Realm != "clinic-edge" {
 				t.Errorf("realm %q", s.Realm)

@@ -10,19 +10,41 @@ import (
 
 	"github.com/voiceedge/edge/routing"
 	"github.com/voiceedge/edge/sip"
+	"github.com/voiceedge/edge/sip/spool"
 )
 
-// readiness is the internal /readyz body.
+// readiness is the internal /readyz body. Degraded (still ready: calls
+// are routed and admitted from memory) says why in Reasons:
+// redis_unreachable (the map or the call state cannot reach Redis),
+// spool_backlog (writes wait to be replayed), spool_disk_full (the spool
+// keeps new writes in memory only), spool_dropped (writes were lost).
 type readiness struct {
 	Ready       bool           `json:"ready"`
 	Degraded    bool           `json:"degraded"`
+	Reasons     []string       `json:"reasons,omitempty"`
 	ActiveCalls int            `json:"active_calls"`
 	Routing     routing.Status `json:"routing"`
+	Spool       spool.Stats    `json:"spool"`
 }
 
 func readinessOf(routes *routing.Map, srv *sip.Server) readiness {
-	st := routes.Status()
-	return readiness{Ready: st.Ready && !srv.Draining(), Degraded: st.Degraded, ActiveCalls: srv.ActiveCalls(), Routing: st}
+	st, sp := routes.Status(), srv.Spool()
+	r := readiness{Ready: st.Ready && !srv.Draining(), ActiveCalls: srv.ActiveCalls(), Routing: st, Spool: sp}
+	for _, c := range []struct {
+		on  bool
+		why string
+	}{
+		{st.Degraded || sp.StoreDown, "redis_unreachable"},
+		{sp.Entries > 0, "spool_backlog"},
+		{sp.DiskFull, "spool_disk_full"},
+		{sp.Dropped > 0, "spool_dropped"},
+	} {
+		if c.on {
+			r.Reasons = append(r.Reasons, c.why)
+		}
+	}
+	r.Degraded = len(r.Reasons) > 0
+	return r
 }
 
 // publicHandler serves, beside the operator API and console, /healthz (the

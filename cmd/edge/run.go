@@ -82,7 +82,8 @@ func run(term, intr context.Context, cfg config, stderr io.Writer) error {
 		return err
 	}
 	defer mgr.Close()
-	srv, err := sip.New(scfg, routes, sip.MediaManager(mgr), store, sip.WithLogger(log.With("component", "sip")), sip.WithRegistry(reg))
+	srv, err := sip.New(scfg, routes, sip.MediaManager(mgr), store, sip.WithLogger(log.With("component", "sip")), sip.WithRegistry(reg),
+		sip.WithSpool(cfg.spoolConfig()))
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,6 @@
 // Package tenancytest starts real redis-server processes for tests: one
 // Redis (StartRedis), a 3-master/3-replica Redis Cluster (StartCluster) and
-// a Sentinel setup (StartSentinel), with ways to kill or hang their nodes.
+// a Sentinel setup (StartSentinel), with ways to kill, hang or restart them.
 package tenancytest
 
 import (
@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"syscall"
 	"testing"
 	"time"
 
@@ -60,9 +61,10 @@ func (r *Redis) start(bin string, port int) {
 }
 
 // Stop kills the server (a Redis outage); Restart brings it back on the same
-// port, empty.
+// port, empty (or with what Shutdown saved).
 func (r *Redis) Stop() {
 	if r.cmd != nil && r.cmd.Process != nil {
+		_ = r.cmd.Process.Signal(syscall.SIGCONT) // a paused server dies too
 		_ = r.cmd.Process.Kill()
 		_ = r.cmd.Wait()
 		r.cmd = nil
@@ -79,6 +81,30 @@ func (r *Redis) Restart() {
 	bin, _ := exec.LookPath("redis-server")
 	r.start(bin, p)
 }
+
+// Shutdown stops the server after it saves its data (SHUTDOWN SAVE), as a
+// Redis with persistence goes down: Restart brings it back with the data.
+func (r *Redis) Shutdown() {
+	r.t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: r.Addr, MaxRetries: -1})
+	defer c.Close()
+	_ = c.ShutdownSave(context.Background()).Err() // the connection drops: no answer
+	done := make(chan struct{})
+	go func() { _ = r.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+		r.cmd = nil
+	case <-time.After(10 * time.Second):
+		r.t.Fatalf("redis-server on %s did not shut down", r.Addr)
+	}
+}
+
+// Pause hangs the server (SIGSTOP): connections stay open and nothing
+// answers, as a Redis stuck or partitioned; Resume (SIGCONT) lets it go on.
+func (r *Redis) Pause() { _ = r.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume continues a paused server.
+func (r *Redis) Resume() { _ = r.cmd.Process.Signal(syscall.SIGCONT) }
 
 // Client returns a go-redis client for the server, closed at cleanup.
 func (r *Redis) Client(t testing.TB) redis.UniversalClient {

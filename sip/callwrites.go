@@ -1,0 +1,113 @@
+package sip
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/voiceedge/edge/sip/spool"
+	"github.com/voiceedge/edge/tenancy"
+)
+
+// The call-state writes the edge spools while Redis is away (sip/spool):
+// each is an entry whose Op names the CallStore write and whose Data is
+// its JSON. The call token's end (EndCallToken) is not among them: the
+// token is a bearer secret and never goes to disk; it is shortened only
+// when written straight through, and otherwise stays inert once the
+// call's final record is written (the control plane checks the record
+// and lease) until its own TTL.
+const (
+	opAdmit  = "admit" // a call admitted from memory: RestoreCall
+	opUpdate = "update_call"
+	opEnd    = "end_call"
+	opEvent  = "append_event"
+)
+
+// admitData is an admit entry's Data.
+type admitData struct {
+	Rec tenancy.CallRecord `json:"rec"`
+}
+
+// eventData is an event entry's Data.
+type eventData struct {
+	Event tenancy.Event `json:"event"`
+}
+
+// storeApplier applies spooled entries to the CallStore.
+type storeApplier struct {
+	store CallStore
+	lease time.Duration
+}
+
+var _ spool.Store = storeApplier{}
+
+func (a storeApplier) Apply(ctx context.Context, e spool.Entry) error {
+	switch e.Op {
+	case opAdmit:
+		var d admitData
+		if err := json.Unmarshal(e.Data, &d); err != nil {
+			return fmt.Errorf("decode spooled %s: %w", e.Op, err)
+		}
+		return a.store.RestoreCall(ctx, d.Rec, a.lease)
+	case opUpdate, opEnd:
+		var rec tenancy.CallRecord
+		if err := json.Unmarshal(e.Data, &rec); err != nil {
+			return fmt.Errorf("decode spooled %s: %w", e.Op, err)
+		}
+		if e.Op == opEnd {
+			return a.store.EndCall(ctx, rec)
+		}
+		return a.store.UpdateCall(ctx, rec)
+	case opEvent:
+		var d eventData
+		if err := json.Unmarshal(e.Data, &d); err != nil {
+			return fmt.Errorf("decode spooled %s: %w", e.Op, err)
+		}
+		_, err := a.store.AppendEvent(ctx, e.WorkspaceID, d.Event)
+		return err
+	}
+	return fmt.Errorf("spooled write of unknown op %q", e.Op)
+}
+
+func (a storeApplier) Unavailable(err error) bool { return errors.Is(err, tenancy.ErrUnavailable) }
+
+func (a storeApplier) Probe(ctx context.Context) error { return a.store.Ping(ctx) }
+
+// writeState writes one call-state change of call id of workspace ws:
+// straight to Redis, or through the spool while Redis is away or ws has
+// writes waiting. A failure is counted and logged; the call goes on.
+func (s *Server) writeState(op, ws, id string, data any) {
+	b, err := json.Marshal(data)
+	if err != nil {
+		s.log.Warn("encode call state", "op", op, "call_id", id, "workspace_id", ws, "error", err)
+		return
+	}
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	err = s.spool.Write(ctx, spool.Entry{Op: op, WorkspaceID: ws, CallID: id, Data: b})
+	if err != nil {
+		s.metrics.storeErrors.WithLabelValues(op).Inc()
+		if !errors.Is(err, spool.ErrFull) { // the spool logged that one
+			s.log.Warn("call state write failed", "op", op, "call_id", id, "workspace_id", ws, "error", err)
+		}
+	}
+}
+
+func (s *Server) writeUpdate(rec tenancy.CallRecord) {
+	s.writeState(opUpdate, rec.WorkspaceID, rec.ID, rec)
+}
+func (s *Server) writeEnd(rec tenancy.CallRecord) { s.writeState(opEnd, rec.WorkspaceID, rec.ID, rec) }
+func (s *Server) writeEvent(ws string, e tenancy.Event) {
+	s.writeState(opEvent, ws, e.CallID, eventData{Event: e})
+}
+
+// endCallToken shortens a call's token to its grace, when Redis takes
+// writes of the workspace straight through (see the op list above).
+func (s *Server) endCallToken(ws, id, token string) {
+	if token == "" || s.tokens == nil || !s.spool.Direct(ws) {
+		return
+	}
+	s.storeWrite("end_call_token", func(ctx context.Context) error { return s.tokens.EndCallToken(ctx, token) })
+}
