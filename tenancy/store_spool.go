@@ -54,8 +54,10 @@ func (s *Store) RestoreCall(ctx context.Context, rec CallRecord, lease time.Dura
 
 // reassertScript renews the leases of calls an edge still carries and
 // recreates what Redis lost of them (a restarted Redis without their slot
-// or record): the record only when missing, the slot unless the record is
-// ended.
+// or record): the record only when missing, or when a reaper ended it
+// node_lost while this node could not renew its lease (the call's
+// call.ended of node_lost then stays in the stream, and its real end
+// follows), the slot unless the record is ended.
 //
 //	KEYS: tombstone, active, calls, callidx
 //	ARGV: lease expiry ms, then per call: id, record, started ms
@@ -67,6 +69,12 @@ for i = 2, #ARGV, 3 do
     redis.call('ZADD', KEYS[4], 'NX', ARGV[i+2], id)
   end
   local cur = redis.call('HGET', KEYS[3], id)
+  if string.find(cur, '"end_reason":"node_lost"', 1, true) then
+    -- Reaped while this node, alive, could not reach Redis: the call goes
+    -- on, so its record and slot come back (store_reap.go).
+    redis.call('HSET', KEYS[3], id, ARGV[i+1])
+    cur = ARGV[i+1]
+  end
   if not string.find(cur, '"state":"ended"', 1, true) then
     redis.call('ZADD', KEYS[2], ARGV[1], id)
   end

@@ -2,6 +2,7 @@ package tenancy_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -70,5 +71,39 @@ func TestRestoreAndReassertCallsAfterRedisLostThem(t *testing.T) {
 		if want := min(i+1, 2); err != nil || n != want {
 			t.Fatalf("heartbeat %s: %d %v, want %d", node, n, err, want)
 		}
+	}
+}
+
+// TestReassertBringsBackACallReapedWhileItsNodeWasCutOff: a node that
+// could not reach Redis longer than its lease finds its live call ended
+// node_lost by a sweep; re-asserting it once Redis answers restores the
+// record and the slot (the node knows the call is up), and the call's
+// real end is then written as usual.
+func TestReassertBringsBackACallReapedWhileItsNodeWasCutOff(t *testing.T) {
+	ctx := context.Background()
+	s := tenancytest.StartRedis(t).Store(t)
+	w, _ := newWorkspace(t, s, tenancy.EnvDevelopment)
+	rec := tenancy.CallRecord{ID: "call_cut", WorkspaceID: w.ID, State: tenancy.CallAnswered, StartedAt: time.Now().UTC(), NodeID: "n1"}
+	if err := s.AdmitCall(ctx, rec, tenancy.Limits{MaxConcurrentCalls: 1}, 50*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if reaped, err := s.ReapExpired(ctx); err != nil || len(reaped) != 1 {
+		t.Fatalf("reap: %v %v", reaped, err)
+	}
+	if got, _ := s.GetCall(ctx, w.ID, rec.ID); got.EndReason != "node_lost" {
+		t.Fatalf("not reaped: %+v", got)
+	}
+	if err := s.ReassertCalls(ctx, map[string][]tenancy.CallRecord{w.ID: {rec}}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetCall(ctx, w.ID, rec.ID)
+	if n, _ := s.ActiveCalls(ctx, w.ID); err != nil || got.State != tenancy.CallAnswered || got.EndReason != "" || n != 1 {
+		t.Fatalf("after reassert: %+v %v, active %d", got, err, n)
+	}
+	// The slot is back: the workspace is at its limit of one again.
+	other := tenancy.CallRecord{ID: "call_other", WorkspaceID: w.ID, State: tenancy.CallRinging, StartedAt: time.Now().UTC(), NodeID: "n2"}
+	if err := s.AdmitCall(ctx, other, tenancy.Limits{MaxConcurrentCalls: 1}, time.Minute); !errors.Is(err, tenancy.ErrLimit) {
+		t.Fatalf("a second call beside the reasserted one: %v, want the limit", err)
 	}
 }
