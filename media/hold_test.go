@@ -87,12 +87,16 @@ func TestDropRemote(t *testing.T) {
 }
 
 func TestPlayHoldClosed(t *testing.T) {
-	c := newTestCall(t, PayloadPCMU, PayloadPCMU)
-	_ = c.s.Close()
-	if err := c.s.PlayHold(true); err == nil {
+	m, _ := newTestManager(t, Config{})
+	s, err := m.NewSession(t.Name()) // not running: Close races no Run
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	if err := s.PlayHold(true); err == nil {
 		t.Fatal("PlayHold on a closed session: no error")
 	}
-	if err := c.s.PlayHold(false); err != nil {
+	if err := s.PlayHold(false); err != nil {
 		t.Fatalf("PlayHold(false) on a closed session: %v", err)
 	}
 }

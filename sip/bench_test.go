@@ -37,7 +37,10 @@ func (nopStore) EndCall(context.Context, tenancy.CallRecord) error    { return n
 func (nopStore) RenewLeases(context.Context, map[string][]string, time.Duration) error {
 	return nil
 }
-func (nopStore) AppendEvent(context.Context, string, tenancy.Event) (string, error)   { return "", nil }
+func (nopStore) AppendEvent(context.Context, string, tenancy.Event) (string, error) { return "", nil }
+func (nopStore) AppendEventOnce(context.Context, string, string, tenancy.Event) (string, error) {
+	return "", nil
+}
 func (nopStore) RestoreCall(context.Context, tenancy.CallRecord, time.Duration) error { return nil }
 func (nopStore) ReassertCalls(context.Context, map[string][]tenancy.CallRecord, time.Duration) error {
 	return nil

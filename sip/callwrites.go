@@ -2,6 +2,8 @@ package sip
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,9 +32,13 @@ type admitData struct {
 	Rec tenancy.CallRecord `json:"rec"`
 }
 
-// eventData is an event entry's Data.
+// eventData is an event entry's Data. Once names the write, so that a
+// write sent again (spooled after an answer that never came) is not
+// written twice (tenancy.Store.AppendEventOnce); entries of an older
+// version have none.
 type eventData struct {
 	Event tenancy.Event `json:"event"`
+	Once  string        `json:"once,omitempty"`
 }
 
 // storeApplier applies spooled entries to the CallStore.
@@ -65,7 +71,11 @@ func (a storeApplier) Apply(ctx context.Context, e spool.Entry) error {
 		if err := json.Unmarshal(e.Data, &d); err != nil {
 			return fmt.Errorf("decode spooled %s: %w", e.Op, err)
 		}
-		_, err := a.store.AppendEvent(ctx, e.WorkspaceID, d.Event)
+		if d.Once == "" {
+			_, err := a.store.AppendEvent(ctx, e.WorkspaceID, d.Event)
+			return err
+		}
+		_, err := a.store.AppendEventOnce(ctx, e.WorkspaceID, d.Once, d.Event)
 		return err
 	}
 	return fmt.Errorf("spooled write of unknown op %q", e.Op)
@@ -100,7 +110,9 @@ func (s *Server) writeUpdate(rec tenancy.CallRecord) {
 }
 func (s *Server) writeEnd(rec tenancy.CallRecord) { s.writeState(opEnd, rec.WorkspaceID, rec.ID, rec) }
 func (s *Server) writeEvent(ws string, e tenancy.Event) {
-	s.writeState(opEvent, ws, e.CallID, eventData{Event: e})
+	var once [12]byte
+	_, _ = rand.Read(once[:])
+	s.writeState(opEvent, ws, e.CallID, eventData{Event: e, Once: hex.EncodeToString(once[:])})
 }
 
 // endCallToken shortens a call's token to its grace, when Redis takes

@@ -36,6 +36,7 @@ type CallStore interface {
 	EndCall(ctx context.Context, rec tenancy.CallRecord) error
 	RenewLeases(ctx context.Context, calls map[string][]string, lease time.Duration) error
 	AppendEvent(ctx context.Context, ws string, e tenancy.Event) (string, error)
+	AppendEventOnce(ctx context.Context, ws, once string, e tenancy.Event) (string, error)
 	ReadControl(ctx context.Context, node, after string, wait time.Duration) ([]tenancy.Control, error)
 	// RestoreCall writes the slot and record of a call admitted from
 	// memory while Redis was away (a spooled admission, replayed).

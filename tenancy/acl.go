@@ -24,7 +24,7 @@ var EdgeACL = []string{
 	// needs read and write permission.
 	"%RW~{ws:*}:deleted",
 	"%RW~{ws:*}:active", "%RW~{ws:*}:cps:*", "%RW~{ws:*}:calls", "%RW~{ws:*}:callidx",
-	"%RW~{ws:*}:events", "%RW~{ws:*}:calltoken:*", "%RW~{ws:*}:operators", "%RW~{ws:*}:pace:*",
+	"%RW~{ws:*}:events", "%RW~{ws:*}:calltoken:*", "%RW~{ws:*}:operators", "%RW~{ws:*}:pace:*", "%RW~{ws:*}:evonce",
 	"%RW~edge:node:*", "%RW~edge:node-secret",
 	// The sweep's lock: one node reaps lost nodes' calls per interval.
 	"%RW~edge:sweep",

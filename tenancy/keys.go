@@ -18,6 +18,7 @@ package tenancy
 //	{ws:<id>}:deleted    string  tombstone of a deleted workspace (store_tombstone.go)
 //	{ws:<id>}:operators  hash  operators on calls, with leases
 //	{ws:<id>}:events     stream  audit and call events of the workspace
+//	{ws:<id>}:evonce     zset  keys of the latest events the edge wrote, so a replay writes none twice (store_event_once.go)
 //	{ws:<id>}:calls      hash  call id -> CallRecord JSON
 //	{ws:<id>}:callidx    zset  call id by start time (ms), for paging
 //	{ws:<id>}:active     zset  call id -> lease expiry (ms): calls in progress;
