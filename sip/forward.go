@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -218,24 +219,46 @@ func finalResponse(ctx context.Context, tx sip.ClientTransaction) (*sip.Response
 // again for each retransmission of that 2xx its transaction sees (RFC 3261
 // section 13.2.2.4: the peer retransmits until an ACK reaches it).
 func (c *call) ackReinvite(l media.Leg, inv *sip.Request, tx sip.ClientTransaction) {
+	// The hook is in place before the first ACK leaves: a peer may answer
+	// it with a retransmission at once, and one arriving before the ACK
+	// is built is answered as soon as it is.
+	var (
+		mu     sync.Mutex
+		sent   *sip.Request // the ACK as sent: routed, with its Via
+		missed bool
+	)
+	resend := func(ack *sip.Request) {
+		c.s.metrics.ackResent.Inc()
+		if err := c.s.client.WriteRequest(ack.Clone(), asBuilt); err != nil {
+			c.log.Debug("ack re-INVITE again", "leg", l, "error", err)
+		}
+	}
+	if tx != nil {
+		tx.OnRetransmission(func(r *sip.Response) {
+			if !r.IsSuccess() {
+				return
+			}
+			mu.Lock()
+			ack := sent
+			missed = missed || ack == nil
+			mu.Unlock()
+			if ack != nil {
+				resend(ack)
+			}
+		})
+	}
 	ack := sip.NewRequest(sip.ACK, inv.Recipient)
 	if err := c.dialog(l).WriteRequest(ack); err != nil {
 		c.log.Debug("ack re-INVITE", "leg", l, "error", err)
 		return
 	}
-	if tx == nil {
-		return
+	mu.Lock()
+	sent = ack.Clone()
+	again := missed
+	mu.Unlock()
+	if again {
+		resend(sent)
 	}
-	tmpl := ack.Clone() // as sent: routed, with its Via; each resend a copy
-	tx.OnRetransmission(func(r *sip.Response) {
-		if !r.IsSuccess() {
-			return
-		}
-		c.s.metrics.ackResent.Inc()
-		if err := c.s.client.WriteRequest(tmpl.Clone(), asBuilt); err != nil {
-			c.log.Debug("ack re-INVITE again", "leg", l, "error", err)
-		}
-	})
 }
 
 // asBuilt is a client option that sends a request as it is (already
