@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -15,8 +16,10 @@ import (
 // "<cookie> <bencoded dictionary>" in one UDP datagram and its reply is
 // "<cookie> <bencoded dictionary>" with "result": "ok" (or "error" and
 // "error-reason"). Commands are retried on timeout with the same cookie,
-// which rtpengine answers from its cache.
+// which rtpengine answers from its cache. One command is in flight at a
+// time (callers may share the client).
 type ngClient struct {
+	mu      sync.Mutex
 	conn    *net.UDPConn
 	timeout time.Duration // per attempt
 	tries   int
@@ -52,6 +55,8 @@ func (c *ngClient) do(ctx context.Context, cmd map[string]any) (map[string]any, 
 	_, _ = rand.Read(ck)
 	cookie := hex.EncodeToString(ck)
 	msg := append([]byte(cookie+" "), body...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	buf := make([]byte, 65536)
 	for try := 0; try < c.tries; try++ {
 		if _, err := c.conn.Write(msg); err != nil {
