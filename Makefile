@@ -13,7 +13,7 @@ deps:
 	@scripts/install-deps.sh
 
 test-deps:
-	@scripts/install-deps.sh chromium baresip kamailio
+	@scripts/install-deps.sh chromium baresip kamailio kamailio-redis rtpengine
 
 build:
 	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
@@ -48,7 +48,7 @@ clean:
 # or pass more driver flags in LT_FLAGS (`go run ./loadtest/driver -h`).
 LT_WORKSPACES   ?= 10
 LT_NUMBERS      ?= 20
-LT_RUNS         ?= ramp,concurrency,fairness,bench
+LT_RUNS         ?= ramp,concurrency,fairness,bench,kamailio,rtpengine
 LT_RAMP_START   ?= 200
 LT_RAMP_STEP    ?= 100
 LT_RAMP_MAX     ?= 2000
@@ -61,6 +61,7 @@ LT_CONC_PLATEAU ?= 45s
 LT_SERVICES     ?= 8
 LT_FLAGS        ?=
 loadtest: deps build
+	@scripts/install-deps.sh kamailio-redis rtpengine
 	$(GO) run ./loadtest/driver -bin $(BIN) -out loadtest/results \
 	  -workspaces $(LT_WORKSPACES) -numbers $(LT_NUMBERS) -runs $(LT_RUNS) \
 	  -ramp-start $(LT_RAMP_START) -ramp-step $(LT_RAMP_STEP) -ramp-max $(LT_RAMP_MAX) \

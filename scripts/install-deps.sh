@@ -3,6 +3,8 @@
 # with apt-get, only when missing: redis-server, sipp (package sip-tester).
 # Extra words name test-only tools: chromium (the console's browser test), baresip (a real
 # carrier/service UA with SRTP), kamailio (a real carrier SBC in front of the edge), sox.
+# The load test's references (`make loadtest`, go test ./loadtest/...): kamailio-redis (Kamailio's
+# ndb_redis module, for the reference proxy), rtpengine (the userspace reference relay).
 set -euo pipefail
 
 need=()
@@ -15,6 +17,10 @@ for extra in "$@"; do
     baresip) command -v baresip >/dev/null 2>&1 || need+=(baresip-core) ;;
     kamailio) command -v kamailio >/dev/null 2>&1 || need+=(kamailio) ;;
     sox) command -v sox >/dev/null 2>&1 || need+=(sox) ;;
+    kamailio-redis)
+      command -v kamailio >/dev/null 2>&1 || need+=(kamailio)
+      ls /usr/lib/*/kamailio/modules/ndb_redis.so >/dev/null 2>&1 || need+=(kamailio-redis-modules) ;;
+    rtpengine) command -v rtpengine >/dev/null 2>&1 || need+=(rtpengine-daemon) ;;
     *) need+=("$extra") ;;
   esac
 done
@@ -33,3 +39,9 @@ $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 if [[ " ${need[*]} " == *" redis-server "* ]] && command -v systemctl >/dev/null 2>&1; then
   $sudo systemctl disable --now redis-server >/dev/null 2>&1 || true
 fi
+# Likewise the system Kamailio and rtpengine: the load test runs its own, on loopback.
+for unit in kamailio rtpengine-daemon; do
+  if [[ " ${need[*]} " == *" ${unit} "* ]] && command -v systemctl >/dev/null 2>&1; then
+    $sudo systemctl disable --now "$unit" >/dev/null 2>&1 || true
+  fi
+done

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -19,7 +20,8 @@ type options struct {
 	// Workspaces and Numbers: N workspaces of M numbers each.
 	Workspaces int
 	Numbers    int
-	// Runs to do, comma-separated: ramp, concurrency, fairness, bench.
+	// Runs to do, comma-separated: ramp, concurrency, fairness, bench,
+	// kamailio and rtpengine (the references).
 	Runs string
 	// Out is the results root; each invocation writes Out/<timestamp>/
 	// and Out/latest.md.
@@ -61,6 +63,23 @@ type options struct {
 	FloodMaxCPS, FloodMaxConcurrent, FloodRate, FairRate int
 	FairTime                                             time.Duration
 
+	// References, measured in the same run (runs kamailio and rtpengine):
+	// RefRates are the calls/s the same SIPp traffic is sent at, to
+	// Kamailio and to the edge alternately, RefStepTime each, RefRuns
+	// times; ProfileRate is the rate whose edge step is CPU-profiled (a
+	// summary and a flame graph in the report; 0 = none).
+	RefRates         []int
+	RefRuns          int
+	RefStepTime      time.Duration
+	ProfileRate      int
+	KamailioChildren int
+	// RelayCalls are the call counts relayed by the edge and by rtpengine
+	// alternately (RefRuns times), each for RelayTime, with the same
+	// paced RTP; RTPEngineThreads is rtpengine's --num-threads.
+	RelayCalls       []int
+	RelayTime        time.Duration
+	RTPEngineThreads int
+
 	// BenchTime is the -benchtime of the benchmarks run.
 	BenchTime string
 	// Profile saves the edge's CPU and heap profiles (net/http/pprof,
@@ -77,7 +96,7 @@ type options struct {
 
 func defaultOptions() options {
 	return options{
-		Workspaces: 10, Numbers: 20, Runs: "ramp,concurrency,fairness,bench",
+		Workspaces: 10, Numbers: 20, Runs: "ramp,concurrency,fairness,bench,kamailio,rtpengine",
 		Out: "loadtest/results", Bin: "bin", Scenarios: "loadtest/sipp",
 		IP: "127.0.0.50", ServiceIP: netip.MustParseAddr("127.0.0.51"), Services: 8,
 		UACIPs:    []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.11")},
@@ -88,6 +107,8 @@ func defaultOptions() options {
 		ConcPlateau: 45 * time.Second, MaxLoss: 0.001,
 		FloodMaxCPS: 20, FloodMaxConcurrent: 40, FloodRate: 200, FairRate: 200,
 		FairTime: 20 * time.Second, BenchTime: "1s",
+		RefRates: []int{400, 800, 1200}, RefRuns: 3, RefStepTime: 10 * time.Second, ProfileRate: 800, KamailioChildren: 4,
+		RelayCalls: []int{100, 250, 500}, RelayTime: 10 * time.Second, RTPEngineThreads: 2,
 	}
 }
 
@@ -98,7 +119,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.IntVar(&o.Workspaces, "workspaces", o.Workspaces, "workspaces N (>= 2)")
 	fs.IntVar(&o.Numbers, "numbers", o.Numbers, "phone numbers per workspace M")
-	fs.StringVar(&o.Runs, "runs", o.Runs, "runs, comma-separated: ramp, concurrency, fairness, bench")
+	fs.StringVar(&o.Runs, "runs", o.Runs, "runs, comma-separated: ramp, concurrency, fairness, bench, kamailio, rtpengine")
 	fs.StringVar(&o.Out, "out", o.Out, "results directory")
 	fs.StringVar(&o.Bin, "bin", o.Bin, "directory of the edge and edge-admin binaries")
 	fs.StringVar(&o.Scenarios, "scenarios", o.Scenarios, "SIPp scenario directory")
@@ -124,6 +145,14 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.FloodRate, "flood-rate", o.FloodRate, "fairness: calls/s sent to the flooding workspace")
 	fs.IntVar(&o.FairRate, "fair-rate", o.FairRate, "fairness: calls/s sent to the other workspaces")
 	fs.DurationVar(&o.FairTime, "fair-time", o.FairTime, "fairness: length of the run")
+	refRates := fs.String("ref-rates", joinInts(o.RefRates), "kamailio: calls/s sent to Kamailio and to the edge alternately")
+	fs.IntVar(&o.RefRuns, "ref-runs", o.RefRuns, "kamailio, rtpengine: alternating runs of each step (edge, reference)")
+	fs.DurationVar(&o.RefStepTime, "ref-step-time", o.RefStepTime, "kamailio: length of one step")
+	fs.IntVar(&o.ProfileRate, "profile-rate", o.ProfileRate, "kamailio: rate of -ref-rates whose edge step is CPU-profiled (flame graph), 0 for none")
+	fs.IntVar(&o.KamailioChildren, "kamailio-children", o.KamailioChildren, "kamailio: UDP worker processes")
+	relayCalls := fs.String("relay-calls", joinInts(o.RelayCalls), "rtpengine: relayed call counts, edge and rtpengine alternately")
+	fs.DurationVar(&o.RelayTime, "relay-time", o.RelayTime, "rtpengine: how long each relay step streams")
+	fs.IntVar(&o.RTPEngineThreads, "rtpengine-threads", o.RTPEngineThreads, "rtpengine: --num-threads")
 	fs.StringVar(&o.BenchTime, "benchtime", o.BenchTime, "bench: go test -benchtime")
 	fs.BoolVar(&o.Profile, "profile", o.Profile, "save the edge's CPU and heap profiles under the results")
 	fs.StringVar(&o.Rewrite, "rewrite", o.Rewrite, "render the report of an earlier results directory again, run nothing")
@@ -133,6 +162,12 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	var err error
+	if o.RefRates, err = parseInts(*refRates); err != nil {
+		return o, fmt.Errorf("%w: -ref-rates: %v", errUsage, err)
+	}
+	if o.RelayCalls, err = parseInts(*relayCalls); err != nil {
+		return o, fmt.Errorf("%w: -relay-calls: %v", errUsage, err)
+	}
 	if o.UACIPs, err = parseAddrs(*uacs); err != nil {
 		return o, fmt.Errorf("%w: -uac-ips: %v", errUsage, err)
 	}
@@ -175,10 +210,23 @@ func (o options) validate() error {
 		return bad("flood-*", "and -fair-rate must be >= 1")
 	case o.FairTime < time.Second || o.FairTime > 10*time.Minute:
 		return bad("fair-time", "must be 1s-10m")
+	case len(o.RefRates) == 0 || len(o.RefRates) > 20 || o.RefRuns < 1 || o.RefRuns > 10:
+		return bad("ref-rates", "must list 1-20 rates, -ref-runs 1-10")
+	case o.RefStepTime < time.Second || o.RefStepTime > 5*time.Minute:
+		return bad("ref-step-time", "must be 1s-5m")
+	case len(o.RelayCalls) == 0 || len(o.RelayCalls) > 20 || o.RelayTime < time.Second || o.RelayTime > 5*time.Minute:
+		return bad("relay-calls", "must list 1-20 counts, -relay-time 1s-5m")
+	case o.KamailioChildren < 1 || o.KamailioChildren > 64 || o.RTPEngineThreads < 1 || o.RTPEngineThreads > 64:
+		return bad("kamailio-children", "and -rtpengine-threads must be 1-64")
+	}
+	for _, v := range append(append([]int{}, o.RefRates...), o.RelayCalls...) {
+		if v < 1 || v > 20000 {
+			return bad("ref-rates", "and -relay-calls must be 1-20000 each")
+		}
 	}
 	for _, r := range o.runList() {
 		switch r {
-		case "ramp", "concurrency", "fairness", "bench":
+		case "ramp", "concurrency", "fairness", "bench", "kamailio", "rtpengine":
 		default:
 			return bad("runs", fmt.Sprintf("names an unknown run %q", r))
 		}
@@ -228,6 +276,29 @@ func joinAddrs(as []netip.Addr) string {
 	s := make([]string, len(as))
 	for i, a := range as {
 		s[i] = a.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
 	}
 	return strings.Join(s, ",")
 }

@@ -47,7 +47,7 @@ func (r *runner) fairness(ctx context.Context) ([]*step, error) {
 	others2 := &step{Run: "fairness", Label: "others", TargetRate: o.TargetRate, AchievedRate: round(o.AchievedRate, 1),
 		Created: o.Created, Successful: o.Successful, Failed: o.Failed, Refused: o.Refused, RefusedByCode: o.RefusedByCode,
 		Retrans: o.Retransmissions, SetupP50: round(p50, 2), SetupP95: round(p95, 2), SetupP99: round(p99, 2), SetupMax: round(mx, 2),
-		EdgeCPU: st.EdgeCPU, Peak: st.Peak, LoadAvg: st.LoadAvg, Trunks: ot}
+		EdgeCPU: st.EdgeCPU, Peak: st.Peak, LoadAvg: st.LoadAvg, Host: st.Host, Trunks: ot}
 	others2.Pass = o.Failed == 0 && o.Refused == 0 && o.Successful == o.Created && o.Created > 0
 	if !others2.Pass {
 		others2.Note = "calls of other workspaces failed"
@@ -57,7 +57,7 @@ func (r *runner) fairness(ctx context.Context) ([]*step, error) {
 	floodStep := &step{Run: "fairness", Label: "flooder", TargetRate: fl.TargetRate, AchievedRate: round(fl.AchievedRate, 1),
 		Created: fl.Created, Successful: fl.Successful, Failed: fl.Failed, Refused: fl.Refused, RefusedByCode: fl.RefusedByCode,
 		Retrans: fl.Retransmissions, SetupP50: round(fp50, 2), SetupP95: round(fp95, 2), SetupP99: round(fp99, 2), SetupMax: round(fmx, 2),
-		EdgeRejects: st.EdgeRejects, EdgeCPU: st.EdgeCPU, LoadAvg: st.LoadAvg, Trunks: []*uacResult{fl}}
+		EdgeRejects: st.EdgeRejects, EdgeCPU: st.EdgeCPU, LoadAvg: st.LoadAvg, Host: st.Host, Trunks: []*uacResult{fl}}
 	// The flooder must be refused (its limits bite) and be admitted at
 	// about its max_cps at most (fixed one-second windows: allow 10%).
 	floodStep.Pass = fl.Refused > 0 && admittedRate <= float64(r.o.FloodMaxCPS)*1.1

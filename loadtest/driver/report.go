@@ -21,7 +21,8 @@ func writeReport(rep *report, o options, outDir string) error {
 		return err
 	}
 	// One file per run as well.
-	for name, v := range map[string]any{"ramp": rep.Ramp, "concurrency": rep.Conc, "fairness": rep.Fairness, "benchmarks": rep.Benchmarks} {
+	for name, v := range map[string]any{"ramp": rep.Ramp, "concurrency": rep.Conc, "fairness": rep.Fairness, "benchmarks": rep.Benchmarks,
+		"kamailio": rep.Kamailio, "rtpengine": rep.Relay} {
 		if reflect.ValueOf(v).Len() == 0 {
 			continue
 		}
@@ -140,6 +141,7 @@ func markdown(rep *report, stamp, chart string) string {
 		}
 		w("\n")
 	}
+	referenceMarkdown(&b, rep)
 	if len(rep.Benchmarks) > 0 {
 		w("## Benchmarks (`go test -bench -benchmem`)\n\n| package | benchmark | ns/op | B/op | allocs/op |\n|---|---|---|---|---|\n")
 		for _, bm := range rep.Benchmarks {
@@ -158,7 +160,7 @@ func markdown(rep *report, stamp, chart string) string {
 }
 
 func stepTable(b *strings.Builder, steps []*step, conc bool) {
-	fmt.Fprintf(b, "| step | achieved cps | calls | failed | refused | retrans | setup p50 / p95 / p99 / max ms | edge p99 ms | peak calls | edge CPU %% | RSS MiB | RSS/call KiB | heap+stack in use/call KiB | live heap+stack/call KiB | goroutines | load | result |\n")
+	fmt.Fprintf(b, "| step | achieved cps | calls | failed | refused | retrans | setup p50 / p95 / p99 / max ms | edge p99 ms | peak calls | edge CPU %% | RSS MiB | RSS/call KiB | heap+stack in use/call KiB | live heap+stack/call KiB | goroutines | load / steal %% | result |\n")
 	fmt.Fprintf(b, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range steps {
 		// Per-call memory means something only with calls that stay up: in
@@ -168,9 +170,9 @@ func stepTable(b *strings.Builder, steps []*step, conc bool) {
 		if conc {
 			rss, inUse, live = kib(s.RSSPerCall), kib(s.HeapPerCall), kib(s.LivePerCall)
 		}
-		fmt.Fprintf(b, "| %s | %.0f | %d | %d | %d | %d | %.1f / %.1f / %.1f / %.1f | %.1f | %.0f | %.0f | %s | %s | %s | %s | %.0f | %.1f | %s %s |\n",
+		fmt.Fprintf(b, "| %s | %.0f | %d | %d | %d | %d | %.1f / %.1f / %.1f / %.1f | %.1f | %.0f | %.0f | %s | %s | %s | %s | %.0f | %.1f / %.1f | %s %s |\n",
 			s.Label, s.AchievedRate, s.Created, s.Failed, s.Refused, s.Retrans, s.SetupP50, s.SetupP95, s.SetupP99, s.SetupMax, s.EdgeSetupP99,
-			s.Peak.ActiveCalls, s.EdgeCPU, mib(s.Peak.MaxRSS), rss, inUse, live, s.Peak.MaxGoroutines, s.LoadAvg, yes(s.Pass), s.Note)
+			s.Peak.ActiveCalls, s.EdgeCPU, mib(s.Peak.MaxRSS), rss, inUse, live, s.Peak.MaxGoroutines, s.LoadAvg, s.Host.StealPct, yes(s.Pass), s.Note)
 	}
 }
 

@@ -25,7 +25,11 @@ type report struct {
 	BestConc   int            `json:"best_concurrent_calls"`
 	Fairness   []*step        `json:"fairness,omitempty"`
 	Benchmarks []benchResult  `json:"benchmarks,omitempty"`
-	Errors     []string       `json:"errors,omitempty"`
+	// The references measured in the same run (reference.go, relayref.go).
+	Kamailio []*refStep      `json:"kamailio_reference,omitempty"`
+	Profile  *profileSummary `json:"edge_profile,omitempty"`
+	Relay    []*relayPair    `json:"rtpengine_reference,omitempty"`
+	Errors   []string        `json:"errors,omitempty"`
 }
 
 // run does the runs asked for and writes the report; it returns the
@@ -49,7 +53,7 @@ func run(ctx context.Context, o options, log io.Writer) (string, error) {
 	}
 	fmt.Fprintf(log, "machine: %s\nscratch: %s\n", rep.Machine, scratch)
 
-	if o.wants("ramp") || o.wants("concurrency") || o.wants("fairness") {
+	if o.wants("ramp") || o.wants("concurrency") || o.wants("fairness") || o.wants("kamailio") || o.wants("rtpengine") {
 		if err := runLoad(ctx, o, scratch, outDir, rep, log); err != nil {
 			rep.Errors = append(rep.Errors, err.Error())
 			fmt.Fprintf(log, "error: %v\n", err)
@@ -128,6 +132,17 @@ func runLoad(ctx context.Context, o options, scratch, outDir string, rep *report
 	if o.wants("fairness") {
 		if rep.Fairness, err = r.fairness(ctx); err != nil {
 			return fmt.Errorf("fairness: %w", err)
+		}
+	}
+	if o.wants("kamailio") {
+		rep.Kamailio, rep.Profile, err = r.kamailioRef(ctx)
+		if err != nil {
+			return fmt.Errorf("kamailio reference: %w", err)
+		}
+	}
+	if o.wants("rtpengine") {
+		if rep.Relay, err = r.rtpengineRef(ctx); err != nil {
+			return fmt.Errorf("rtpengine reference: %w", err)
 		}
 	}
 	return s.checkAlive()

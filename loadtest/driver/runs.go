@@ -40,9 +40,15 @@ type step struct {
 	UDPRcvbufErrs float64            `json:"kernel_udp_rcvbuf_errors"`
 	EdgeRejects   map[string]float64 `json:"edge_rejections,omitempty"`
 	LoadAvg       float64            `json:"load_avg_1m"`
-	Pass          bool               `json:"pass"`
-	Note          string             `json:"note,omitempty"`
-	Trunks        []*uacResult       `json:"trunks"`
+	Host          hostUsage          `json:"host"`
+	// CPUSeconds is the CPU time (user + system) each process of the stack
+	// used over the step, by name (edge, redis, kamailio, rtpengine), from
+	// /proc; Wall is the step's length in seconds.
+	CPUSeconds map[string]float64 `json:"cpu_seconds,omitempty"`
+	Wall       float64            `json:"wall_s,omitempty"`
+	Pass       bool               `json:"pass"`
+	Note       string             `json:"note,omitempty"`
+	Trunks     []*uacResult       `json:"trunks"`
 }
 
 // runner holds what every run needs.
@@ -70,6 +76,7 @@ func (r *runner) drive(ctx context.Context, run, label string, specs []uacSpec) 
 		return nil, err
 	}
 	udp0 := udpCounters()
+	host0, cpu0, t0 := sampleHost(), r.s.cpuTimes(), time.Now()
 	sm := startSampler(r.s, time.Second)
 	results := make([]*uacResult, len(specs))
 	errs := make([]error, len(specs))
@@ -83,6 +90,10 @@ func (r *runner) drive(ctx context.Context, run, label string, specs []uacSpec) 
 	}
 	wg.Wait()
 	cpu, peak := sm.stop()
+	host, wall, cpuUsed := usageSince(host0), time.Since(t0).Seconds(), r.s.cpuTimes()
+	for k, v := range cpuUsed {
+		cpuUsed[k] = round(v-cpu0[k], 3)
+	}
 	drops := sm.drops.byIP()
 	for _, err := range errs {
 		if err != nil {
@@ -97,7 +108,7 @@ func (r *runner) drive(ctx context.Context, run, label string, specs []uacSpec) 
 	st := &step{Run: run, Label: label, TargetRate: sum.TargetRate, AchievedRate: round(sum.AchievedRate, 1),
 		Created: sum.Created, Successful: sum.Successful, Failed: sum.Failed, Refused: sum.Refused,
 		RefusedByCode: sum.RefusedByCode, Retrans: sum.Retransmissions, EdgeCPU: round(cpu, 1), Peak: peak,
-		LoadAvg: loadAvg(), Trunks: results, SocketDrops: drops}
+		LoadAvg: host.Load1, Host: host, CPUSeconds: cpuUsed, Wall: round(wall, 2), Trunks: results, SocketDrops: drops}
 	p50, p95, p99, mx := percentiles(sum.Setup)
 	st.SetupP50, st.SetupP95, st.SetupP99, st.SetupMax = round(p50, 2), round(p95, 2), round(p99, 2), round(mx, 2)
 	st.EdgeSetupP99 = round(1000*histogramQuantile(after, before, "edge_sip_setup_seconds", 0.99), 2)

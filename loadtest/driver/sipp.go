@@ -18,7 +18,8 @@ type uacSpec struct {
 	name     string
 	scenario string // file in the scenario directory
 	src      netip.Addr
-	csv      string // injection file
+	target   netip.AddrPort // where the calls go; the edge when zero
+	csv      string         // injection file
 	rate     float64
 	calls    int           // -m
 	limit    int           // -l, simultaneous calls
@@ -73,8 +74,12 @@ func runUAC(ctx context.Context, s *stack, dir string, spec uacSpec) (*uacResult
 	if limit <= 0 {
 		limit = spec.calls
 	}
+	dst := s.sipAddr
+	if spec.target.IsValid() {
+		dst = spec.target
+	}
 	args := []string{
-		s.sipAddr.String(), "-sf", filepath.Join(s.o.Scenarios, spec.scenario), "-inf", spec.csv,
+		dst.String(), "-sf", filepath.Join(s.o.Scenarios, spec.scenario), "-inf", spec.csv,
 		"-i", spec.src.String(), "-p", strconv.Itoa(port), "-mi", spec.src.String(), "-mp", strconv.Itoa(mport),
 		"-r", strconv.FormatFloat(spec.rate, 'f', 2, 64), "-rp", "1000", "-m", strconv.Itoa(spec.calls),
 		"-l", strconv.Itoa(limit), "-d", strconv.FormatInt(spec.hold.Milliseconds(), 10),

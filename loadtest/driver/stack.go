@@ -27,6 +27,12 @@ type stack struct {
 	admin    *proc
 	edge     *proc
 	services []service
+	// The references, when a run asks for them: Kamailio (reference
+	// proxy) on kamAddr, rtpengine (reference relay) controlled on ngAddr.
+	kamailio  *proc
+	rtpengine *proc
+	kamAddr   netip.AddrPort
+	ngAddr    string
 
 	redisAddr string
 	adminURL  string
@@ -253,9 +259,21 @@ func (s *stack) startEdge(ctx context.Context, flooder netip.Addr) error {
 	return waitUntil(ctx, s.edge, 20*time.Second, "edge ready on "+s.httpURL, func() bool { return httpOK(s.httpURL + "/readyz") })
 }
 
+// cpuTimes is the CPU time (seconds) each measured process of the stack
+// has used so far, by name.
+func (s *stack) cpuTimes() map[string]float64 {
+	out := map[string]float64{}
+	for name, p := range map[string]*proc{"edge": s.edge, "redis": s.redis, "kamailio": s.kamailio, "rtpengine": s.rtpengine} {
+		if p != nil && !p.exited() {
+			out[name] = groupCPU(p.pid())
+		}
+	}
+	return out
+}
+
 // checkAlive fails when a process of the stack has exited.
 func (s *stack) checkAlive() error {
-	list := []*proc{s.redis, s.admin, s.edge}
+	list := []*proc{s.redis, s.admin, s.edge, s.kamailio, s.rtpengine}
 	for _, sv := range s.services {
 		list = append(list, sv.proc)
 	}
