@@ -24,6 +24,11 @@ func (s *Server) renewLoop(ctx context.Context) {
 	for {
 		if s.spool.Stats().StoreDown {
 			reassert = true
+			// Every lease ages while Redis is away: no reaping until the
+			// live nodes have had a lease to renew theirs (HoldReaping).
+			if r, ok := s.store.(Reaper); ok {
+				r.HoldReaping(time.Now().Add(s.cfg.LeaseTTL))
+			}
 		}
 		if !time.Now().Before(next) || (reassert && s.spool.Up()) {
 			next = time.Now().Add(every)
@@ -46,6 +51,8 @@ func (s *Server) renew(reassert bool) bool {
 	n, err := s.store.Heartbeat(ctx, s.cfg.NodeID, s.cfg.LeaseTTL)
 	if err == nil {
 		s.local.nodes.Store(int64(n))
+	} else if errors.Is(err, tenancy.ErrUnavailable) {
+		s.spool.MarkDown() // an idle node learns of the outage too
 	}
 	if reassert && !s.spool.Up() {
 		return false // leases wait for the spool: its admissions come first

@@ -24,6 +24,7 @@ type Reaper interface {
 	TakeSweep(ctx context.Context, node string, every time.Duration) (bool, error)
 	ReapExpired(ctx context.Context) ([]tenancy.Reaped, error)
 	ReapNode(ctx context.Context, node string) ([]tenancy.Reaped, error)
+	HoldReaping(until time.Time)
 }
 
 var _ Reaper = (*tenancy.Store)(nil)

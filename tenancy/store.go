@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -23,6 +24,7 @@ type Store struct {
 	changesMaxLen int64
 	ackTimeout    time.Duration
 	onReap        func(Reaped) // WithReapObserver (store_reap.go)
+	reapHeld      atomic.Int64 // Unix ms until which this store reaps nothing (HoldReaping)
 }
 
 // StoreOption configures a Store.

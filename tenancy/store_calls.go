@@ -78,7 +78,7 @@ func (s *Store) AdmitCall(ctx context.Context, rec CallRecord, limits Limits, le
 		[]string{keyActive(ws), wsTag(ws) + ":cps:" + strconv.FormatInt(now.Unix(), 10), keyCalls(ws), keyCallIdx(ws), keyTombstone(ws), keyEvents(ws)},
 		now.UnixMilli(), now.Add(lease).UnixMilli(), limits.MaxConcurrentCalls, limits.MaxCPS,
 		rec.ID, b, rec.StartedAt.UnixMilli(), maxCallRecords,
-		now.UTC().Format(time.RFC3339Nano), s.eventsMaxLen, reapBatch).Slice()
+		now.UTC().Format(time.RFC3339Nano), s.eventsMaxLen, admitReapBatch(s, now)).Slice()
 	if err != nil {
 		return unavailable("admit call", err)
 	}
@@ -297,4 +297,13 @@ func (s *Store) ReadControl(ctx context.Context, node, after string, wait time.D
 		}
 	}
 	return out, nil
+}
+
+// admitReapBatch is how many expired calls an admission reaps: none while
+// reaping is held (HoldReaping), when it counts only live leases still.
+func admitReapBatch(s *Store, now time.Time) int {
+	if s.reapingHeld(now) {
+		return 0
+	}
+	return reapBatch
 }

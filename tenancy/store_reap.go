@@ -73,9 +73,26 @@ func (s *Store) TakeSweep(ctx context.Context, node string, every time.Duration)
 	return ok, nil
 }
 
+// HoldReaping stops this store reaping expired leases (the sweep and
+// admission) until until. An edge holds it while its Redis is away and for
+// one lease after it is back: every lease has aged through the outage, and
+// the nodes that are alive need that long to renew and re-assert theirs
+// before anyone may take them for dead.
+func (s *Store) HoldReaping(until time.Time) {
+	if ms := until.UnixMilli(); ms > s.reapHeld.Load() {
+		s.reapHeld.Store(ms)
+	}
+}
+
+// reapingHeld reports whether HoldReaping holds at now.
+func (s *Store) reapingHeld(now time.Time) bool { return now.UnixMilli() < s.reapHeld.Load() }
+
 // ReapExpired ends the calls of every workspace whose leases have expired,
-// and returns them.
+// and returns them; nothing while reaping is held (HoldReaping).
 func (s *Store) ReapExpired(ctx context.Context) ([]Reaped, error) {
+	if s.reapingHeld(s.now()) {
+		return nil, nil
+	}
 	ids, err := s.rdb.SMembers(ctx, keyWorkspaces).Result()
 	if err != nil {
 		return nil, unavailable("reap expired", err)

@@ -349,3 +349,34 @@ func TestReapOnACluster(t *testing.T) {
 		}
 	}
 }
+
+// TestReapingHeldAfterAnOutage: while reaping is held (an edge whose Redis
+// was away, for a lease after), neither the sweep nor an admission ends an
+// expired lease, and admission still counts only live leases; once the
+// hold is over, both reap again.
+func TestReapingHeldAfterAnOutage(t *testing.T) {
+	ctx := context.Background()
+	s := tenancytest.StartRedis(t).Store(t)
+	w, _ := newWorkspace(t, s, tenancy.EnvDevelopment)
+	rec := func(id string) tenancy.CallRecord {
+		return tenancy.CallRecord{ID: id, WorkspaceID: w.ID, State: tenancy.CallAnswered, StartedAt: time.Now().UTC(), NodeID: "n1"}
+	}
+	if err := s.AdmitCall(ctx, rec("call_old"), tenancy.Limits{MaxConcurrentCalls: 2}, 30*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(60 * time.Millisecond)
+	s.HoldReaping(time.Now().Add(300 * time.Millisecond))
+	if got, err := s.ReapExpired(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("sweep while held: %v %v", got, err)
+	}
+	if err := s.AdmitCall(ctx, rec("call_new"), tenancy.Limits{MaxConcurrentCalls: 2}, time.Minute); err != nil {
+		t.Fatalf("admission while held: %v", err)
+	}
+	if got, _ := s.GetCall(ctx, w.ID, "call_old"); got.State == tenancy.CallEnded {
+		t.Fatalf("an admission reaped while held: %+v", got)
+	}
+	time.Sleep(350 * time.Millisecond)
+	if got, err := s.ReapExpired(ctx); err != nil || len(got) != 1 || got[0].CallID != "call_old" {
+		t.Fatalf("sweep after the hold: %+v %v", got, err)
+	}
+}
