@@ -58,6 +58,10 @@ type peer struct {
 	// sendonly or inactive; nothing is sent to it.
 	learn  bool
 	noRecv bool
+	// replaced is the source the leg was latched to before signalling
+	// named another peer (a transfer, a Replaces): the party that left may
+	// send on until its BYE, and must not latch the leg back to itself.
+	replaced netip.AddrPort
 }
 
 // destination returns where RTP for this peer goes: the latched source
@@ -124,9 +128,15 @@ func (l *leg) setRemote(addr netip.AddrPort, c Codec, dtmfPT uint8) {
 	next.learn = l.learn.Load() && needsLearning(ip)
 	for {
 		old := l.peer.Load()
-		next.latched = netip.AddrPort{}
-		if old != nil && old.latched.IsValid() && (addr == old.signalled || ip.IsUnspecified()) {
+		next.latched, next.replaced = netip.AddrPort{}, netip.AddrPort{}
+		switch {
+		case old == nil:
+		case old.latched.IsValid() && (addr == old.signalled || ip.IsUnspecified()):
 			next.latched = old.latched
+		case old.latched.IsValid():
+			next.replaced = old.latched
+		default:
+			next.replaced = old.replaced
 		}
 		if l.peer.CompareAndSwap(old, next) {
 			return
@@ -153,6 +163,8 @@ func (l *leg) accept(src netip.AddrPort, anySource bool) (p *peer, notReady bool
 			return nil, false
 		case src.Addr() != p.signalled.Addr() && !anySource && !p.learn:
 			return nil, false
+		case src == p.replaced && src != p.signalled:
+			return nil, false // the party signalling replaced
 		}
 		latched := *p
 		latched.latched = src

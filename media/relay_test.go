@@ -306,3 +306,35 @@ func TestRelayTap(t *testing.T) {
 		t.Fatal("tap still active after SetTap(nil)")
 	}
 }
+
+// TestRelayTransferTargetOnTheOldServicesIP: leg B is latched to the
+// agent, then signalling names a new party on the same IP (a transfer to
+// another service of the same host, a Replaces). The old agent, still
+// sending until its BYE, must not latch the leg back to itself: its
+// packets are dropped, the new party's latch and carry the caller's audio.
+func TestRelayTransferTargetOnTheOldServicesIP(t *testing.T) {
+	t.Parallel()
+	c, _ := newCall(t, DefaultConfig(), PayloadPCMU, NoPayloadType, PayloadPCMU, NoPayloadType)
+	c.service.send(c.b, rtpPacket(t, 0, 1, 160, 2, ramp(0)))
+	c.trunk.recv() // leg B latched to the agent
+	target := newPeer(t, "127.0.0.1")
+	if err := c.s.SetRemote(LegB, target.addr(), PayloadPCMU, NoPayloadType); err != nil {
+		t.Fatal(err)
+	}
+	c.service.send(c.b, rtpPacket(t, 0, 2, 320, 2, ramp(0))) // the old agent, before its BYE
+	c.trunk.expectNothing()
+	c.trunk.send(c.a, rtpPacket(t, 0, 1, 160, 1, ramp(0)))
+	if got, _ := target.recv(); got.SequenceNumber != 1 {
+		t.Fatalf("new party got seq %d", got.SequenceNumber)
+	}
+	c.service.expectNothing()
+	target.send(c.b, rtpPacket(t, 0, 1, 160, 3, ramp(0)))
+	if got, _ := c.trunk.recv(); got.SSRC != 3 {
+		t.Fatalf("the trunk got SSRC %d, want the new party's", got.SSRC)
+	}
+	c.service.send(c.b, rtpPacket(t, 0, 3, 480, 2, ramp(0)))
+	c.trunk.expectNothing()
+	if st := c.s.Stats(); st.B.DroppedWrongSource != 2 {
+		t.Fatalf("the old agent's packets: %+v, want 2 dropped", st.B)
+	}
+}
