@@ -118,6 +118,10 @@ type Config struct {
 	// DrainTimeout bounds Drain when its context has no deadline.
 	// Default 5m.
 	DrainTimeout time.Duration
+	// MaxSetups bounds the call setups the edge works on at once
+	// (overload.go); the next INVITE gets 503 with Retry-After, and one
+	// workspace holds at most half. 0: unbounded. Default 256.
+	MaxSetups int
 }
 
 // DefaultConfig returns the defaults, the one place they are set.
@@ -150,6 +154,7 @@ func DefaultConfig() Config {
 		Realm:                    "edge",
 		NonceTTL:                 5 * time.Minute,
 		DrainTimeout:             5 * time.Minute,
+		MaxSetups:                256,
 	}
 }
 
@@ -199,6 +204,8 @@ func (c Config) Validate() error {
 		return bad("Realm", "must be 1-64 characters")
 	case c.NonceTTL < time.Second:
 		return bad("NonceTTL", "must be at least 1s")
+	case c.MaxSetups < 0:
+		return bad("MaxSetups", "must not be negative")
 	case c.DrainTimeout <= 0:
 		return bad("DrainTimeout", "must be positive")
 	}

@@ -77,13 +77,18 @@ const (
 	ReasonNoPorts         Reason = "no_ports"
 	ReasonStoreDown       Reason = "store_unavailable"
 	ReasonDraining        Reason = "draining"
-	ReasonServiceDown     Reason = "service_unavailable"
-	ReasonInternal        Reason = "internal_error"
-	ReasonServiceBusy     Reason = "service_busy"
-	ReasonNoAnswer        Reason = "no_answer"
-	ReasonCanceled        Reason = "canceled"
-	ReasonHangupRequested Reason = "hangup_requested"
-	ReasonShutdown        Reason = "shutdown"
+	// ReasonOverload: the edge is at its bound of setups in progress
+	// (overload.go); ReasonWorkspaceOverload: the call's workspace holds
+	// its share of them.
+	ReasonOverload          Reason = "overload"
+	ReasonWorkspaceOverload Reason = "workspace_overload"
+	ReasonServiceDown       Reason = "service_unavailable"
+	ReasonInternal          Reason = "internal_error"
+	ReasonServiceBusy       Reason = "service_busy"
+	ReasonNoAnswer          Reason = "no_answer"
+	ReasonCanceled          Reason = "canceled"
+	ReasonHangupRequested   Reason = "hangup_requested"
+	ReasonShutdown          Reason = "shutdown"
 	// ReasonDrainTimeout: a call still up when the drain's time ran out.
 	ReasonDrainTimeout Reason = "drain_timeout"
 	ReasonTooManyHops  Reason = "too_many_hops"
@@ -198,33 +203,35 @@ type response struct {
 // 480 when it does not answer (or answers 408/480), 486 busy, 503 when it
 // is unreachable or fails, 500 for a fault of the edge's own.
 var responses = map[Reason]response{
-	ReasonMalformed:       {400, "Bad Request"},
-	ReasonUnknownSource:   {403, "Forbidden"},
-	ReasonRateLimited:     {503, "Service Unavailable"},
-	ReasonTrunkBudget:     {503, "Service Unavailable"},
-	ReasonAuthRequired:    {407, "Proxy Authentication Required"},
-	ReasonAuthFailed:      {407, "Proxy Authentication Required"},
-	ReasonNotFound:        {404, "Not Found"},
-	ReasonSuspended:       {403, "Forbidden"},
-	ReasonConcurrentLimit: {486, "Busy Here"},
-	ReasonCPSLimit:        {480, "Temporarily Unavailable"},
-	ReasonNoCodec:         {488, "Not Acceptable Here"},
-	ReasonNoPorts:         {503, "Service Unavailable"},
-	ReasonStoreDown:       {503, "Service Unavailable"},
-	ReasonDraining:        {503, "Service Unavailable"},
-	ReasonServiceDown:     {503, "Service Unavailable"},
-	ReasonInternal:        {500, "Server Internal Error"},
-	ReasonServiceBusy:     {486, "Busy Here"},
-	ReasonNoAnswer:        {480, "Temporarily Unavailable"},
-	ReasonCanceled:        {487, "Request Terminated"},
-	ReasonHangupRequested: {480, "Temporarily Unavailable"},
-	ReasonShutdown:        {503, "Service Unavailable"},
-	ReasonDrainTimeout:    {503, "Service Unavailable"},
-	ReasonTooManyHops:     {483, "Too Many Hops"},
-	ReasonSRTPRequired:    {488, "Not Acceptable Here"},
-	ReasonSRTPDisabled:    {488, "Not Acceptable Here"},
-	ReasonBadCrypto:       {488, "Not Acceptable Here"},
-	ReasonSDPTooLarge:     {488, "Not Acceptable Here"},
+	ReasonMalformed:         {400, "Bad Request"},
+	ReasonUnknownSource:     {403, "Forbidden"},
+	ReasonRateLimited:       {503, "Service Unavailable"},
+	ReasonTrunkBudget:       {503, "Service Unavailable"},
+	ReasonAuthRequired:      {407, "Proxy Authentication Required"},
+	ReasonAuthFailed:        {407, "Proxy Authentication Required"},
+	ReasonNotFound:          {404, "Not Found"},
+	ReasonSuspended:         {403, "Forbidden"},
+	ReasonConcurrentLimit:   {486, "Busy Here"},
+	ReasonCPSLimit:          {480, "Temporarily Unavailable"},
+	ReasonNoCodec:           {488, "Not Acceptable Here"},
+	ReasonNoPorts:           {503, "Service Unavailable"},
+	ReasonStoreDown:         {503, "Service Unavailable"},
+	ReasonDraining:          {503, "Service Unavailable"},
+	ReasonOverload:          {503, "Service Unavailable"},
+	ReasonWorkspaceOverload: {480, "Temporarily Unavailable"},
+	ReasonServiceDown:       {503, "Service Unavailable"},
+	ReasonInternal:          {500, "Server Internal Error"},
+	ReasonServiceBusy:       {486, "Busy Here"},
+	ReasonNoAnswer:          {480, "Temporarily Unavailable"},
+	ReasonCanceled:          {487, "Request Terminated"},
+	ReasonHangupRequested:   {480, "Temporarily Unavailable"},
+	ReasonShutdown:          {503, "Service Unavailable"},
+	ReasonDrainTimeout:      {503, "Service Unavailable"},
+	ReasonTooManyHops:       {483, "Too Many Hops"},
+	ReasonSRTPRequired:      {488, "Not Acceptable Here"},
+	ReasonSRTPDisabled:      {488, "Not Acceptable Here"},
+	ReasonBadCrypto:         {488, "Not Acceptable Here"},
+	ReasonSDPTooLarge:       {488, "Not Acceptable Here"},
 
 	ReasonBadVersion:        {505, "Version Not Supported"},
 	ReasonUnsupportedScheme: {416, "Unsupported URI Scheme"},

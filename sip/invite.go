@@ -59,18 +59,33 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuse(req, tx, classify(ErrDraining))
 		return
 	}
-	adm, rej := s.admit(req)
-	if rej != nil {
-		s.refuse(req, tx, rej)
+	if !s.setups.enter() {
+		s.refuse(req, tx, &Rejection{Reason: ReasonOverload, RetryAfter: 1})
 		return
 	}
-	c, rej := s.newCall(req, tx, adm, start, timer)
+	c, rej := s.setUp(req, tx, start, timer)
 	if rej != nil {
 		s.refuse(req, tx, rej)
 		return
 	}
 	s.metrics.invites.WithLabelValues("accepted", string(ReasonAnswered)).Inc()
 	c.setup()
+}
+
+// setUp admits the INVITE and creates its call, holding a place of the
+// setup gate meanwhile (overload.go).
+func (s *Server) setUp(req *sip.Request, tx sip.ServerTransaction, start time.Time, timer timerRequest) (*call, *Rejection) {
+	ws := ""
+	defer func() { s.setups.leave(ws) }()
+	adm, rej := s.admit(req)
+	if rej != nil {
+		return nil, rej
+	}
+	if !s.setups.enterWorkspace(adm.route.Workspace.ID) {
+		return nil, &Rejection{Reason: ReasonWorkspaceOverload, RetryAfter: 1}
+	}
+	ws = adm.route.Workspace.ID
+	return s.newCall(req, tx, adm, start, timer)
 }
 
 // newCall checks the SDP offer, opens the media session and takes a slot

@@ -25,6 +25,7 @@ import (
 // then Close.
 type Server struct {
 	cfg     Config
+	setups  *setupGate // overload.go
 	router  Router
 	media   Media
 	store   CallStore
@@ -118,6 +119,12 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 		return nil, err
 	}
 	s.metrics = met
+	s.setups = newSetupGate(cfg.MaxSetups)
+	if s.reg != nil {
+		if err := s.reg.Register(s.setups.inProgress); err != nil {
+			return nil, err
+		}
+	}
 	if s.spool, err = spool.Open(s.spoolCfg, storeApplier{store: store, lease: cfg.LeaseTTL},
 		spool.WithLogger(s.log.With("component", "spool")), spool.WithRegistry(s.reg)); err != nil {
 		return nil, err

@@ -78,6 +78,10 @@ type config struct {
 	// workspace may hold (EDGE_WORKSPACE_MEDIA_SHARE). Default 50; 100
 	// means no share.
 	WorkspaceMediaShare int `yaml:"workspace_media_share"`
+	// MaxSetups bounds the call setups in progress: past it an INVITE gets
+	// 503 with Retry-After at once (EDGE_MAX_SETUPS). Default 256; 0: no
+	// bound.
+	MaxSetups int `yaml:"max_setups"`
 	// DropUnknownSources drops requests from addresses in no trunk
 	// (EDGE_DROP_UNKNOWN_SOURCES=true). Default false: answer 403.
 	DropUnknownSources bool `yaml:"drop_unknown_sources"`
@@ -122,6 +126,7 @@ func defaultConfig() config {
 		NoAnswerTimeout: d.NoAnswerTimeout, MediaTimeout: 60 * time.Second, MaxDuration: d.MaxDuration,
 		DrainTimeout: 2 * time.Hour, CallLease: d.LeaseTTL, RateLimit: d.RateLimit, RateBurst: d.RateBurst,
 		WorkspaceMediaShare: 50,
+		MaxSetups:           d.MaxSetups,
 		SessionExpires:      int(d.SessionExpires / time.Second),
 		Operators:           operatorSettings{ICEPort: media.DefaultICEPort},
 		SpoolMaxBytes:       spool.DefaultConfig().MaxBytes,
@@ -156,6 +161,7 @@ func loadConfig(args []string, lookup func(string) (string, bool), stderr io.Wri
 		{"drain-timeout", "EDGE_DRAIN_TIMEOUT", "how long SIGTERM lets calls in progress finish (default 2h)"},
 		{"call-lease", "EDGE_CALL_LEASE", "lease of each call in the call registry, a duration or seconds (default 30s)"},
 		{"workspace-media-share", "EDGE_WORKSPACE_MEDIA_SHARE", "percent of this node's media ports one workspace may hold (default 50)"},
+		{"max-setups", "EDGE_MAX_SETUPS", "call setups in progress before INVITEs get 503 (default 256; 0: no bound)"},
 		{"sip-realm", "EDGE_SIP_REALM", "digest realm of challenges (the same as edge-admin's)"},
 		{"spool-dir", "EDGE_SPOOL_DIR", "directory keeping call records and events while Redis is away (default: memory only)"},
 		{"spool-max-bytes", "EDGE_SPOOL_MAX_BYTES", "bound of the spool's files in bytes (default 268435456)"},
@@ -265,6 +271,15 @@ func (c *config) set(env, v string) error {
 			return errors.New("must be a percentage from 1 to 100")
 		}
 		c.WorkspaceMediaShare = n
+	case "EDGE_MAX_SETUPS":
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return err
+		}
+		if n < 0 || n > 1_000_000 {
+			return errors.New("must be 0 to 1000000")
+		}
+		c.MaxSetups = n
 	case "EDGE_SESSION_EXPIRES":
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -386,6 +401,7 @@ func (c *config) sipConfig() (sip.Config, error) {
 	// A short lease (tests) reads the control stream in shorter waits.
 	s.LeaseTTL, s.ControlWait = c.CallLease, min(s.ControlWait, c.CallLease/2)
 	s.SessionExpires = time.Duration(c.SessionExpires) * time.Second
+	s.MaxSetups = c.MaxSetups
 	s.MaxCallsPerWorkspace = c.callsPerWorkspace()
 	s.DropUnknownSources, s.RateLimit, s.RateBurst = c.DropUnknownSources, c.RateLimit, c.RateBurst
 	if c.Realm != "" {

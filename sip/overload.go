@@ -1,0 +1,87 @@
+package sip
+
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Overload control (RFC 6357, RFC 7339 describe the behaviour): the edge
+// bounds the call setups it works on at once, from the INVITE to the
+// INVITE sent to the service (routing, admission in Redis, media ports,
+// the call token: the part that costs the edge CPU and Redis round
+// trips). Past the bound an INVITE is refused at once, 503 with
+// Retry-After, so that a carrier sends the excess to another edge while
+// the setups admitted keep their latency, instead of every setup
+// queueing for seconds behind Redis. Waiting for the service to answer is
+// not counted: a service that rings long costs nothing here.
+//
+// One workspace may hold at most half the bound (the rest of its INVITEs
+// get 480 with Retry-After, callee-scoped like its CPS limit), so that a
+// tenant's flood cannot fill the gate and lock the others out.
+type setupGate struct {
+	max, perWorkspace int
+
+	mu    sync.Mutex
+	total int
+	byWS  map[string]int
+
+	inProgress prometheus.Gauge
+}
+
+func newSetupGate(bound int) *setupGate {
+	return &setupGate{max: bound, perWorkspace: max(1, bound/2), byWS: map[string]int{},
+		inProgress: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "edge", Subsystem: "sip", Name: "setups_in_progress",
+			Help: "Call setups the edge is working on (from the INVITE to the INVITE sent to the service).",
+		})}
+}
+
+// enter takes a place for a setup before anything of it is known; false:
+// the edge is at its bound (503).
+func (g *setupGate) enter() bool {
+	if g == nil || g.max <= 0 {
+		return true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.total >= g.max {
+		return false
+	}
+	g.total++
+	g.inProgress.Set(float64(g.total))
+	return true
+}
+
+// enterWorkspace counts the setup against workspace ws once it is routed;
+// false: ws holds its share already (480).
+func (g *setupGate) enterWorkspace(ws string) bool {
+	if g == nil || g.max <= 0 {
+		return true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.byWS[ws] >= g.perWorkspace {
+		return false
+	}
+	g.byWS[ws]++
+	return true
+}
+
+// leave gives back the places of a setup (ws "": it was not routed, or
+// its workspace refused).
+func (g *setupGate) leave(ws string) {
+	if g == nil || g.max <= 0 {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.total--
+	g.inProgress.Set(float64(g.total))
+	if ws == "" {
+		return
+	}
+	if g.byWS[ws]--; g.byWS[ws] <= 0 {
+		delete(g.byWS, ws)
+	}
+}
