@@ -20,6 +20,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "edge: %v\n", err)
 		os.Exit(2)
 	}
+	setMemoryLimit(os.LookupEnv, os.ReadFile) // memlimit.go
 	err = run(term, intr, cfg, os.Stderr)
 	stopTerm()
 	stopInt()
