@@ -95,6 +95,17 @@ func (p *Proc) Wait(t testing.TB, d time.Duration) int {
 	}
 }
 
+// ExitWithin waits up to d for the process to exit and returns its exit
+// code, or -1 when it is still running (or was killed by a signal).
+func (p *Proc) ExitWithin(d time.Duration) int {
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(d):
+		return -1
+	}
+}
+
 // Exited reports whether the process has exited.
 func (p *Proc) Exited() bool {
 	select {

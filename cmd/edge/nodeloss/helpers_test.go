@@ -2,11 +2,8 @@ package nodeloss
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,61 +16,17 @@ import (
 
 // sipp is a running SIPp (a trunk's caller or the workspace's service),
 // killed at cleanup.
-type sipp struct {
-	cmd  *exec.Cmd
-	out  bytes.Buffer
-	done chan struct{}
-}
+type sipp struct{ *edgeproc.SIPp }
 
-// startSipp runs sipp with a scenario of loadtest/sipp, in a temporary
-// directory that holds the tone it streams.
+// startSipp runs sipp with a scenario of loadtest/sipp (its tone beside it).
 func startSipp(t *testing.T, scenario string, args ...string) *sipp {
 	t.Helper()
-	bin, err := exec.LookPath("sipp")
-	if err != nil {
-		t.Fatalf("sipp not found (run scripts/install-deps.sh): %v", err)
-	}
-	scenarios, err := filepath.Abs("../../../loadtest/sipp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	wav, err := os.ReadFile(filepath.Join(scenarios, "pcmu_tone.wav"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "pcmu_tone.wav"), wav, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	full := append([]string{"-sf", filepath.Join(scenarios, scenario), "-nostdin", "-trace_err"}, args...)
-	p := &sipp{cmd: exec.Command(bin, full...), done: make(chan struct{})}
-	p.cmd.Dir = dir
-	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start sipp: %v", err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
+	return &sipp{edgeproc.StartSIPp(t, "sipp "+scenario, filepath.Join("../../../loadtest/sipp", scenario), append([]string{"-trace_err"}, args...)...)}
 }
 
 // wait waits up to d for SIPp to exit and returns its exit code (-1 if it
 // did not).
-func (p *sipp) wait(d time.Duration) int {
-	select {
-	case <-p.done:
-		return p.cmd.ProcessState.ExitCode()
-	case <-time.After(d):
-		return -1
-	}
-}
+func (p *sipp) wait(d time.Duration) int { return p.ExitWithin(d) }
 
 // service runs a SIPp UAS on host that answers every call and echoes its
 // audio, and returns its target URI.

@@ -3,7 +3,6 @@ package redisloss
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,23 +13,12 @@ import (
 )
 
 // sipp is a SIPp process of the test, run in a directory of its own.
-type sipp struct {
-	*edgeproc.Proc
-	dir string
-}
+type sipp struct{ *edgeproc.SIPp }
 
-// startSipp runs sipp with args in a temporary directory.
-func startSipp(t *testing.T, name string, args ...string) *sipp {
+// startSipp runs sipp with scenario and args in a temporary directory.
+func startSipp(t *testing.T, name, scenario string, args ...string) *sipp {
 	t.Helper()
-	bin, err := exec.LookPath("sipp")
-	if err != nil {
-		t.Fatalf("sipp not found (run scripts/install-deps.sh): %v", err)
-	}
-	dir := t.TempDir()
-	// edgeproc.Start runs in the test's directory: SIPp writes its files
-	// where -stf and -trace_err point, so chdir through sh.
-	sh := "cd " + dir + " && exec " + bin + " " + strings.Join(args, " ")
-	return &sipp{Proc: edgeproc.Start(t, name, "/bin/sh", []string{"-c", sh}, nil), dir: dir}
+	return &sipp{edgeproc.StartSIPp(t, name, scenario, args...)}
 }
 
 // startService runs the SIPp service (answers every call, waits for BYE)
@@ -39,8 +27,7 @@ func startService(t *testing.T, host string) string {
 	t.Helper()
 	port := edgeproc.PortOf(edgeproc.FreeUDP(t, host))
 	mport := edgeproc.PortOf(edgeproc.FreeUDP(t, host))
-	scen, _ := filepath.Abs("../../../loadtest/sipp/uas_load.xml")
-	startSipp(t, "sipp service", "-sf", scen, "-i", host, "-p", port, "-mp", mport, "-rtp_echo", "-nostdin", "-max_socket", "10000")
+	startSipp(t, "sipp service", "../../../loadtest/sipp/uas_load.xml", "-i", host, "-p", port, "-mp", mport, "-rtp_echo", "-max_socket", "10000")
 	time.Sleep(300 * time.Millisecond)
 	return fmt.Sprintf("sip:agent@%s:%s;transport=udp", host, port)
 }
@@ -57,11 +44,10 @@ type trunkRun struct {
 // start runs it.
 func (r trunkRun) start(t *testing.T) *sipp {
 	t.Helper()
-	scen, _ := filepath.Abs("testdata/uac_short.xml")
-	return startSipp(t, r.name, r.edgeSIP, "-sf", scen, "-s", r.number, "-i", r.src,
+	return startSipp(t, r.name, "testdata/uac_short.xml", r.edgeSIP, "-s", r.number, "-i", r.src,
 		"-p", edgeproc.PortOf(edgeproc.FreeUDP(t, r.src)), "-mp", edgeproc.PortOf(edgeproc.FreeUDP(t, r.src)),
 		"-r", strconv.FormatFloat(r.rate, 'f', 1, 64), "-m", strconv.Itoa(r.calls), "-l", "2000",
-		"-d", strconv.FormatInt(r.hold.Milliseconds(), 10), "-nostdin", "-trace_stat", "-stf", "stat.csv", "-fd", "1",
+		"-d", strconv.FormatInt(r.hold.Milliseconds(), 10), "-trace_stat", "-stf", "stat.csv", "-fd", "1",
 		"-trace_err", "-timeout", "180s", "-recv_timeout", "20s", "-max_socket", "10000")
 }
 
@@ -72,7 +58,7 @@ type sippStats struct{ Created, Successful, Failed int }
 func (s *sipp) finish(t *testing.T, d time.Duration) sippStats {
 	t.Helper()
 	s.Wait(t, d)
-	data, err := os.ReadFile(filepath.Join(s.dir, "stat.csv"))
+	data, err := os.ReadFile(filepath.Join(s.Dir, "stat.csv"))
 	if err != nil {
 		t.Fatalf("%s: no statistics: %v\n%s", s.Name, err, s.Log())
 	}
@@ -91,14 +77,7 @@ func (s *sipp) finish(t *testing.T, d time.Duration) sippStats {
 	}
 	st := sippStats{Created: get("TotalCallCreated"), Successful: get("SuccessfulCall(C)"), Failed: get("FailedCall(C)")}
 	if st.Failed > 0 {
-		errs, _ := filepath.Glob(filepath.Join(s.dir, "*errors.log"))
-		for _, f := range errs {
-			b, _ := os.ReadFile(f)
-			if len(b) > 3000 {
-				b = b[:3000]
-			}
-			t.Logf("%s %s:\n%s", s.Name, filepath.Base(f), b)
-		}
+		t.Logf("%s errors:\n%s", s.Name, s.ErrorLog())
 	}
 	return st
 }
