@@ -20,7 +20,7 @@ import (
 
 // recordEventScript writes a call's record, frees its slot when ARGV[3]
 // is "1", and appends its event under a once key, unless the workspace is
-// gone (false) or the once key was written already (”).
+// gone (false) or the once key was written already (an empty string).
 //
 //	KEYS: tombstone, calls, events, once keys, active
 //	ARGV: call id, record, free the slot ("1" or "0"), once, keep, events max length, field, value, ...
