@@ -29,7 +29,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 if redis.call('ZSCORE', KEYS[4], ARGV[4]) then return '' end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 if ARGV[3] == '1' then redis.call('ZREM', KEYS[5], ARGV[1]) end
-return event_once(KEYS[3], KEYS[4], ARGV[4], ARGV[5], ARGV[6], 7)`)
+return xadd_once(KEYS[3], KEYS[4], ARGV[4], ARGV[5], ARGV[6], 7)`)
 
 // UpdateCallEvent is UpdateCall then AppendEventOnce(ws, once, e) in one
 // script: it rewrites the record of a call the edge carries and appends e

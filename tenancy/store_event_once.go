@@ -30,10 +30,10 @@ const eventOnceKeep = 10_000
 // admitScript). Unless once is among the keys kept it appends the event
 // whose fields and values are ARGV[first:], trimmed to about maxlen,
 // records once at Redis's time and trims the keys to keep; it returns the
-// event's id, or "" when once was written already.
+// event's id, or "" when once was written already. xadd_once is the same
+// for a caller that has checked once itself.
 const eventOnceLua = `
-local function event_once(events, evonce, once, keep, maxlen, first)
-  if redis.call('ZSCORE', evonce, once) then return '' end
+local function xadd_once(events, evonce, once, keep, maxlen, first)
   local args = {'XADD', events, 'MAXLEN', '~', maxlen, '*'}
   for i = first, #ARGV do args[#args + 1] = ARGV[i] end
   local id = redis.call(unpack(args))
@@ -41,6 +41,11 @@ local function event_once(events, evonce, once, keep, maxlen, first)
   redis.call('ZADD', evonce, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), once)
   redis.call('ZREMRANGEBYRANK', evonce, 0, -(tonumber(keep) + 1))
   return id
+end
+
+local function event_once(events, evonce, once, keep, maxlen, first)
+  if redis.call('ZSCORE', evonce, once) then return '' end
+  return xadd_once(events, evonce, once, keep, maxlen, first)
 end
 `
 
