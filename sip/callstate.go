@@ -11,10 +11,10 @@ import (
 )
 
 // end releases everything the call holds, once: the media session (after
-// reading its statistics), the dialog cache entries, the call's slot (the
-// final record, EndCall) and writes call.ended into the workspace's
-// stream (with the final record, in one write), then shortens its token.
-// Every way a call ends comes here.
+// reading its statistics), the dialog cache entries, the call's slot with
+// its final record and call.ended in the workspace's stream (one write,
+// EndCallEvent), then shortens its token. Every way a call ends comes
+// here.
 func (c *call) end(reason Reason) {
 	c.endOnce.Do(func() {
 		c.cancel(context.Canceled)
