@@ -28,7 +28,7 @@ type admission struct {
 // trunk's request budget for the source (503 with Retry-After, budget.go),
 // the digest credentials of that trunk (407), the workspace's status (403),
 // then the caller's identity (identity.go). Limits are checked by
-// AdmitCall, after the SDP, so a refused call leaves no trace.
+// AdmitCallEvent, after the SDP, so a refused call leaves no trace.
 func (s *Server) admit(req *sip.Request) (*admission, *Rejection) {
 	src := sourceIP(req)
 	if !s.router.KnownSource(src) {

@@ -75,14 +75,19 @@ func (l *localAdmission) admit(ws string, limits tenancy.Limits, active int, arr
 	return nil
 }
 
-// admitCall takes a slot for rec under limits: in Redis while it takes
-// the workspace's writes straight through, else (or when Redis turns out
-// unavailable) from memory, spooling the admission.
-func (s *Server) admitCall(rec tenancy.CallRecord, limits tenancy.Limits) error {
+// admitCall takes a slot for rec under limits and writes started, the
+// call's call.started, once it is admitted: in Redis, in one script,
+// while Redis takes the workspace's writes straight through, else (or
+// when Redis turns out unavailable) from memory, spooling the admission
+// and then the event. The event keeps its once key on the way to the
+// spool: an admission that timed out but was applied is not written
+// twice.
+func (s *Server) admitCall(rec tenancy.CallRecord, limits tenancy.Limits, started tenancy.Event) error {
 	ws := rec.WorkspaceID
+	once := newOnce()
 	if s.spool.Direct(ws) {
 		ctx, cancel := s.storeCtx()
-		err := s.store.AdmitCall(ctx, rec, limits, s.cfg.LeaseTTL)
+		err := s.store.AdmitCallEvent(ctx, rec, limits, s.cfg.LeaseTTL, once, started)
 		cancel()
 		if err == nil || !errors.Is(err, tenancy.ErrUnavailable) {
 			return err
@@ -97,5 +102,6 @@ func (s *Server) admitCall(rec tenancy.CallRecord, limits tenancy.Limits) error 
 	// A full spool drops the admission's record (counted and logged by
 	// it): the call is still carried.
 	s.writeState(opAdmit, ws, rec.ID, admitData{Rec: rec})
+	s.writeEventOnce(ws, once, started)
 	return nil
 }

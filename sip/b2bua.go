@@ -220,8 +220,7 @@ func (c *call) answerTrunk() {
 	c.confirmed = true
 	rec := c.rec
 	c.mu.Unlock()
-	c.s.writeUpdate(rec)
-	c.event(tenancy.EventCallAnswered, map[string]any{"setup_ms": now.Sub(c.start).Milliseconds()})
+	c.transition(rec, false, tenancy.EventCallAnswered, map[string]any{"setup_ms": now.Sub(c.start).Milliseconds()})
 }
 
 // fail answers the trunk with a refusal and ends the call. A cancelled

@@ -29,8 +29,14 @@ func (f fakeRouter) LookupFrom(a netip.Addr, _ string) (*routing.Route, *routing
 
 type nopStore struct{}
 
-func (nopStore) AdmitCall(context.Context, tenancy.CallRecord, tenancy.Limits, time.Duration) error {
+func (nopStore) AdmitCallEvent(context.Context, tenancy.CallRecord, tenancy.Limits, time.Duration, string, tenancy.Event) error {
 	return nil
+}
+func (nopStore) UpdateCallEvent(context.Context, tenancy.CallRecord, string, tenancy.Event) (string, error) {
+	return "", nil
+}
+func (nopStore) EndCallEvent(context.Context, tenancy.CallRecord, string, tenancy.Event) (string, error) {
+	return "", nil
 }
 func (nopStore) UpdateCall(context.Context, tenancy.CallRecord) error { return nil }
 func (nopStore) EndCall(context.Context, tenancy.CallRecord) error    { return nil }

@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/voiceedge/edge/media"
@@ -10,9 +11,10 @@ import (
 )
 
 // end releases everything the call holds, once: the media session (after
-// reading its statistics), the dialog cache entries, the call's slot (the
-// final record, EndCall) and writes call.ended into the workspace's
-// stream. Every way a call ends comes here.
+// reading its statistics), the dialog cache entries, the call's slot with
+// its final record and call.ended in the workspace's stream (one write,
+// EndCallEvent), then shortens its token. Every way a call ends comes
+// here.
 func (c *call) end(reason Reason) {
 	c.endOnce.Do(func() {
 		c.cancel(context.Canceled)
@@ -26,8 +28,6 @@ func (c *call) end(reason Reason) {
 		c.mu.Unlock()
 		c.s.dialogs.remove(c, legIDs, peer)
 		c.endOutbound()
-		c.s.writeEnd(rec)
-		c.s.endCallToken(rec.WorkspaceID, rec.ID, c.token)
 		data := map[string]any{
 			"reason":      string(reason),
 			"duration_ms": now.Sub(rec.StartedAt).Milliseconds(),
@@ -41,7 +41,8 @@ func (c *call) end(reason Reason) {
 		if rec.AnsweredAt != nil {
 			data["talk_ms"] = now.Sub(*rec.AnsweredAt).Milliseconds()
 		}
-		c.event(tenancy.EventCallEnded, data)
+		c.transition(rec, true, tenancy.EventCallEnded, data)
+		c.s.endCallToken(rec.WorkspaceID, rec.ID, c.token)
 		c.s.metrics.activeCalls.Dec()
 		c.s.metrics.ended.WithLabelValues(string(reason)).Inc()
 		c.log.Info("call ended", "reason", reason, "duration", now.Sub(rec.StartedAt).Round(time.Millisecond),
@@ -79,11 +80,38 @@ func lossStats(st media.SessionStats) map[string]any {
 // event appends an event of the call to its workspace's stream, and only
 // there.
 func (c *call) event(typ string, data map[string]any) {
-	b, err := json.Marshal(data)
+	e, err := callEvent(c.id, typ, data)
 	if err != nil {
 		c.log.Warn("encode event", "type", typ, "error", err)
 		return
 	}
-	e := tenancy.Event{Type: typ, Time: time.Now().UTC(), CallID: c.id, Data: b}
 	c.s.writeEvent(c.route.Workspace.ID, e)
+}
+
+// transition writes the call's record rec and its event typ in one write
+// (end: the final record, which frees the slot), or, when data does not
+// encode, the record alone.
+func (c *call) transition(rec tenancy.CallRecord, end bool, typ string, data map[string]any) {
+	e, err := callEvent(c.id, typ, data)
+	switch {
+	case err != nil && end:
+		c.log.Warn("encode event", "type", typ, "error", err)
+		c.s.writeState(opEnd, rec.WorkspaceID, rec.ID, rec)
+	case err != nil:
+		c.log.Warn("encode event", "type", typ, "error", err)
+		c.s.writeState(opUpdate, rec.WorkspaceID, rec.ID, rec)
+	case end:
+		c.s.writeEndEvent(rec, e)
+	default:
+		c.s.writeUpdateEvent(rec, e)
+	}
+}
+
+// callEvent is the event typ of call id, now.
+func callEvent(id, typ string, data map[string]any) (tenancy.Event, error) {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return tenancy.Event{}, fmt.Errorf("encode event %s: %w", typ, err)
+	}
+	return tenancy.Event{Type: typ, Time: time.Now().UTC(), CallID: id, Data: b}, nil
 }

@@ -20,11 +20,19 @@ import (
 // when written straight through, and otherwise stays inert once the
 // call's final record is written (the control plane checks the record
 // and lease) until its own TTL.
+//
+// A transition is one entry, so one round trip: its record and its event
+// together (update_call+event, end_call+event). update_call, end_call and
+// append_event alone are what an older edge spooled for them, and still
+// apply; append_event is also the event of a call admitted from memory
+// (after its admit) and the events of no record (transfers, ringing).
 const (
-	opAdmit  = "admit" // a call admitted from memory: RestoreCall
-	opUpdate = "update_call"
-	opEnd    = "end_call"
-	opEvent  = "append_event"
+	opAdmit       = "admit" // a call admitted from memory: RestoreCall
+	opUpdate      = "update_call"
+	opEnd         = "end_call"
+	opEvent       = "append_event"
+	opUpdateEvent = "update_call+event" // UpdateCallEvent
+	opEndEvent    = "end_call+event"    // EndCallEvent
 )
 
 // admitData is an admit entry's Data.
@@ -39,6 +47,15 @@ type admitData struct {
 type eventData struct {
 	Event tenancy.Event `json:"event"`
 	Once  string        `json:"once,omitempty"`
+}
+
+// recordEventData is the Data of an entry that writes a record and its
+// event (opUpdateEvent, opEndEvent); Once names the event's write, as
+// eventData's does.
+type recordEventData struct {
+	Rec   tenancy.CallRecord `json:"rec"`
+	Event tenancy.Event      `json:"event"`
+	Once  string             `json:"once"`
 }
 
 // storeApplier applies spooled entries to the CallStore.
@@ -77,6 +94,18 @@ func (a storeApplier) Apply(ctx context.Context, e spool.Entry) error {
 		}
 		_, err := a.store.AppendEventOnce(ctx, e.WorkspaceID, d.Once, d.Event)
 		return err
+	case opUpdateEvent, opEndEvent:
+		var d recordEventData
+		if err := json.Unmarshal(e.Data, &d); err != nil {
+			return fmt.Errorf("decode spooled %s: %w", e.Op, err)
+		}
+		var err error
+		if e.Op == opEndEvent {
+			_, err = a.store.EndCallEvent(ctx, d.Rec, d.Once, d.Event)
+		} else {
+			_, err = a.store.UpdateCallEvent(ctx, d.Rec, d.Once, d.Event)
+		}
+		return err
 	}
 	return fmt.Errorf("spooled write of unknown op %q", e.Op)
 }
@@ -105,14 +134,31 @@ func (s *Server) writeState(op, ws, id string, data any) {
 	}
 }
 
-func (s *Server) writeUpdate(rec tenancy.CallRecord) {
-	s.writeState(opUpdate, rec.WorkspaceID, rec.ID, rec)
+// writeUpdateEvent writes a call's record and its event e (call.answered)
+// in one write.
+func (s *Server) writeUpdateEvent(rec tenancy.CallRecord, e tenancy.Event) {
+	s.writeState(opUpdateEvent, rec.WorkspaceID, rec.ID, recordEventData{Rec: rec, Event: e, Once: newOnce()})
 }
-func (s *Server) writeEnd(rec tenancy.CallRecord) { s.writeState(opEnd, rec.WorkspaceID, rec.ID, rec) }
-func (s *Server) writeEvent(ws string, e tenancy.Event) {
+
+// writeEndEvent writes a call's final record and its event e (call.ended)
+// in one write.
+func (s *Server) writeEndEvent(rec tenancy.CallRecord, e tenancy.Event) {
+	s.writeState(opEndEvent, rec.WorkspaceID, rec.ID, recordEventData{Rec: rec, Event: e, Once: newOnce()})
+}
+
+func (s *Server) writeEvent(ws string, e tenancy.Event) { s.writeEventOnce(ws, newOnce(), e) }
+
+// writeEventOnce writes e under once: the key of a write that may have
+// been applied already (an admission that timed out).
+func (s *Server) writeEventOnce(ws, once string, e tenancy.Event) {
+	s.writeState(opEvent, ws, e.CallID, eventData{Event: e, Once: once})
+}
+
+// newOnce names a write (tenancy.Store.AppendEventOnce's once).
+func newOnce() string {
 	var once [12]byte
 	_, _ = rand.Read(once[:])
-	s.writeState(opEvent, ws, e.CallID, eventData{Event: e, Once: hex.EncodeToString(once[:])})
+	return hex.EncodeToString(once[:])
 }
 
 // endCallToken shortens a call's token to its grace, when Redis takes

@@ -31,7 +31,16 @@ var _ Router = (*routing.Map)(nil)
 
 // CallStore is the call state the edge writes: *tenancy.Store.
 type CallStore interface {
-	AdmitCall(ctx context.Context, rec tenancy.CallRecord, limits tenancy.Limits, lease time.Duration) error
+	// AdmitCallEvent admits a call and writes its call.started under a
+	// once key, in one round trip.
+	AdmitCallEvent(ctx context.Context, rec tenancy.CallRecord, limits tenancy.Limits, lease time.Duration, once string, e tenancy.Event) error
+	// UpdateCallEvent and EndCallEvent write a record (EndCallEvent: the
+	// final one, freeing the slot) and its event under a once key, in one
+	// round trip.
+	UpdateCallEvent(ctx context.Context, rec tenancy.CallRecord, once string, e tenancy.Event) (string, error)
+	EndCallEvent(ctx context.Context, rec tenancy.CallRecord, once string, e tenancy.Event) (string, error)
+	// UpdateCall, EndCall and AppendEvent(Once) apply the entries of an
+	// older edge's spool (one write each).
 	UpdateCall(ctx context.Context, rec tenancy.CallRecord) error
 	EndCall(ctx context.Context, rec tenancy.CallRecord) error
 	RenewLeases(ctx context.Context, calls map[string][]string, lease time.Duration) error

@@ -13,7 +13,7 @@
 // routing.Map.LookupFrom), the trunk's request budget (503 with
 // Retry-After, budget.go), suspended workspace (403), SDP (488 with no
 // common codec), then the workspace's limits across all edges
-// (tenancy.Store.AdmitCall: 486 at the concurrent-call limit, 480 with
+// (tenancy.Store.AdmitCallEvent: 486 at the concurrent-call limit, 480 with
 // Retry-After at the CPS limit; while Redis is away, this node's share of
 // them, admit_local.go). Only then does
 // the call exist: a refused INVITE leaves no record, slot or event. Every

@@ -114,7 +114,17 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 		ID: id, WorkspaceID: r.Workspace.ID, ServiceID: r.Service.ID, From: adm.caller, To: r.Number,
 		State: tenancy.CallRinging, StartedAt: start.UTC(), NodeID: s.cfg.NodeID, Direction: tenancy.DirectionInbound,
 	}
-	if err = s.admitCall(rec, r.Workspace.Limits); err != nil {
+	// srtp: the trunk's offer was SRTP, or the edge's offer in its 200
+	// (delayed offer) will be, the trunk requiring it.
+	srtp := !prof.Crypto.IsZero() || (offerless && encryptionOf(adm.trunk) == media.EncryptionRequire)
+	started, err := callEvent(id, tenancy.EventCallStarted, map[string]any{
+		"from": rec.From, "to": rec.To, "service_id": r.Service.ID, "trunk_id": adm.trunk.ID,
+		"node_id": s.cfg.NodeID, "codec": ans.Codec.Name, "delayed_offer": offerless, "srtp": srtp,
+	})
+	if err == nil {
+		err = s.admitCall(rec, r.Workspace.Limits, started)
+	}
+	if err != nil {
 		_ = sess.Close()
 		return nil, classify(err)
 	}
@@ -137,13 +147,6 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 	s.calls.Add(1)
 	s.dialogs.addCall(c)
 	s.metrics.activeCalls.Inc()
-	// srtp: the trunk's offer was SRTP, or the edge's offer in its 200
-	// (delayed offer) will be, the trunk requiring it.
-	srtp := !prof.Crypto.IsZero() || (offerless && encryptionOf(adm.trunk) == media.EncryptionRequire)
-	c.event(tenancy.EventCallStarted, map[string]any{
-		"from": rec.From, "to": rec.To, "service_id": r.Service.ID, "trunk_id": adm.trunk.ID,
-		"node_id": s.cfg.NodeID, "codec": ans.Codec.Name, "delayed_offer": offerless, "srtp": srtp,
-	})
 	return c, nil
 }
 

@@ -80,7 +80,14 @@ func (s *Server) placeCall(dr tenancy.DialRequest) {
 		s.refuseDial(rec, classify(err).Reason)
 		return
 	}
-	if err = s.admitCall(rec, route.Workspace.Limits); err != nil {
+	started, err := callEvent(rec.ID, tenancy.EventCallStarted, map[string]any{
+		"from": rec.From, "to": rec.To, "service_id": rec.ServiceID, "outbound_trunk_id": trunk.ID,
+		"node_id": s.cfg.NodeID, "direction": tenancy.DirectionOutbound,
+	})
+	if err == nil {
+		err = s.admitCall(rec, route.Workspace.Limits, started)
+	}
+	if err != nil {
 		_ = sess.Close()
 		s.refuseDial(rec, classify(err).Reason)
 		return
@@ -91,10 +98,6 @@ func (s *Server) placeCall(dr tenancy.DialRequest) {
 	s.calls.Add(1)
 	s.dialogs.addCall(c)
 	s.metrics.activeCalls.Inc()
-	c.event(tenancy.EventCallStarted, map[string]any{
-		"from": rec.From, "to": rec.To, "service_id": rec.ServiceID, "outbound_trunk_id": trunk.ID,
-		"node_id": s.cfg.NodeID, "direction": tenancy.DirectionOutbound,
-	})
 	go c.runOutbound(trunk)
 }
 
@@ -146,9 +149,8 @@ func (s *Server) outboundRoute(dr tenancy.DialRequest) (*routing.Route, *tenancy
 func (s *Server) refuseDial(rec tenancy.CallRecord, reason Reason) {
 	now := time.Now().UTC()
 	rec.State, rec.EndedAt, rec.EndReason = tenancy.CallEnded, &now, string(reason)
-	s.writeEnd(rec)
 	b, _ := json.Marshal(map[string]any{"reason": string(reason), "direction": tenancy.DirectionOutbound, "duration_ms": 0, "talk_ms": 0})
-	s.writeEvent(rec.WorkspaceID, tenancy.Event{Type: tenancy.EventCallEnded, Time: now, CallID: rec.ID, Data: b})
+	s.writeEndEvent(rec, tenancy.Event{Type: tenancy.EventCallEnded, Time: now, CallID: rec.ID, Data: b})
 	s.xfer.met.outbound.WithLabelValues(outboundRefused).Inc()
 }
 
@@ -204,9 +206,8 @@ func (c *call) runOutbound(trunk *tenancy.OutboundTrunk) {
 	c.rec.State, c.rec.AnsweredAt = tenancy.CallAnswered, &calleeAt
 	rec := c.rec
 	c.mu.Unlock()
-	c.s.writeUpdate(rec)
 	c.s.xfer.met.outbound.WithLabelValues(outboundAnswered).Inc()
-	c.event(tenancy.EventCallAnswered, map[string]any{
+	c.transition(rec, false, tenancy.EventCallAnswered, map[string]any{
 		"setup_ms": now.Sub(c.start).Milliseconds(), "direction": tenancy.DirectionOutbound, "callee_answered_at": calleeAt,
 	})
 	go c.monitor()

@@ -33,13 +33,16 @@ const maxCallRecords = 10_000
 // the call, atomically in the workspace's slot. Leases of calls whose edge
 // died expire: admission reaps up to a batch of them (reapLua: their
 // records end node_lost) and counts only live leases against the limit,
-// so their slots come back by themselves. It answers its status ('ok',
-// 'deleted', 'concurrent', 'cps'), then what it reaped.
+// so their slots come back by themselves. An admitted call's first event
+// (call.started), when ARGV[12] names one, is written with it, under that
+// once key (event_once). It answers its status ('ok', 'deleted',
+// 'concurrent', 'cps'), then what it reaped.
 //
-//	KEYS: active, cps counter, calls, callidx, tombstone, events
+//	KEYS: active, cps counter, calls, callidx, tombstone, events, once keys
 //	ARGV: now ms, lease expiry ms, max concurrent, max cps, call id, record, started ms, max records,
-//	      ended_at (RFC 3339), events max length, reap batch
-var admitScript = redis.NewScript(reapLua + `
+//	      ended_at (RFC 3339), events max length, reap batch,
+//	      once ('' for no event), keep, events max length, field, value, ...
+var admitScript = redis.NewScript(reapLua + eventOnceLua + `
 if redis.call('EXISTS', KEYS[5]) == 1 then return {'deleted'} end
 local out = reap(KEYS[1], KEYS[3], KEYS[6],
   redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[11])),
@@ -61,6 +64,7 @@ if over > 0 then
   end
   redis.call('ZREMRANGEBYRANK', KEYS[4], 0, over - 1)
 end
+if ARGV[12] ~= '' then event_once(KEYS[6], KEYS[7], ARGV[12], ARGV[13], ARGV[14], 15) end
 return out`)
 
 // AdmitCall takes a slot for call rec under limits, with a lease the edge
@@ -68,17 +72,36 @@ return out`)
 // *LimitError when the workspace is at a limit. Calls of the workspace
 // whose leases expired are reaped on the way (store_reap.go).
 func (s *Store) AdmitCall(ctx context.Context, rec CallRecord, limits Limits, lease time.Duration) error {
+	return s.admitCall(ctx, rec, limits, lease, []any{""})
+}
+
+// AdmitCallEvent is AdmitCall that also appends e (the call's
+// call.started) under once, as AppendEventOnce does, in the same script:
+// one round trip, and the event is written only when the call is
+// admitted.
+func (s *Store) AdmitCallEvent(ctx context.Context, rec CallRecord, limits Limits, lease time.Duration, once string, e Event) error {
+	ev, err := s.eventOnceArgs(once, e)
+	if err != nil {
+		return err
+	}
+	return s.admitCall(ctx, rec, limits, lease, ev)
+}
+
+// admitCall runs admitScript with ev, the arguments of its event from
+// the once key on.
+func (s *Store) admitCall(ctx context.Context, rec CallRecord, limits Limits, lease time.Duration, ev []any) error {
 	now := s.now()
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode call: %w", err)
 	}
 	ws := rec.WorkspaceID
-	reply, err := admitScript.Run(ctx, s.rdb,
-		[]string{keyActive(ws), wsTag(ws) + ":cps:" + strconv.FormatInt(now.Unix(), 10), keyCalls(ws), keyCallIdx(ws), keyTombstone(ws), keyEvents(ws)},
-		now.UnixMilli(), now.Add(lease).UnixMilli(), limits.MaxConcurrentCalls, limits.MaxCPS,
+	args := append([]any{now.UnixMilli(), now.Add(lease).UnixMilli(), limits.MaxConcurrentCalls, limits.MaxCPS,
 		rec.ID, b, rec.StartedAt.UnixMilli(), maxCallRecords,
-		now.UTC().Format(time.RFC3339Nano), s.eventsMaxLen, admitReapBatch(s, now)).Slice()
+		now.UTC().Format(time.RFC3339Nano), s.eventsMaxLen, admitReapBatch(s, now)}, ev...)
+	reply, err := admitScript.Run(ctx, s.rdb,
+		[]string{keyActive(ws), wsTag(ws) + ":cps:" + strconv.FormatInt(now.Unix(), 10), keyCalls(ws), keyCallIdx(ws), keyTombstone(ws), keyEvents(ws), keyEventOnce(ws)},
+		args...).Slice()
 	if err != nil {
 		return unavailable("admit call", err)
 	}

@@ -24,21 +24,39 @@ func keyEventOnce(ws string) string { return wsTag(ws) + ":evonce" }
 // eventOnceKeep bounds the keys kept per workspace.
 const eventOnceKeep = 10_000
 
+// eventOnceLua defines event_once(events, evonce, once, keep, maxlen,
+// first): the write of an event under a once key that every script
+// writing a call's events runs (appendEventOnceScript, recordEventScript,
+// admitScript). Unless once is among the keys kept it appends the event
+// whose fields and values are ARGV[first:], trimmed to about maxlen,
+// records once at Redis's time and trims the keys to keep; it returns the
+// event's id, or "" when once was written already. xadd_once is the same
+// for a caller that has checked once itself.
+const eventOnceLua = `
+local function xadd_once(events, evonce, once, keep, maxlen, first)
+  local args = {'XADD', events, 'MAXLEN', '~', maxlen, '*'}
+  for i = first, #ARGV do args[#args + 1] = ARGV[i] end
+  local id = redis.call(unpack(args))
+  local t = redis.call('TIME')
+  redis.call('ZADD', evonce, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), once)
+  redis.call('ZREMRANGEBYRANK', evonce, 0, -(tonumber(keep) + 1))
+  return id
+end
+
+local function event_once(events, evonce, once, keep, maxlen, first)
+  if redis.call('ZSCORE', evonce, once) then return '' end
+  return xadd_once(events, evonce, once, keep, maxlen, first)
+end
+`
+
 // appendEventOnceScript appends an event unless the workspace is gone or
 // an event was already written under the same key (then it returns "").
 //
 //	KEYS: tombstone, events, once keys
 //	ARGV: key, keep, max length, field, value, ...
-var appendEventOnceScript = redis.NewScript(`
+var appendEventOnceScript = redis.NewScript(eventOnceLua + `
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
-if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return '' end
-local args = {'XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*'}
-for i = 4, #ARGV do args[#args + 1] = ARGV[i] end
-local id = redis.call(unpack(args))
-local t = redis.call('TIME')
-redis.call('ZADD', KEYS[3], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[1])
-redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(tonumber(ARGV[2]) + 1))
-return id`)
+return event_once(KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], 4)`)
 
 // AppendEventOnce is AppendEvent for a write that may be sent again: once
 // names it (1-64 characters), and an event already written under once is
@@ -48,8 +66,25 @@ func (s *Store) AppendEventOnce(ctx context.Context, ws, once string, e Event) (
 	if !ValidWorkspaceID(ws) {
 		return "", ErrNotFound
 	}
+	args, err := s.eventOnceArgs(once, e)
+	if err != nil {
+		return "", err
+	}
+	id, err := appendEventOnceScript.Run(ctx, s.rdb, []string{keyTombstone(ws), keyEvents(ws), keyEventOnce(ws)}, args...).Text()
+	if errors.Is(err, redis.Nil) {
+		return "", ErrDeleted
+	}
+	if err != nil {
+		return "", unavailable("append event", err)
+	}
+	return id, nil
+}
+
+// eventOnceArgs are the ARGV of event_once from its once argument on:
+// once, keep, max length, then e's fields and values.
+func (s *Store) eventOnceArgs(once string, e Event) ([]any, error) {
 	if once == "" || len(once) > 64 {
-		return "", invalid("once", "1 to 64 characters")
+		return nil, invalid("once", "1 to 64 characters")
 	}
 	if e.Time.IsZero() {
 		e.Time = s.now()
@@ -61,12 +96,5 @@ func (s *Store) AppendEventOnce(ctx context.Context, ws, once string, e Event) (
 	if len(e.Actor) > 0 {
 		args = append(args, "actor", string(e.Actor))
 	}
-	id, err := appendEventOnceScript.Run(ctx, s.rdb, []string{keyTombstone(ws), keyEvents(ws), keyEventOnce(ws)}, args...).Text()
-	if errors.Is(err, redis.Nil) {
-		return "", ErrDeleted
-	}
-	if err != nil {
-		return "", unavailable("append event", err)
-	}
-	return id, nil
+	return args, nil
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/voiceedge/edge/tenancy"
 	"github.com/voiceedge/edge/tenancy/tenancytest"
 )
@@ -20,16 +18,7 @@ func TestAppendEventOnceWritesAReplayOnce(t *testing.T) {
 	admin := r.Store(t)
 	w, _ := newWorkspace(t, admin, tenancy.EnvDevelopment)
 	other, _ := newWorkspace(t, admin, tenancy.EnvDevelopment)
-	acl := []any{"ACL", "SETUSER", "edge", "on", ">edge-password-for-tests"}
-	for _, rule := range tenancy.EdgeACL {
-		acl = append(acl, rule)
-	}
-	if err := r.Client(t).Do(ctx, acl...).Err(); err != nil {
-		t.Fatalf("ACL SETUSER: %v", err)
-	}
-	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{r.Addr}, Username: "edge", Password: "edge-password-for-tests", MaxRetries: -1})
-	t.Cleanup(func() { rdb.Close() })
-	edge := tenancy.NewStore(rdb)
+	edge := newEdgeStore(t, r)
 
 	count := func(ws string) int64 {
 		return r.Client(t).XLen(ctx, "{ws:"+ws+"}:events").Val()

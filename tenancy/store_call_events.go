@@ -1,0 +1,77 @@
+package tenancy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// A call's transitions write its record and its event together: the
+// answer (UpdateCallEvent: the record, call.answered) and the end
+// (EndCallEvent: the final record, the slot, call.ended), each in one
+// script, so one round trip, in the call's workspace's slot ({ws:<id>}).
+// The event is written under a once key as AppendEventOnce writes it; a
+// write sent again whose once key is there (Redis applied it, its answer
+// was lost) writes nothing, neither the record nor the event, and the
+// record then is what the first write left.
+
+// recordEventScript writes a call's record, frees its slot when ARGV[3]
+// is "1", and appends its event under a once key, unless the workspace is
+// gone (false) or the once key was written already (an empty string).
+//
+//	KEYS: tombstone, calls, events, once keys, active
+//	ARGV: call id, record, free the slot ("1" or "0"), once, keep, events max length, field, value, ...
+var recordEventScript = redis.NewScript(eventOnceLua + `
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+if redis.call('ZSCORE', KEYS[4], ARGV[4]) then return '' end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+if ARGV[3] == '1' then redis.call('ZREM', KEYS[5], ARGV[1]) end
+return xadd_once(KEYS[3], KEYS[4], ARGV[4], ARGV[5], ARGV[6], 7)`)
+
+// UpdateCallEvent is UpdateCall then AppendEventOnce(ws, once, e) in one
+// script: it rewrites the record of a call the edge carries and appends e
+// (call.answered). It returns the event's id, "" when once was written
+// already (then nothing is written); ErrDeleted once the workspace is
+// deleted.
+func (s *Store) UpdateCallEvent(ctx context.Context, rec CallRecord, once string, e Event) (string, error) {
+	return s.recordEvent(ctx, "update call", rec, false, once, e)
+}
+
+// EndCallEvent is EndCall then AppendEventOnce(ws, once, e) in one
+// script: it writes the final record of a call, releases its slot and
+// appends e (call.ended). Its answers are UpdateCallEvent's.
+func (s *Store) EndCallEvent(ctx context.Context, rec CallRecord, once string, e Event) (string, error) {
+	return s.recordEvent(ctx, "end call", rec, true, once, e)
+}
+
+func (s *Store) recordEvent(ctx context.Context, what string, rec CallRecord, free bool, once string, e Event) (string, error) {
+	ws := rec.WorkspaceID
+	if !ValidWorkspaceID(ws) {
+		return "", ErrNotFound
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return "", fmt.Errorf("encode call: %w", err)
+	}
+	ev, err := s.eventOnceArgs(once, e)
+	if err != nil {
+		return "", err
+	}
+	flag := "0"
+	if free {
+		flag = "1"
+	}
+	args := append([]any{rec.ID, b, flag}, ev...)
+	id, err := recordEventScript.Run(ctx, s.rdb,
+		[]string{keyTombstone(ws), keyCalls(ws), keyEvents(ws), keyEventOnce(ws), keyActive(ws)}, args...).Text()
+	if errors.Is(err, redis.Nil) {
+		return "", ErrDeleted
+	}
+	if err != nil {
+		return "", unavailable(what, err)
+	}
+	return id, nil
+}
