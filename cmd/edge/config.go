@@ -79,7 +79,7 @@ type config struct {
 	// means no share.
 	WorkspaceMediaShare int `yaml:"workspace_media_share"`
 	// MaxSetups bounds the call setups in progress: past it an INVITE gets
-	// 503 with Retry-After at once (EDGE_MAX_SETUPS). Default 256; 0: no
+	// 503 with Retry-After at once (EDGE_MAX_SETUPS). Default 1024; 0: no
 	// bound.
 	MaxSetups int `yaml:"max_setups"`
 	// DropUnknownSources drops requests from addresses in no trunk
@@ -161,7 +161,7 @@ func loadConfig(args []string, lookup func(string) (string, bool), stderr io.Wri
 		{"drain-timeout", "EDGE_DRAIN_TIMEOUT", "how long SIGTERM lets calls in progress finish (default 2h)"},
 		{"call-lease", "EDGE_CALL_LEASE", "lease of each call in the call registry, a duration or seconds (default 30s)"},
 		{"workspace-media-share", "EDGE_WORKSPACE_MEDIA_SHARE", "percent of this node's media ports one workspace may hold (default 50)"},
-		{"max-setups", "EDGE_MAX_SETUPS", "call setups in progress before INVITEs get 503 (default 256; 0: no bound)"},
+		{"max-setups", "EDGE_MAX_SETUPS", "call setups in progress before INVITEs get 503 (default 1024; 0: no bound)"},
 		{"sip-realm", "EDGE_SIP_REALM", "digest realm of challenges (the same as edge-admin's)"},
 		{"spool-dir", "EDGE_SPOOL_DIR", "directory keeping call records and events while Redis is away (default: memory only)"},
 		{"spool-max-bytes", "EDGE_SPOOL_MAX_BYTES", "bound of the spool's files in bytes (default 268435456)"},
