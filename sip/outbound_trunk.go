@@ -151,16 +151,17 @@ func (s *Server) dialTrunk(ctx context.Context, d pstnDial) (*dialed, error) {
 	var last error = &dialError{Reason: ReasonGatewaysFailed}
 	attempts := 0
 	for _, gw := range gatewayOrder(d.trunk.Gateways, rand.IntN) {
-		addrs, err := resolveGateway(ctx, gw.Host)
+		addrs, err := resolveGateway(ctx, net.DefaultResolver, gw)
 		if err != nil {
 			d.log.Debug("resolve gateway", "host", gw.Host, "error", err)
 			continue
 		}
-		for _, ip := range addrs {
+		for _, ap := range addrs {
+			ip := ap.Addr()
 			if attempts++; attempts > maxAttempts {
 				return nil, last
 			}
-			out, err := s.dialGateway(ctx, d, gw, ip, user, pass)
+			out, err := s.dialGateway(ctx, d, gw, ap, user, pass)
 			if err == nil {
 				return out, nil
 			}
@@ -182,9 +183,10 @@ func (s *Server) dialTrunk(ctx context.Context, d pstnDial) (*dialed, error) {
 var errGatewaySilent = errors.New("gateway did not respond")
 
 // dialGateway sends the INVITE of d to one gateway address.
-func (s *Server) dialGateway(ctx context.Context, d pstnDial, gw tenancy.Gateway, ip netip.Addr, user, pass string) (*dialed, error) {
+func (s *Server) dialGateway(ctx context.Context, d pstnDial, gw tenancy.Gateway, ap netip.AddrPort, user, pass string) (*dialed, error) {
+	ip := ap.Addr()
 	transport := gw.TransportOrDefault()
-	req := s.trunkInvite(d, gw, ip, transport)
+	req := s.trunkInvite(d, ap, transport)
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var responded, gaveUp atomic.Bool
@@ -233,8 +235,9 @@ func (s *Server) dialGateway(ctx context.Context, d pstnDial, gw tenancy.Gateway
 // trunkInvite builds the INVITE of d to a gateway: the callee in the
 // Request-URI and To, the presented number in From and
 // P-Asserted-Identity (RFC 3325), nothing of the workspace or service.
-func (s *Server) trunkInvite(d pstnDial, gw tenancy.Gateway, ip netip.Addr, transport string) *sip.Request {
-	uri := sip.Uri{Scheme: "sip", User: d.to, Host: ip.String(), Port: gw.PortOrDefault()}
+func (s *Server) trunkInvite(d pstnDial, ap netip.AddrPort, transport string) *sip.Request {
+	ip := ap.Addr()
+	uri := sip.Uri{Scheme: "sip", User: d.to, Host: ip.String(), Port: int(ap.Port())}
 	uri.UriParams = sip.NewParams()
 	uri.UriParams.Add("user", "phone")
 	if transport != "udp" {
@@ -303,24 +306,3 @@ func gatewayOrder(gws []tenancy.Gateway, intn func(n int) int) []tenancy.Gateway
 	return out
 }
 
-// resolveGateway returns the addresses of a gateway host: an IP literal
-// itself, a name its A and AAAA records (at most 4), looked up within
-// resolveTimeout.
-func resolveGateway(ctx context.Context, host string) ([]netip.Addr, error) {
-	if ip, err := netip.ParseAddr(host); err == nil {
-		return []netip.Addr{ip.Unmap()}, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
-	defer cancel()
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-	if err != nil {
-		return nil, fmt.Errorf("resolve %s: %w", host, err)
-	}
-	if len(ips) > 4 {
-		ips = ips[:4]
-	}
-	for i := range ips {
-		ips[i] = ips[i].Unmap()
-	}
-	return ips, nil
-}

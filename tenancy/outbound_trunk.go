@@ -37,8 +37,8 @@ type OutboundTrunk struct {
 
 // Gateway is one SIP peer of an outbound trunk. The edge tries gateways by
 // ascending priority, and among equal priorities in an order drawn by
-// weight (RFC 2782 semantics; DNS SRV records are not looked up: a host
-// name is resolved to its A/AAAA addresses).
+// weight (RFC 2782 semantics). A host name without a port is looked up as
+// DNS SRV, then A/AAAA (RFC 3263; sip/gateway_resolve.go).
 type Gateway struct {
 	Host      string `json:"host"`
 	Port      int    `json:"port,omitempty"`
