@@ -305,4 +305,3 @@ func gatewayOrder(gws []tenancy.Gateway, intn func(n int) int) []tenancy.Gateway
 	}
 	return out
 }
-
