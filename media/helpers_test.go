@@ -23,7 +23,9 @@ var testPortBase atomic.Int32
 // own.
 func newTestPool(t testing.TB) *PortPool {
 	t.Helper()
-	base := 41000 + int(testPortBase.Add(1)%150)*128
+	// Below the ephemeral range (32768-60999) and away from the sip
+	// tests' (30000-33999, 42000-49999), which run in parallel packages.
+	base := 20000 + int(testPortBase.Add(1)%70)*128
 	pool, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), base, base+127)
 	if err != nil {
 		t.Fatalf("NewPortPool: %v", err)

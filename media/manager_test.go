@@ -89,7 +89,7 @@ func TestManagerLifecycleAndMetrics(t *testing.T) {
 
 func TestManagerPortExhaustion(t *testing.T) {
 	t.Parallel()
-	pool, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 43300, 43302) // two ports: one session
+	pool, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 29300, 29302) // two ports: one session
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestManagerPortExhaustion(t *testing.T) {
 	defer m.Close()
 	s, err := m.NewSession("one")
 	if err != nil {
-		t.Skipf("ports 43300-43302 busy: %v", err)
+		t.Skipf("ports 29300-29302 busy: %v", err)
 	}
 	if _, err := m.NewSession("two"); !errors.Is(err, ErrNoPorts) {
 		t.Fatalf("err = %v, want ErrNoPorts", err)

@@ -48,7 +48,7 @@ func TestParsePortRange(t *testing.T) {
 func port(c *net.UDPConn) int { return int(c.LocalAddr().(*net.UDPAddr).Port) }
 
 func TestPortPoolAllocatesEvenPortsRoundRobin(t *testing.T) {
-	pool, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 43001, 43009) // 43002/3 .. 43008/9: 4 pairs
+	pool, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 29001, 29009) // 29002/3 .. 29008/9: 4 pairs
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestPortPoolAllocatesEvenPortsRoundRobin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if port(a)%2 != 0 || port(a) < 43002 || port(a) > 43008 {
+	if port(a)%2 != 0 || port(a) < 29002 || port(a) > 29008 {
 		t.Fatalf("port %d not an even port of the range", port(a))
 	}
 	first := port(a)
@@ -78,7 +78,7 @@ func TestPortPoolAllocatesEvenPortsRoundRobin(t *testing.T) {
 }
 
 func TestPortPoolExhaustionAndRelease(t *testing.T) {
-	pool, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 43100, 43106)
+	pool, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 29100, 29106)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,12 +118,12 @@ func TestPortPoolExhaustionAndRelease(t *testing.T) {
 
 func TestPortPoolSkipsPortsHeldElsewhere(t *testing.T) {
 	ip := netip.MustParseAddr("127.0.0.1")
-	held, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 43200)))
+	held, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 29200)))
 	if err != nil {
-		t.Skipf("cannot hold port 43200: %v", err)
+		t.Skipf("cannot hold port 29200: %v", err)
 	}
 	defer held.Close()
-	pool, err := NewPortPool(ip, 43200, 43203)
+	pool, err := NewPortPool(ip, 29200, 29203)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,8 +132,8 @@ func TestPortPoolSkipsPortsHeldElsewhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Release(c)
-	if port(c) != 43202 {
-		t.Fatalf("port = %d, want 43202 (43200 is held)", port(c))
+	if port(c) != 29202 {
+		t.Fatalf("port = %d, want 29202 (29200 is held)", port(c))
 	}
 	if _, err := pool.Allocate(); !errors.Is(err, ErrNoPorts) {
 		t.Fatalf("second Allocate err = %v, want ErrNoPorts", err)
@@ -147,7 +147,7 @@ func TestNewPortPoolRejectsBadRange(t *testing.T) {
 }
 
 func TestPortPoolPairs(t *testing.T) {
-	pool, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 43300, 43305)
+	pool, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 29300, 29305)
 	if err != nil {
 		t.Fatal(err)
 	}

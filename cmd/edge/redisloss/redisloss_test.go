@@ -61,7 +61,8 @@ func TestRedisDownSixtySecondsWithAnEdgeRestartLosesNoCallRecordOrEvent(t *testi
 	if err := ghost.ZAdd(context.Background(), "edge:node:live", redis.Z{Score: float64(time.Now().Add(time.Hour).UnixMilli()), Member: "ghost"}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	edge := edgeproc.StartEdge(t, bins, edgeproc.EdgeConfig{NodeID: "edge-1", RedisAddr: rds.Addr, RTPPorts: 4000, Env: map[string]string{
+	// On an address of its own: its 4,000 RTP ports clash with no other test.
+	edge := edgeproc.StartEdge(t, bins, edgeproc.EdgeConfig{NodeID: "edge-1", Host: "127.0.0.41", RedisAddr: rds.Addr, RTPPorts: 4000, Env: map[string]string{
 		"EDGE_SPOOL_DIR": t.TempDir(), "EDGE_WORKSPACE_MEDIA_SHARE": "100", "EDGE_LOG_LEVEL": "warn",
 		"EDGE_NODE_SECRET": strings.Repeat("s", 40), // to start while Redis is away
 	}})
