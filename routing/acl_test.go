@@ -43,12 +43,7 @@ func TestEdgeACL(t *testing.T) {
 	put(tenancy.KindDataSource, &tenancy.DataSource{ID: "ehr", Kind: "fhir", BaseURL: "https://ehr.example.org", Credentials: map[string]string{"token": credential}})
 
 	root := r.Client(t)
-	acl := append([]any{"ACL", "SETUSER", "edge", "on", ">edge-password-for-tests"}, toAny(tenancy.EdgeACL)...)
-	if err := root.Do(ctx, acl...).Err(); err != nil {
-		t.Fatalf("ACL SETUSER: %v", err)
-	}
-	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{r.Addr}, Username: "edge", Password: "edge-password-for-tests", MaxRetries: -1})
-	t.Cleanup(func() { rdb.Close() })
+	rdb := r.EdgeClient(t)
 	edge := tenancy.NewStore(rdb)
 
 	t.Run("routing load and changes", func(t *testing.T) {
@@ -133,14 +128,6 @@ func TestEdgeACL(t *testing.T) {
 			}
 		}
 	})
-}
-
-func toAny(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
 }
 
 // dumpKey returns everything key holds, as text.

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/voiceedge/edge/tenancy"
 	"github.com/voiceedge/edge/tenancy/tenancytest"
 )
@@ -16,16 +14,7 @@ import (
 // newEdgeStore is a Store of the edge's ACL user (tenancy.EdgeACL) on r.
 func newEdgeStore(t *testing.T, r *tenancytest.Redis) *tenancy.Store {
 	t.Helper()
-	acl := []any{"ACL", "SETUSER", "edge", "on", ">edge-password-for-tests"}
-	for _, rule := range tenancy.EdgeACL {
-		acl = append(acl, rule)
-	}
-	if err := r.Client(t).Do(context.Background(), acl...).Err(); err != nil {
-		t.Fatalf("ACL SETUSER: %v", err)
-	}
-	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{r.Addr}, Username: "edge", Password: "edge-password-for-tests", MaxRetries: -1})
-	t.Cleanup(func() { rdb.Close() })
-	return tenancy.NewStore(rdb)
+	return tenancy.NewStore(r.EdgeClient(t))
 }
 
 // TestCallTransitionsInOneScript: admission, answer and end each write

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/voiceedge/edge/tenancy"
 	"github.com/voiceedge/edge/tenancy/tenancytest"
 )
@@ -23,15 +21,7 @@ func TestDialsAsEdgeUser(t *testing.T) {
 	if _, err := admin.Put(ctx, tenancy.PlatformPrincipal, w.ID, tenancy.KindOutboundTrunk, validOutbound(), tenancy.Create); err != nil {
 		t.Fatal(err)
 	}
-	acl := []any{"ACL", "SETUSER", "edge", "on", ">edge-password-for-tests"}
-	for _, rule := range tenancy.EdgeACL {
-		acl = append(acl, rule)
-	}
-	if err := r.Client(t).Do(ctx, acl...).Err(); err != nil {
-		t.Fatalf("ACL SETUSER: %v", err)
-	}
-	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{r.Addr}, Username: "edge", Password: "edge-password-for-tests", MaxRetries: -1})
-	t.Cleanup(func() { rdb.Close() })
+	rdb := r.EdgeClient(t)
 	edge := tenancy.NewStore(rdb, tenancy.WithPolicy(tenancy.Policy{Credentials: tenancytest.CredentialsBox(t)}))
 
 	snap, err := edge.LoadSnapshot(ctx, w.ID)

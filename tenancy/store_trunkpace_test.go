@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/voiceedge/edge/tenancy"
 	"github.com/voiceedge/edge/tenancy/tenancytest"
 )
@@ -18,15 +16,7 @@ import (
 func TestTrunkPaceHoldsAcrossNodes(t *testing.T) {
 	ctx := context.Background()
 	r := tenancytest.StartRedis(t)
-	acl := []any{"ACL", "SETUSER", "edge", "on", ">edge-password-for-tests"}
-	for _, rule := range tenancy.EdgeACL {
-		acl = append(acl, rule)
-	}
-	if err := r.Client(t).Do(ctx, acl...).Err(); err != nil {
-		t.Fatalf("ACL SETUSER: %v", err)
-	}
-	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{r.Addr}, Username: "edge", Password: "edge-password-for-tests", MaxRetries: -1})
-	t.Cleanup(func() { rdb.Close() })
+	rdb := r.EdgeClient(t)
 	nodes := []*tenancy.Store{r.Store(t), tenancy.NewStore(rdb)}
 
 	const ws, other = "ws_pace00000000000a", "ws_pace00000000000b"

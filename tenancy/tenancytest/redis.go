@@ -113,6 +113,23 @@ func (r *Redis) Client(t testing.TB) redis.UniversalClient {
 	return c
 }
 
+// EdgeClient creates the edge's Redis user (ACL SETUSER with
+// tenancy.EdgeACL, as the README shows it) and returns a client logged in
+// as it, closed at cleanup.
+func (r *Redis) EdgeClient(t testing.TB) redis.UniversalClient {
+	t.Helper()
+	acl := []any{"ACL", "SETUSER", "edge", "on", ">edge-password-for-tests"}
+	for _, rule := range tenancy.EdgeACL {
+		acl = append(acl, rule)
+	}
+	if err := r.Client(t).Do(context.Background(), acl...).Err(); err != nil {
+		t.Fatalf("ACL SETUSER: %v", err)
+	}
+	c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{r.Addr}, Username: "edge", Password: "edge-password-for-tests", MaxRetries: -1, DialTimeout: time.Second})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // Store returns a tenancy.Store on the server.
 func (r *Redis) Store(t testing.TB, opts ...tenancy.StoreOption) *tenancy.Store {
 	return tenancy.NewStore(r.Client(t), opts...)
