@@ -13,7 +13,9 @@ import (
 // next call (callee-scoped: the carrier must not back off the whole edge),
 // while the others' calls go on.
 
-// mediaShares counts the media sessions of each workspace on this node.
+// mediaShares counts what each workspace holds of one of this node's
+// resources, under a cap: its media sessions (Server.shares), its setups
+// in progress (setupGate, overload.go).
 type mediaShares struct {
 	max int // 0: no share
 

@@ -20,17 +20,17 @@ import (
 // get 480 with Retry-After, callee-scoped like its CPS limit), so that a
 // tenant's flood cannot fill the gate and lock the others out.
 type setupGate struct {
-	max, perWorkspace int
+	max int
 
 	mu    sync.Mutex
 	total int
-	byWS  map[string]int
+	perWS *mediaShares // each workspace's setups, at most half the bound (media_share.go's counter)
 
 	inProgress prometheus.Gauge
 }
 
 func newSetupGate(bound int) *setupGate {
-	return &setupGate{max: bound, perWorkspace: max(1, bound/2), byWS: map[string]int{},
+	return &setupGate{max: bound, perWS: newMediaShares(max(1, bound/2)),
 		inProgress: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "edge", Subsystem: "sip", Name: "setups_in_progress",
 			Help: "Call setups the edge is working on (from the INVITE to the INVITE sent to the service).",
@@ -59,13 +59,7 @@ func (g *setupGate) enterWorkspace(ws string) bool {
 	if g == nil || g.max <= 0 {
 		return true
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.byWS[ws] >= g.perWorkspace {
-		return false
-	}
-	g.byWS[ws]++
-	return true
+	return g.perWS.acquire(ws)
 }
 
 // leave gives back the places of a setup (ws "": it was not routed, or
@@ -75,13 +69,10 @@ func (g *setupGate) leave(ws string) {
 		return
 	}
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	g.total--
 	g.inProgress.Set(float64(g.total))
-	if ws == "" {
-		return
-	}
-	if g.byWS[ws]--; g.byWS[ws] <= 0 {
-		delete(g.byWS, ws)
+	g.mu.Unlock()
+	if ws != "" {
+		g.perWS.release(ws)
 	}
 }

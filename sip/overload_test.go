@@ -89,9 +89,13 @@ func TestOverloadShedsAtOnce(t *testing.T) {
 	e.redis.Resume()
 	resumed = true
 	waitForCond(t, 20*time.Second, "the gate empty again", func() bool {
-		e.srv.setups.mu.Lock()
-		defer e.srv.setups.mu.Unlock()
-		return e.srv.setups.total == 0 && len(e.srv.setups.byWS) == 0
+		g := e.srv.setups
+		g.mu.Lock()
+		total := g.total
+		g.mu.Unlock()
+		g.perWS.mu.Lock()
+		defer g.perWS.mu.Unlock()
+		return total == 0 && len(g.perWS.byWS) == 0
 	})
 	// The gate takes setups again: a new INVITE is not shed.
 	send("+15551230001")
