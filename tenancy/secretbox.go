@@ -39,22 +39,7 @@ var ErrSecretKey = errors.New("secret sealed with an unknown key or tampered wit
 // NewSecretBox returns a box sealing with current and opening with current
 // and old; each is a base64 (standard or URL, padded or not) 32-byte key.
 func NewSecretBox(current string, old ...string) (*SecretBox, error) {
-	k, err := newKeyed(current)
-	if err != nil {
-		return nil, fmt.Errorf("key: %w", err)
-	}
-	b := &SecretBox{current: k}
-	for _, o := range old {
-		if o == "" {
-			continue
-		}
-		k, err := newKeyed(o)
-		if err != nil {
-			return nil, fmt.Errorf("old key: %w", err)
-		}
-		b.old = append(b.old, k)
-	}
-	return b, nil
+	return newSecretBox("key", current, old...)
 }
 
 // SecretBoxFromEnv builds the box of the key in environment variable name
@@ -67,18 +52,27 @@ func SecretBoxFromEnv(name, current, old string) (*SecretBox, error) {
 	case current == "":
 		return nil, fmt.Errorf("%s_OLD without %s", name, name)
 	}
+	return newSecretBox(name, current, old)
+}
+
+// newSecretBox is NewSecretBox; its errors name the key name and name_OLD.
+func newSecretBox(name, current string, old ...string) (*SecretBox, error) {
 	k, err := newKeyed(current)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if old == "" {
-		return &SecretBox{current: k}, nil
+	b := &SecretBox{current: k}
+	for _, o := range old {
+		if o == "" {
+			continue
+		}
+		k, err := newKeyed(o)
+		if err != nil {
+			return nil, fmt.Errorf("%s_OLD: %w", name, err)
+		}
+		b.old = append(b.old, k)
 	}
-	o, err := newKeyed(old)
-	if err != nil {
-		return nil, fmt.Errorf("%s_OLD: %w", name, err)
-	}
-	return &SecretBox{current: k, old: []keyed{o}}, nil
+	return b, nil
 }
 
 func newKeyed(s string) (keyed, error) {
