@@ -65,18 +65,29 @@ func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuse(req, tx, c.pending(ref.leg))
 		return
 	}
-	defer c.unlockOffer(ref.leg)
+	locked := true
+	release := func() {
+		if locked {
+			locked = false
+			c.unlockOffer(ref.leg)
+		}
+	}
+	defer release()
 	if len(req.Body()) == 0 {
 		c.offerInAnswer(ref.leg, req, tx)
 		return
 	}
+	// A refusal ends the exchange: released before it leaves (a 200 holds
+	// the lock until its ACK).
 	offer, ans, rej := c.readOffer(ref.leg, req)
 	if rej != nil {
+		release()
 		s.refuse(req, tx, rej)
 		return
 	}
 	body, rej := c.forwardOffer(ref.leg, offer, ans, sip.INVITE)
 	if rej != nil {
+		release()
 		s.refuse(req, tx, rej)
 		return
 	}

@@ -34,18 +34,11 @@ func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuse(req, tx, c.pending(ref.leg))
 		return
 	}
-	defer c.unlockOffer(ref.leg)
-	offer, ans, rej := c.readOffer(ref.leg, req)
-	if rej != nil {
-		s.refuse(req, tx, rej)
-		return
-	}
-	var body []byte
-	if c.answered() {
-		body, rej = c.forwardOffer(ref.leg, offer, ans, sip.UPDATE)
-	} else {
-		body, rej = c.answerUpdateLocally(ref.leg, offer, ans)
-	}
+	// The exchange ends with the answer: the lock is released before it
+	// leaves, so that the peer's next offer, sent on receipt, finds none in
+	// progress.
+	body, rej := c.updateOffer(ref.leg, req)
+	c.unlockOffer(ref.leg)
 	if rej != nil {
 		s.refuse(req, tx, rej)
 		return
@@ -54,6 +47,20 @@ func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 	s.decorate2xx(res, transportOf(req), true)
 	c.decorateTimer(ref.leg, res)
 	_ = tx.Respond(res)
+}
+
+// updateOffer takes the offer of an UPDATE of leg l (the offer lock held)
+// and returns the edge's answer: carried to the other leg once the call is
+// answered, answered at the edge before.
+func (c *call) updateOffer(l media.Leg, req *sip.Request) ([]byte, *Rejection) {
+	offer, ans, rej := c.readOffer(l, req)
+	if rej != nil {
+		return nil, rej
+	}
+	if c.answered() {
+		return c.forwardOffer(l, offer, ans, sip.UPDATE)
+	}
+	return c.answerUpdateLocally(l, offer, ans)
 }
 
 // answerUpdateLocally applies an offer of an early dialog's UPDATE to its
