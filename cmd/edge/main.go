@@ -20,6 +20,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "edge: %v\n", err)
 		os.Exit(2)
 	}
+	setGCPercent(os.LookupEnv)                // memlimit.go
 	setMemoryLimit(os.LookupEnv, os.ReadFile) // memlimit.go
 	err = run(term, intr, cfg, os.Stderr)
 	stopTerm()

@@ -34,3 +34,16 @@ func TestMemoryLimitFromTheContainer(t *testing.T) {
 		}
 	}
 }
+
+// TestGCPercentUnlessGOGC: the edge's GOGC applies unless the environment
+// names one.
+func TestGCPercentUnlessGOGC(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(before) })
+	if got := setGCPercent(func(string) (string, bool) { return "", false }); got != gcPercent || debug.SetGCPercent(100) != gcPercent {
+		t.Fatalf("no GOGC: percent %d", got)
+	}
+	if got := setGCPercent(func(string) (string, bool) { return "50", true }); got != 0 || debug.SetGCPercent(100) != 100 {
+		t.Fatalf("GOGC=50: percent %d set", got)
+	}
+}
