@@ -69,37 +69,36 @@ var _ spool.Store = storeApplier{}
 func (a storeApplier) Apply(ctx context.Context, e spool.Entry) error {
 	switch e.Op {
 	case opAdmit:
-		var d admitData
-		if err := json.Unmarshal(e.Data, &d); err != nil {
-			return fmt.Errorf("decode spooled %s: %w", e.Op, err)
+		d, err := entryValue[admitData](e)
+		if err != nil {
+			return err
 		}
 		return a.store.RestoreCall(ctx, d.Rec, a.lease)
 	case opUpdate, opEnd:
-		var rec tenancy.CallRecord
-		if err := json.Unmarshal(e.Data, &rec); err != nil {
-			return fmt.Errorf("decode spooled %s: %w", e.Op, err)
+		rec, err := entryValue[tenancy.CallRecord](e)
+		if err != nil {
+			return err
 		}
 		if e.Op == opEnd {
 			return a.store.EndCall(ctx, rec)
 		}
 		return a.store.UpdateCall(ctx, rec)
 	case opEvent:
-		var d eventData
-		if err := json.Unmarshal(e.Data, &d); err != nil {
-			return fmt.Errorf("decode spooled %s: %w", e.Op, err)
-		}
-		if d.Once == "" {
-			_, err := a.store.AppendEvent(ctx, e.WorkspaceID, d.Event)
+		d, err := entryValue[eventData](e)
+		if err != nil {
 			return err
 		}
-		_, err := a.store.AppendEventOnce(ctx, e.WorkspaceID, d.Once, d.Event)
+		if d.Once == "" {
+			_, err = a.store.AppendEvent(ctx, e.WorkspaceID, d.Event)
+			return err
+		}
+		_, err = a.store.AppendEventOnce(ctx, e.WorkspaceID, d.Once, d.Event)
 		return err
 	case opUpdateEvent, opEndEvent:
-		var d recordEventData
-		if err := json.Unmarshal(e.Data, &d); err != nil {
-			return fmt.Errorf("decode spooled %s: %w", e.Op, err)
+		d, err := entryValue[recordEventData](e)
+		if err != nil {
+			return err
 		}
-		var err error
 		if e.Op == opEndEvent {
 			_, err = a.store.EndCallEvent(ctx, d.Rec, d.Once, d.Event)
 		} else {
@@ -110,6 +109,20 @@ func (a storeApplier) Apply(ctx context.Context, e spool.Entry) error {
 	return fmt.Errorf("spooled write of unknown op %q", e.Op)
 }
 
+// entryValue is an entry's arguments: its Value as written (a write
+// applied straight through is never encoded), else its Data decoded (a
+// spooled one).
+func entryValue[T any](e spool.Entry) (T, error) {
+	if v, ok := e.Value.(T); ok {
+		return v, nil
+	}
+	var v T
+	if err := json.Unmarshal(e.Data, &v); err != nil {
+		return v, fmt.Errorf("decode spooled %s: %w", e.Op, err)
+	}
+	return v, nil
+}
+
 func (a storeApplier) Unavailable(err error) bool { return errors.Is(err, tenancy.ErrUnavailable) }
 
 func (a storeApplier) Probe(ctx context.Context) error { return a.store.Ping(ctx) }
@@ -118,14 +131,9 @@ func (a storeApplier) Probe(ctx context.Context) error { return a.store.Ping(ctx
 // straight to Redis, or through the spool while Redis is away or ws has
 // writes waiting. A failure is counted and logged; the call goes on.
 func (s *Server) writeState(op, ws, id string, data any) {
-	b, err := json.Marshal(data)
-	if err != nil {
-		s.log.Warn("encode call state", "op", op, "call_id", id, "workspace_id", ws, "error", err)
-		return
-	}
 	ctx, cancel := s.storeCtx()
 	defer cancel()
-	err = s.spool.Write(ctx, spool.Entry{Op: op, WorkspaceID: ws, CallID: id, Data: b})
+	err := s.spool.Write(ctx, spool.Entry{Op: op, WorkspaceID: ws, CallID: id, Value: data})
 	if err != nil {
 		s.metrics.storeErrors.WithLabelValues(op).Inc()
 		if !errors.Is(err, spool.ErrFull) { // the spool logged that one

@@ -51,7 +51,8 @@ func TestSpoolEntriesOfBothVersionsApply(t *testing.T) {
 		entry(opEnd, "old", rec("old", tenancy.CallEnded)),
 		entry(opEvent, "old", eventData{Event: ev(tenancy.EventCallEnded, "old"), Once: "o2"}),
 		entry(opUpdateEvent, "new", recordEventData{Rec: rec("new", tenancy.CallAnswered), Event: ev(tenancy.EventCallAnswered, "new"), Once: "n1"}),
-		entry(opEndEvent, "new", recordEventData{Rec: rec("new", tenancy.CallEnded), Event: ev(tenancy.EventCallEnded, "new"), Once: "n2"}),
+		// Written straight through: its Value, never encoded.
+		{Op: opEndEvent, WorkspaceID: ws, CallID: "new", Value: recordEventData{Rec: rec("new", tenancy.CallEnded), Event: ev(tenancy.EventCallEnded, "new"), Once: "n2"}},
 	}
 	for _, e := range entries {
 		if err := a.Apply(ctx, e); err != nil {

@@ -2,6 +2,7 @@ package spool
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"hash/crc32"
 )
@@ -15,6 +16,25 @@ type Entry struct {
 	WorkspaceID string
 	CallID      string
 	Data        []byte
+	// Value is Data not yet encoded. A write applied straight through
+	// (Write while Direct) reaches the store as it is and is never
+	// encoded; Append encodes it as JSON into Data, and drops it, before
+	// the entry is queued, so that what waits is bytes of a known size.
+	Value any
+}
+
+// encode sets Data from Value, when Data is not set yet.
+func (e *Entry) encode() error {
+	if e.Data != nil || e.Value == nil {
+		e.Value = nil
+		return nil
+	}
+	b, err := json.Marshal(e.Value)
+	if err != nil {
+		return fmt.Errorf("spool: encode %s of call %s: %w", e.Op, e.CallID, err)
+	}
+	e.Data, e.Value = b, nil
+	return nil
 }
 
 const (

@@ -181,7 +181,8 @@ func (s *Spool) MarkDown() {
 }
 
 // Write applies e at once when Direct, else (or when that fails as
-// unavailable) appends it. It returns the store's final error, or ErrFull
+// unavailable) appends it; e.Value reaches the store unencoded when it is
+// applied at once. It returns the store's final error, or ErrFull
 // when e was dropped.
 func (s *Spool) Write(ctx context.Context, e Entry) error {
 	if s.Direct(e.WorkspaceID) {
@@ -199,6 +200,9 @@ func (s *Spool) Write(ctx context.Context, e Entry) error {
 // disk is full. ErrFull when neither has room: e is dropped, counted and
 // logged.
 func (s *Spool) Append(e Entry) error {
+	if err := e.encode(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e.Seq = s.nextSeq

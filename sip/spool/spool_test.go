@@ -296,3 +296,34 @@ func TestSpoolDirectoryIsLockedToOneProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSpoolEncodesAValueOnlyWhenItQueues: a write applied straight through
+// reaches the store with its Value unencoded; one the spool must queue (the
+// store is down) waits as JSON, without its Value, and is replayed so.
+func TestSpoolEncodesAValueOnlyWhenItQueues(t *testing.T) {
+	st := &fakeStore{}
+	s, _ := newTestSpool(t, Config{}, st)
+	type args struct{ N int }
+	if err := s.Write(context.Background(), Entry{Op: "append_event", WorkspaceID: "ws_a", CallID: "c1", Value: args{1}}); err != nil {
+		t.Fatal(err)
+	}
+	st.set("*", true)
+	if err := s.Write(context.Background(), Entry{Op: "append_event", WorkspaceID: "ws_a", CallID: "c2", Value: args{2}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(context.Background(), Entry{Op: "append_event", WorkspaceID: "ws_a", CallID: "c3", Value: func() {}}); err == nil {
+		t.Fatal("a value JSON cannot encode was queued")
+	}
+	st.set("*", false)
+	run(t, s)
+	waitFor(t, "replay", func() bool { return len(st.calls("ws_a")) == 2 })
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	first, second := st.applied[0], st.applied[1]
+	if first.Value != (args{1}) || first.Data != nil {
+		t.Errorf("direct write: value %#v, data %q", first.Value, first.Data)
+	}
+	if second.Value != nil || string(second.Data) != `{"N":2}` {
+		t.Errorf("queued write: value %#v, data %q", second.Value, second.Data)
+	}
+}
