@@ -21,7 +21,7 @@ const readBufferSize = 2048
 type forwarder struct {
 	s        *Session
 	from, to *leg
-	buf      []byte  // one datagram, rewritten in place
+	buf      []byte  // one datagram, rewritten in place (run's, from datagrams)
 	pcm      []int16 // decoded audio for the Tap and the mixer; see pcmBuf
 	rx       rxStream
 	// The RFC 4733 event last seen (its timestamp) and whether its end was
@@ -31,12 +31,7 @@ type forwarder struct {
 }
 
 func newForwarder(s *Session, from, to *leg) *forwarder {
-	return &forwarder{
-		s:    s,
-		from: from,
-		to:   to,
-		buf:  make([]byte, readBufferSize),
-	}
+	return &forwarder{s: s, from: from, to: to}
 }
 
 // pcmBuf returns the buffer of decoded audio, allocated on first use: only
@@ -52,6 +47,9 @@ func (f *forwarder) pcmBuf() []int16 {
 // run reads and relays until the leg's socket is closed.
 func (f *forwarder) run() {
 	defer f.s.wg.Done()
+	d := getDatagram()
+	defer putDatagram(d)
+	f.buf = d[:]
 	for {
 		// Read short of the buffer's end: a full read may be truncated, and
 		// the sender needs room for the SRTP tag.

@@ -114,7 +114,9 @@ func (s *Session) SetRTCP(l Leg, addr netip.AddrPort, mux bool) error {
 func (s *Session) readRTCP(l *leg) {
 	defer s.wg.Done()
 	r := l.rtcp
-	r.buf = make([]byte, rtcp.MaxPacketSize+srtp.Overhead+1)
+	d := getDatagram()
+	defer putDatagram(d)
+	r.buf = d[:rtcp.MaxPacketSize+srtp.Overhead+1]
 	for {
 		n, src, err := r.conn.ReadFromUDPAddrPort(r.buf)
 		if err != nil {
