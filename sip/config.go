@@ -124,6 +124,11 @@ type Config struct {
 	// the setups a Redis stall of a few seconds holds at 100 calls/s per
 	// workspace (they then go on from memory, admit_local.go).
 	MaxSetups int
+	// OverloadLatency is the p99 of the Go scheduler's latency over 100 ms
+	// past which the CPU counts as saturated and the bound in force drops
+	// below MaxSetups (overload_cpu.go). 0: the bound stays MaxSetups.
+	// Default 10ms (tens of microseconds while the CPU keeps up).
+	OverloadLatency time.Duration
 }
 
 // DefaultConfig returns the defaults, the one place they are set.
@@ -157,6 +162,7 @@ func DefaultConfig() Config {
 		NonceTTL:                 5 * time.Minute,
 		DrainTimeout:             5 * time.Minute,
 		MaxSetups:                1024,
+		OverloadLatency:          10 * time.Millisecond,
 	}
 }
 
@@ -208,6 +214,8 @@ func (c Config) Validate() error {
 		return bad("NonceTTL", "must be at least 1s")
 	case c.MaxSetups < 0:
 		return bad("MaxSetups", "must not be negative")
+	case c.OverloadLatency < 0 || c.OverloadLatency > time.Minute:
+		return bad("OverloadLatency", "must be 0-1m")
 	case c.DrainTimeout <= 0:
 		return bad("DrainTimeout", "must be positive")
 	}

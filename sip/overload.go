@@ -19,33 +19,45 @@ import (
 // One workspace may hold at most half the bound (the rest of its INVITEs
 // get 480 with Retry-After, callee-scoped like its CPS limit), so that a
 // tenant's flood cannot fill the gate and lock the others out.
+//
+// The bound in force is lower while the CPU is saturated (overload_cpu.go).
 type setupGate struct {
 	max int
 
-	mu    sync.Mutex
-	total int
-	perWS *mediaShares // each workspace's setups, at most half the bound (media_share.go's counter)
+	mu       sync.Mutex
+	total    int
+	adaptive *adaptiveBound // the bound in force, following the CPU
+	perWS    *mediaShares   // each workspace's setups, at most half the bound (media_share.go's counter)
 
 	inProgress prometheus.Gauge
+	om         overloadMetrics
 }
 
 func newSetupGate(bound int) *setupGate {
-	return &setupGate{max: bound, perWS: newMediaShares(max(1, bound/2)),
+	g := &setupGate{max: bound, adaptive: newAdaptiveBound(bound), perWS: newMediaShares(max(1, bound/2)),
 		inProgress: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "edge", Subsystem: "sip", Name: "setups_in_progress",
 			Help: "Call setups the edge is working on (from the INVITE to the INVITE sent to the service).",
-		})}
+		}),
+		om: newOverloadMetrics()}
+	g.om.limit.Set(float64(bound))
+	return g
+}
+
+// collectors are the gate's metrics.
+func (g *setupGate) collectors() []prometheus.Collector {
+	return append(g.om.collectors(), g.inProgress)
 }
 
 // enter takes a place for a setup before anything of it is known; false:
-// the edge is at its bound (503).
+// the edge is at the bound in force (503).
 func (g *setupGate) enter() bool {
 	if g == nil || g.max <= 0 {
 		return true
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.total >= g.max {
+	if g.total >= min(g.max, g.adaptive.bound()) {
 		return false
 	}
 	g.total++

@@ -121,8 +121,10 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 	s.metrics = met
 	s.setups = newSetupGate(cfg.MaxSetups)
 	if s.reg != nil {
-		if err := s.reg.Register(s.setups.inProgress); err != nil {
-			return nil, err
+		for _, c := range s.setups.collectors() {
+			if err := s.reg.Register(c); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if s.spool, err = spool.Open(s.spoolCfg, storeApplier{store: store, lease: cfg.LeaseTTL},
@@ -244,8 +246,9 @@ func (s *Server) contact(network string) sip.ContactHeader {
 func (s *Server) Run(ctx context.Context) error {
 	s.running.Store(true)
 	var wg sync.WaitGroup
-	wg.Add(5)
+	wg.Add(6)
 	go func() { defer wg.Done(); _ = s.spool.Run(ctx) }()
+	go func() { defer wg.Done(); s.setups.watchCPU(ctx, s.cfg.OverloadLatency) }() // overload_cpu.go
 	go func() { defer wg.Done(); s.renewLoop(ctx) }()
 	go func() { defer wg.Done(); s.sweepLoop(ctx) }() // reap.go
 	go func() { defer wg.Done(); s.controlLoop(ctx) }()

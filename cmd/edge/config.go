@@ -82,6 +82,10 @@ type config struct {
 	// 503 with Retry-After at once (EDGE_MAX_SETUPS). Default 1024; 0: no
 	// bound.
 	MaxSetups int `yaml:"max_setups"`
+	// OverloadLatency is the p99 of the Go scheduler's latency over 100 ms
+	// past which the CPU counts as saturated and fewer setups are let in
+	// (EDGE_OVERLOAD_LATENCY). Default 10ms; 0: the bound stays MaxSetups.
+	OverloadLatency time.Duration `yaml:"overload_latency"`
 	// DropUnknownSources drops requests from addresses in no trunk
 	// (EDGE_DROP_UNKNOWN_SOURCES=true). Default false: answer 403.
 	DropUnknownSources bool `yaml:"drop_unknown_sources"`
@@ -127,6 +131,7 @@ func defaultConfig() config {
 		DrainTimeout: 2 * time.Hour, CallLease: d.LeaseTTL, RateLimit: d.RateLimit, RateBurst: d.RateBurst,
 		WorkspaceMediaShare: 50,
 		MaxSetups:           d.MaxSetups,
+		OverloadLatency:     d.OverloadLatency,
 		SessionExpires:      int(d.SessionExpires / time.Second),
 		Operators:           operatorSettings{ICEPort: media.DefaultICEPort},
 		SpoolMaxBytes:       spool.DefaultConfig().MaxBytes,
@@ -162,6 +167,7 @@ func loadConfig(args []string, lookup func(string) (string, bool), stderr io.Wri
 		{"call-lease", "EDGE_CALL_LEASE", "lease of each call in the call registry, a duration or seconds (default 30s)"},
 		{"workspace-media-share", "EDGE_WORKSPACE_MEDIA_SHARE", "percent of this node's media ports one workspace may hold (default 50)"},
 		{"max-setups", "EDGE_MAX_SETUPS", "call setups in progress before INVITEs get 503 (default 1024; 0: no bound)"},
+		{"overload-latency", "EDGE_OVERLOAD_LATENCY", "p99 Go scheduling latency past which fewer setups are let in (default 10ms; 0: off)"},
 		{"sip-realm", "EDGE_SIP_REALM", "digest realm of challenges (the same as edge-admin's)"},
 		{"spool-dir", "EDGE_SPOOL_DIR", "directory keeping call records and events while Redis is away (default: memory only)"},
 		{"spool-max-bytes", "EDGE_SPOOL_MAX_BYTES", "bound of the spool's files in bytes (default 268435456)"},
@@ -253,6 +259,15 @@ func (c *config) set(env, v string) error {
 			return errors.New("must be positive")
 		}
 		c.DrainTimeout = d
+	case "EDGE_OVERLOAD_LATENCY":
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		if d < 0 || d > time.Minute {
+			return errors.New("must be 0 to 1m")
+		}
+		c.OverloadLatency = d
 	case "EDGE_CALL_LEASE":
 		d, err := time.ParseDuration(v)
 		if n, nerr := strconv.Atoi(v); nerr == nil {
@@ -401,7 +416,7 @@ func (c *config) sipConfig() (sip.Config, error) {
 	// A short lease (tests) reads the control stream in shorter waits.
 	s.LeaseTTL, s.ControlWait = c.CallLease, min(s.ControlWait, c.CallLease/2)
 	s.SessionExpires = time.Duration(c.SessionExpires) * time.Second
-	s.MaxSetups = c.MaxSetups
+	s.MaxSetups, s.OverloadLatency = c.MaxSetups, c.OverloadLatency
 	s.MaxCallsPerWorkspace = c.callsPerWorkspace()
 	s.DropUnknownSources, s.RateLimit, s.RateBurst = c.DropUnknownSources, c.RateLimit, c.RateBurst
 	if c.Realm != "" {
