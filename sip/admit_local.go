@@ -81,27 +81,38 @@ func (l *localAdmission) admit(ws string, limits tenancy.Limits, active int, arr
 // when Redis turns out unavailable) from memory, spooling the admission
 // and then the event. The event keeps its once key on the way to the
 // spool: an admission that timed out but was applied is not written
-// twice.
-func (s *Server) admitCall(rec tenancy.CallRecord, limits tenancy.Limits, started tenancy.Event) error {
+// twice. It returns the call's token (issueCallToken): issued in the
+// admission's script when the store issues the tokens, else after it;
+// none for a call admitted from memory.
+func (s *Server) admitCall(rec tenancy.CallRecord, limits tenancy.Limits, started tenancy.Event) (string, error) {
 	ws := rec.WorkspaceID
 	once := newOnce()
 	if s.spool.Direct(ws) {
 		ctx, cancel := s.storeCtx()
-		err := s.store.AdmitCallEvent(ctx, rec, limits, s.cfg.LeaseTTL, once, started)
+		var token string
+		var err error
+		if s.withTokens != nil {
+			token, err = s.withTokens.AdmitCallEventToken(ctx, rec, limits, s.cfg.LeaseTTL, once, started, s.callTokenTTL())
+		} else {
+			err = s.store.AdmitCallEvent(ctx, rec, limits, s.cfg.LeaseTTL, once, started)
+		}
 		cancel()
+		if err == nil && s.withTokens == nil {
+			token = s.issueCallToken(rec)
+		}
 		if err == nil || !errors.Is(err, tenancy.ErrUnavailable) {
-			return err
+			return token, err
 		}
 		s.spool.MarkDown()
 		s.log.Warn("redis unavailable: admitting from memory", "call_id", rec.ID, "workspace_id", ws, "error", err)
 	}
 	if err := s.local.admit(ws, limits, s.shares.count(ws), rec.StartedAt); err != nil {
-		return err
+		return "", err
 	}
 	s.metrics.localAdmits.Inc()
 	// A full spool drops the admission's record (counted and logged by
 	// it): the call is still carried.
 	s.writeState(opAdmit, ws, rec.ID, admitData{Rec: rec})
 	s.writeEventOnce(ws, once, started)
-	return nil
+	return "", nil
 }

@@ -12,9 +12,10 @@ import (
 
 // end releases everything the call holds, once: the media session (after
 // reading its statistics), the dialog cache entries, the call's slot with
-// its final record and call.ended in the workspace's stream (one write,
-// EndCallEvent), then shortens its token. Every way a call ends comes
-// here.
+// its final record and call.ended in the workspace's stream, with the
+// end of its token (one write, EndCallEventToken, when the store issues
+// the tokens; else EndCallEvent then EndCallToken). Every way a call ends
+// comes here.
 func (c *call) end(reason Reason) {
 	c.endOnce.Do(func() {
 		c.cancel(context.Canceled)
@@ -42,7 +43,6 @@ func (c *call) end(reason Reason) {
 			data["talk_ms"] = now.Sub(*rec.AnsweredAt).Milliseconds()
 		}
 		c.transition(rec, true, tenancy.EventCallEnded, data)
-		c.s.endCallToken(rec.WorkspaceID, rec.ID, c.token)
 		c.s.metrics.activeCalls.Dec()
 		c.s.metrics.ended.WithLabelValues(string(reason)).Inc()
 		c.log.Info("call ended", "reason", reason, "duration", now.Sub(rec.StartedAt).Round(time.Millisecond),
@@ -89,19 +89,20 @@ func (c *call) event(typ string, data map[string]any) {
 }
 
 // transition writes the call's record rec and its event typ in one write
-// (end: the final record, which frees the slot), or, when data does not
-// encode, the record alone.
+// (end: the final record, which frees the slot, and the token's end), or,
+// when data does not encode, the record alone (and the token's end).
 func (c *call) transition(rec tenancy.CallRecord, end bool, typ string, data map[string]any) {
 	e, err := callEvent(c.id, typ, data)
 	switch {
 	case err != nil && end:
 		c.log.Warn("encode event", "type", typ, "error", err)
 		c.s.writeState(opEnd, rec.WorkspaceID, rec.ID, rec)
+		c.s.endCallToken(rec.WorkspaceID, rec.ID, c.token)
 	case err != nil:
 		c.log.Warn("encode event", "type", typ, "error", err)
 		c.s.writeState(opUpdate, rec.WorkspaceID, rec.ID, rec)
 	case end:
-		c.s.writeEndEvent(rec, e)
+		c.s.writeEndEvent(rec, e, c.token)
 	default:
 		c.s.writeUpdateEvent(rec, e)
 	}

@@ -15,11 +15,16 @@ import (
 
 // The call-state writes the edge spools while Redis is away (sip/spool):
 // each is an entry whose Op names the CallStore write and whose Data is
-// its JSON. The call token's end (EndCallToken) is not among them: the
-// token is a bearer secret and never goes to disk; it is shortened only
-// when written straight through, and otherwise stays inert once the
-// call's final record is written (the control plane checks the record
-// and lease) until its own TTL.
+// its JSON. The call token is a bearer secret and never goes to disk.
+// When the store issues the tokens, a call's end ends its token in the
+// same script (tenancy.Store.EndCallEventToken): the end entry then
+// carries the token's hash (TokenHash), what Redis keeps of it, not the
+// token, and only when it is written straight through at first (an entry
+// spooled after that write failed ends the token when replayed). Else
+// the token's end (EndCallToken) is a write of its own, made only
+// straight through. A token not ended stays inert once the call's final
+// record is written (the control plane checks the record and lease)
+// until its own TTL.
 //
 // A transition is one entry, so one round trip: its record and its event
 // together (update_call+event, end_call+event). update_call, end_call and
@@ -51,17 +56,22 @@ type eventData struct {
 
 // recordEventData is the Data of an entry that writes a record and its
 // event (opUpdateEvent, opEndEvent); Once names the event's write, as
-// eventData's does.
+// eventData's does. TokenHash, of an end, is the hash of the call's token
+// to end with it (tenancy.CallTokenHash); entries of an older version
+// have none.
 type recordEventData struct {
-	Rec   tenancy.CallRecord `json:"rec"`
-	Event tenancy.Event      `json:"event"`
-	Once  string             `json:"once"`
+	Rec       tenancy.CallRecord `json:"rec"`
+	Event     tenancy.Event      `json:"event"`
+	Once      string             `json:"once"`
+	TokenHash string             `json:"token_hash,omitempty"`
 }
 
-// storeApplier applies spooled entries to the CallStore.
+// storeApplier applies spooled entries to the CallStore, and ends the
+// tokens of end entries through tokens (nil: they are not ended).
 type storeApplier struct {
-	store CallStore
-	lease time.Duration
+	store  CallStore
+	tokens tokenCallStore
+	lease  time.Duration
 }
 
 var _ spool.Store = storeApplier{}
@@ -99,9 +109,12 @@ func (a storeApplier) Apply(ctx context.Context, e spool.Entry) error {
 		if err != nil {
 			return err
 		}
-		if e.Op == opEndEvent {
+		switch {
+		case e.Op == opEndEvent && d.TokenHash != "" && a.tokens != nil:
+			_, err = a.tokens.EndCallEventToken(ctx, d.Rec, d.Once, d.Event, d.TokenHash)
+		case e.Op == opEndEvent:
 			_, err = a.store.EndCallEvent(ctx, d.Rec, d.Once, d.Event)
-		} else {
+		default:
 			_, err = a.store.UpdateCallEvent(ctx, d.Rec, d.Once, d.Event)
 		}
 		return err
@@ -149,9 +162,16 @@ func (s *Server) writeUpdateEvent(rec tenancy.CallRecord, e tenancy.Event) {
 }
 
 // writeEndEvent writes a call's final record and its event e (call.ended)
-// in one write.
-func (s *Server) writeEndEvent(rec tenancy.CallRecord, e tenancy.Event) {
-	s.writeState(opEndEvent, rec.WorkspaceID, rec.ID, recordEventData{Rec: rec, Event: e, Once: newOnce()})
+// in one write, and ends the call's token ("" for none): in that write
+// while Redis takes the workspace's writes straight through and the store
+// issues the tokens, else after it (endCallToken).
+func (s *Server) writeEndEvent(rec tenancy.CallRecord, e tenancy.Event, token string) {
+	d := recordEventData{Rec: rec, Event: e, Once: newOnce()}
+	if token != "" && s.withTokens != nil && s.spool.Direct(rec.WorkspaceID) {
+		d.TokenHash, token = tenancy.CallTokenHash(token), ""
+	}
+	s.writeState(opEndEvent, rec.WorkspaceID, rec.ID, d)
+	s.endCallToken(rec.WorkspaceID, rec.ID, token)
 }
 
 func (s *Server) writeEvent(ws string, e tenancy.Event) { s.writeEventOnce(ws, newOnce(), e) }

@@ -79,3 +79,50 @@ func TestSpoolEntriesOfBothVersionsApply(t *testing.T) {
 		t.Fatalf("%d events, want 5 (3 of the old entries, 2 of the new)", n)
 	}
 }
+
+// TestSpooledEndEndsTheToken: an end entry carrying its token's hash ends
+// the token with the record, when the store issues the tokens; an entry
+// without one (an older edge's) leaves the token to its own TTL.
+func TestSpooledEndEndsTheToken(t *testing.T) {
+	ctx := context.Background()
+	r := tenancytest.StartRedis(t)
+	store := r.Store(t)
+	const ws = "ws_spooltoken"
+	for i, tc := range []struct {
+		name     string
+		tokens   tokenCallStore
+		withHash bool
+		ended    bool // the token's TTL is the grace after the end
+	}{
+		{name: "hash, store issues the tokens", tokens: store, withHash: true, ended: true},
+		{name: "no hash (an older entry)", tokens: store},
+		{name: "hash, tokens issued elsewhere", withHash: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := storeApplier{store: store, tokens: tc.tokens, lease: time.Minute}
+			now := time.Now().UTC()
+			rec := tenancy.CallRecord{ID: "call_" + string(rune('a'+i)), WorkspaceID: ws, State: tenancy.CallRinging, StartedAt: now, NodeID: "n1"}
+			e := tenancy.Event{Type: tenancy.EventCallStarted, Time: now, CallID: rec.ID, Data: []byte(`{}`)}
+			token, err := store.AdmitCallEventToken(ctx, rec, tenancy.Limits{}, time.Minute, "s"+rec.ID, e, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec.State, rec.EndedAt, rec.EndReason = tenancy.CallEnded, &now, "trunk_hangup"
+			d := recordEventData{Rec: rec, Event: tenancy.Event{Type: tenancy.EventCallEnded, Time: now, CallID: rec.ID, Data: []byte(`{}`)}, Once: "e" + rec.ID}
+			if tc.withHash {
+				d.TokenHash = tenancy.CallTokenHash(token)
+			}
+			b, _ := json.Marshal(d)
+			if err := a.Apply(ctx, spool.Entry{Op: opEndEvent, WorkspaceID: ws, CallID: rec.ID, Data: b}); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := store.GetCall(ctx, ws, rec.ID); err != nil || got.State != tenancy.CallEnded {
+				t.Fatalf("record: %+v %v, want ended", got, err)
+			}
+			ttl := r.Client(t).PTTL(ctx, "{ws:"+ws+"}:calltoken:"+tenancy.HashKey(token)).Val()
+			if ended := ttl > 0 && ttl <= tenancy.CallTokenGrace; ended != tc.ended {
+				t.Fatalf("token ttl %v after the end, want ended %v", ttl, tc.ended)
+			}
+		})
+	}
+}

@@ -73,6 +73,17 @@ type CallTokens interface {
 
 var _ CallTokens = (*tenancy.Store)(nil)
 
+// tokenCallStore is a CallStore that issues a call's token with its
+// admission and ends it with its end, in their scripts (*tenancy.Store):
+// the token costs no round trip of its own. The edge uses it when its
+// CallTokens are that store.
+type tokenCallStore interface {
+	AdmitCallEventToken(ctx context.Context, rec tenancy.CallRecord, limits tenancy.Limits, lease time.Duration, once string, e tenancy.Event, ttl time.Duration) (string, error)
+	EndCallEventToken(ctx context.Context, rec tenancy.CallRecord, once string, e tenancy.Event, tokenHash string) (string, error)
+}
+
+var _ tokenCallStore = (*tenancy.Store)(nil)
+
 // Media creates the media sessions of calls (media.Manager, through
 // MediaManager).
 type Media interface {

@@ -121,8 +121,9 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 		"from": rec.From, "to": rec.To, "service_id": r.Service.ID, "trunk_id": adm.trunk.ID,
 		"node_id": s.cfg.NodeID, "codec": ans.Codec.Name, "delayed_offer": offerless, "srtp": srtp,
 	})
+	var token string
 	if err == nil {
-		err = s.admitCall(rec, r.Workspace.Limits, started)
+		token, err = s.admitCall(rec, r.Workspace.Limits, started)
 	}
 	if err != nil {
 		_ = sess.Close()
@@ -130,7 +131,7 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, adm *admiss
 	}
 	c := newCallState(s, req, tx, adm, rec, sess, ans, prof)
 	c.offerA = offer
-	c.token = s.issueCallToken(rec)
+	c.token = token
 	c.offerless = offerless
 	c.trunkTimer(timer)
 	if wantsReliable(req) && (!offerless || hasOptionTag(req, "Require", "100rel")) {
@@ -223,23 +224,29 @@ func sdpSessionID() uint64 {
 }
 
 // issueCallToken makes the token the call's service gets (design section
-// 12), valid in the store for as long as the call can last; "" when the
-// store has no tokens or cannot be reached, or Redis is away (the call
-// goes on without).
+// 12), valid in the store for as long as the call can last
+// (callTokenTTL), after its admission (admitCall) when the store does not
+// issue it in the admission's script; "" when the store has no tokens or
+// cannot be reached, or Redis is away (the call goes on without).
 func (s *Server) issueCallToken(rec tenancy.CallRecord) string {
 	if s.tokens == nil || !s.spool.Direct(rec.WorkspaceID) {
 		return "" // Redis away: the control plane could not check it either
 	}
-	ttl := s.cfg.NoAnswerTimeout + s.cfg.MaxDuration + s.cfg.ByeTimeout + s.cfg.LeaseTTL
 	ctx, cancel := s.storeCtx()
 	defer cancel()
-	token, err := s.tokens.IssueCallToken(ctx, rec.WorkspaceID, rec.ID, rec.ServiceID, ttl)
+	token, err := s.tokens.IssueCallToken(ctx, rec.WorkspaceID, rec.ID, rec.ServiceID, s.callTokenTTL())
 	if err != nil {
 		s.metrics.storeErrors.WithLabelValues("issue_call_token").Inc()
 		s.log.Warn("call token not issued", "call_id", rec.ID, "workspace_id", rec.WorkspaceID, "error", err)
 		return ""
 	}
 	return token
+}
+
+// callTokenTTL is how long a call's token is stored: as long as the call
+// can last.
+func (s *Server) callTokenTTL() time.Duration {
+	return s.cfg.NoAnswerTimeout + s.cfg.MaxDuration + s.cfg.ByeTimeout + s.cfg.LeaseTTL
 }
 
 // storeWrite runs one write that is not spooled (the call token's end,

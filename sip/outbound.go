@@ -84,8 +84,9 @@ func (s *Server) placeCall(dr tenancy.DialRequest) {
 		"from": rec.From, "to": rec.To, "service_id": rec.ServiceID, "outbound_trunk_id": trunk.ID,
 		"node_id": s.cfg.NodeID, "direction": tenancy.DirectionOutbound,
 	})
+	var token string
 	if err == nil {
-		err = s.admitCall(rec, route.Workspace.Limits, started)
+		token, err = s.admitCall(rec, route.Workspace.Limits, started)
 	}
 	if err != nil {
 		_ = sess.Close()
@@ -94,7 +95,7 @@ func (s *Server) placeCall(dr tenancy.DialRequest) {
 	}
 	c := newCallState(s, nil, nil, &admission{route: route, identity: identity{caller: rec.From}}, rec, sess, media.Answer{}, media.Profile{})
 	c.out = &outLeg{}
-	c.token = s.issueCallToken(rec)
+	c.token = token
 	s.calls.Add(1)
 	s.dialogs.addCall(c)
 	s.metrics.activeCalls.Inc()
@@ -150,7 +151,7 @@ func (s *Server) refuseDial(rec tenancy.CallRecord, reason Reason) {
 	now := time.Now().UTC()
 	rec.State, rec.EndedAt, rec.EndReason = tenancy.CallEnded, &now, string(reason)
 	b, _ := json.Marshal(map[string]any{"reason": string(reason), "direction": tenancy.DirectionOutbound, "duration_ms": 0, "talk_ms": 0})
-	s.writeEndEvent(rec, tenancy.Event{Type: tenancy.EventCallEnded, Time: now, CallID: rec.ID, Data: b})
+	s.writeEndEvent(rec, tenancy.Event{Type: tenancy.EventCallEnded, Time: now, CallID: rec.ID, Data: b}, "")
 	s.xfer.met.outbound.WithLabelValues(outboundRefused).Inc()
 }
 

@@ -49,6 +49,11 @@ type Server struct {
 	spoolCfg spool.Config
 	local    *localAdmission // admission from memory (admit_local.go)
 
+	// withTokens is store when it is tokens too (no WithCallTokens): a
+	// call's token is issued with its admission and ended with its end,
+	// in their scripts (callwrites.go).
+	withTokens tokenCallStore
+
 	mu        sync.Mutex
 	listeners map[string]netip.AddrPort // transport ("udp", "tcp", "tls") -> local address
 
@@ -76,7 +81,7 @@ func WithLogger(l *slog.Logger) Option {
 // WithCallTokens sets what issues the calls' tokens (nil: none). Default:
 // the CallStore, when it implements CallTokens.
 func WithCallTokens(t CallTokens) Option {
-	return func(s *Server) { s.tokens = t }
+	return func(s *Server) { s.tokens, s.withTokens = t, nil }
 }
 
 // WithSpool sets where and how much of the call state is kept while
@@ -111,6 +116,9 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 		local:     newLocalAdmission(),
 	}
 	s.tokens, _ = store.(CallTokens)
+	if s.tokens != nil {
+		s.withTokens, _ = store.(tokenCallStore)
+	}
 	for _, o := range opts {
 		o(s)
 	}
@@ -127,7 +135,7 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 			}
 		}
 	}
-	if s.spool, err = spool.Open(s.spoolCfg, storeApplier{store: store, lease: cfg.LeaseTTL},
+	if s.spool, err = spool.Open(s.spoolCfg, storeApplier{store: store, tokens: s.withTokens, lease: cfg.LeaseTTL},
 		spool.WithLogger(s.log.With("component", "spool")), spool.WithRegistry(s.reg)); err != nil {
 		return nil, err
 	}

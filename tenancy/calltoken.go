@@ -52,24 +52,42 @@ func IsCallToken(token string) bool {
 // call's longest possible life; the edge shortens it with EndCallToken.
 // The token is returned once and must never be logged.
 func (s *Store) IssueCallToken(ctx context.Context, ws, callID, serviceID string, ttl time.Duration) (string, error) {
-	if !ValidWorkspaceID(ws) || callID == "" || len(callID) > 128 || ttl <= 0 {
-		return "", invalid("call", "a workspace id, a call id and a positive ttl")
-	}
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-	token := ws + "." + base64.RawURLEncoding.EncodeToString(b)
-	rec, err := json.Marshal(callToken{CallID: callID, ServiceID: serviceID})
+	t, err := newCallToken(ws, callID, serviceID, ttl)
 	if err != nil {
-		return "", fmt.Errorf("encode call token: %w", err)
+		return "", err
 	}
-	n, err := issueTokenScript.Run(ctx, s.rdb, []string{keyTombstone(ws), keyCallToken(ws, HashKey(token))}, rec, ttl.Milliseconds()).Int()
+	n, err := issueTokenScript.Run(ctx, s.rdb, []string{keyTombstone(ws), t.key}, t.rec, t.ttl.Milliseconds()).Int()
 	if err != nil {
 		return "", unavailable("issue call token", err)
 	}
 	if n == 0 {
 		return "", ErrDeleted
 	}
-	return token, nil
+	return t.token, nil
+}
+
+// issuedToken is a new call token and what is stored of it: rec under
+// key (its hash's), for ttl.
+type issuedToken struct {
+	token, key string
+	rec        []byte
+	ttl        time.Duration
+}
+
+// newCallToken makes the token of call callID of workspace ws, to
+// service serviceID, to be stored for ttl.
+func newCallToken(ws, callID, serviceID string, ttl time.Duration) (issuedToken, error) {
+	if !ValidWorkspaceID(ws) || callID == "" || len(callID) > 128 || ttl <= 0 {
+		return issuedToken{}, invalid("call", "a workspace id, a call id and a positive ttl")
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	token := ws + "." + base64.RawURLEncoding.EncodeToString(b)
+	rec, err := json.Marshal(callToken{CallID: callID, ServiceID: serviceID})
+	if err != nil {
+		return issuedToken{}, fmt.Errorf("encode call token: %w", err)
+	}
+	return issuedToken{token: token, key: keyCallToken(ws, HashKey(token)), rec: rec, ttl: ttl}, nil
 }
 
 // issueTokenScript stores a token's record unless its workspace is gone
@@ -95,6 +113,30 @@ func (s *Store) EndCallToken(ctx context.Context, token string) error {
 		return unavailable("end call token", err)
 	}
 	return nil
+}
+
+// CallTokenHash is what EndCallEventToken takes of a call's token to end
+// it: the hash it is stored under (HashKey), not the secret, so that it
+// may be kept where the token may not (the edge's spool); "" for what is
+// not a call token.
+func CallTokenHash(token string) string {
+	if !IsCallToken(token) {
+		return ""
+	}
+	return HashKey(token)
+}
+
+// validTokenHash reports whether h has the form of a CallTokenHash.
+func validTokenHash(h string) bool {
+	if len(h) != 64 {
+		return false
+	}
+	for _, c := range h {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // AuthenticateCallToken resolves a call token to the principal of its

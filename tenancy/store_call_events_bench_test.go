@@ -3,6 +3,7 @@ package tenancy_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"net"
 	"strconv"
 	"strings"
@@ -18,9 +19,9 @@ import (
 
 // BenchmarkCallWrites runs the call-state writes of one call (admitted,
 // its token issued, answered, ended, its token shortened; each record
-// with its event) against a real redis-server, as the edge wrote them one
-// write each (separate) and as it writes them now, a transition per
-// script (combined). One op is one call. It reports the round trips per
+// with its event) against a real redis-server, as the edge wrote them
+// before issue 13 (main: its scripts, kept in the test) and as the store
+// writes them now (combined). One op is one call. It reports the round trips per
 // call (the client's commands), the commands Redis ran per call (INFO
 // commandstats: a script and every command in it) and Redis's CPU per
 // call (INFO cpu, user and system), beside the time per call of one
@@ -31,7 +32,7 @@ func BenchmarkCallWrites(b *testing.B) {
 		name string
 		call func(ctx context.Context, s *tenancy.Store, rec tenancy.CallRecord) error
 	}{
-		{"separate", separateCallWrites},
+		{"main", mainCallWrites},
 		{"combined", combinedCallWrites},
 	} {
 		var seq atomic.Int64 // across the runs of b.N
@@ -69,46 +70,58 @@ func BenchmarkCallWrites(b *testing.B) {
 	}
 }
 
-// separateCallWrites is a call's writes as the edge wrote them before
-// the transitions were combined: eight round trips.
-func separateCallWrites(ctx context.Context, s *tenancy.Store, rec tenancy.CallRecord) error {
+// mainCallWrites is a call's writes as the edge wrote them before issue
+// 13: its scripts (store_call_events_bench_main_test.go) with their
+// arguments, in five round trips: admission with call.started, the token,
+// answer with call.answered, end with call.ended, the token's end.
+func mainCallWrites(ctx context.Context, s *tenancy.Store, rec tenancy.CallRecord) error {
+	rdb := s.Client()
 	ws := rec.WorkspaceID
-	if err := s.AdmitCall(ctx, rec, tenancy.Limits{}, time.Minute); err != nil {
+	tag := "{ws:" + ws + "}"
+	const eventsMaxLen, eventOnceKeep = 100_000, 10_000
+	eventArgs := func(once, typ string) []any {
+		e := benchEvent(typ, rec.ID)
+		return []any{once, eventOnceKeep, eventsMaxLen, "type", e.Type, "time", e.Time.UTC().Format(time.RFC3339Nano),
+			"call_id", e.CallID, "data", string(e.Data)}
+	}
+	now := time.Now()
+	b, _ := json.Marshal(rec)
+	args := append([]any{now.UnixMilli(), now.Add(time.Minute).UnixMilli(), 0, 0, rec.ID, b, rec.StartedAt.UnixMilli(), 10_000,
+		now.UTC().Format(time.RFC3339Nano), eventsMaxLen, 200}, eventArgs("s"+rec.ID, tenancy.EventCallStarted)...)
+	keys := []string{tag + ":active", tag + ":cps:" + strconv.FormatInt(now.Unix(), 10), tag + ":calls", tag + ":callidx",
+		tag + ":deleted", tag + ":events", tag + ":evonce"}
+	if err := mainAdmitScript.Run(ctx, rdb, keys, args...).Err(); err != nil {
 		return err
 	}
-	if _, err := s.AppendEventOnce(ctx, ws, "s"+rec.ID, benchEvent(tenancy.EventCallStarted, rec.ID)); err != nil {
+	token := ws + "." + strings.Repeat("t", 43) + rec.ID
+	tokenKey := tag + ":calltoken:" + tenancy.HashKey(token)
+	ct, _ := json.Marshal(map[string]string{"call_id": rec.ID, "service_id": rec.ServiceID})
+	if err := mainIssueTokenScript.Run(ctx, rdb, []string{tag + ":deleted", tokenKey}, ct, time.Hour.Milliseconds()).Err(); err != nil {
 		return err
 	}
-	token, err := s.IssueCallToken(ctx, ws, rec.ID, rec.ServiceID, time.Hour)
-	if err != nil {
+	record := func(free string, once, typ string) error {
+		b, _ := json.Marshal(rec)
+		args := append([]any{rec.ID, b, free}, eventArgs(once, typ)...)
+		keys := []string{tag + ":deleted", tag + ":calls", tag + ":events", tag + ":evonce", tag + ":active"}
+		return mainRecordEventScript.Run(ctx, rdb, keys, args...).Err()
+	}
+	answered := time.Now().UTC()
+	rec.State, rec.AnsweredAt = tenancy.CallAnswered, &answered
+	if err := record("0", "a"+rec.ID, tenancy.EventCallAnswered); err != nil {
 		return err
 	}
-	now := time.Now().UTC()
-	rec.State, rec.AnsweredAt = tenancy.CallAnswered, &now
-	if err := s.UpdateCall(ctx, rec); err != nil {
+	rec.State, rec.EndedAt, rec.EndReason = tenancy.CallEnded, &answered, "trunk_hangup"
+	if err := record("1", "e"+rec.ID, tenancy.EventCallEnded); err != nil {
 		return err
 	}
-	if _, err := s.AppendEventOnce(ctx, ws, "a"+rec.ID, benchEvent(tenancy.EventCallAnswered, rec.ID)); err != nil {
-		return err
-	}
-	rec.State, rec.EndedAt, rec.EndReason = tenancy.CallEnded, &now, "trunk_hangup"
-	if err := s.EndCall(ctx, rec); err != nil {
-		return err
-	}
-	if _, err := s.AppendEventOnce(ctx, ws, "e"+rec.ID, benchEvent(tenancy.EventCallEnded, rec.ID)); err != nil {
-		return err
-	}
-	return s.EndCallToken(ctx, token)
+	return rdb.ExpireLT(ctx, tokenKey, tenancy.CallTokenGrace).Err()
 }
 
 // combinedCallWrites is a call's writes as the edge writes them now:
-// five round trips.
+// three round trips, the token issued with the admission and ended with
+// the end.
 func combinedCallWrites(ctx context.Context, s *tenancy.Store, rec tenancy.CallRecord) error {
-	ws := rec.WorkspaceID
-	if err := s.AdmitCallEvent(ctx, rec, tenancy.Limits{}, time.Minute, "s"+rec.ID, benchEvent(tenancy.EventCallStarted, rec.ID)); err != nil {
-		return err
-	}
-	token, err := s.IssueCallToken(ctx, ws, rec.ID, rec.ServiceID, time.Hour)
+	token, err := s.AdmitCallEventToken(ctx, rec, tenancy.Limits{}, time.Minute, "s"+rec.ID, benchEvent(tenancy.EventCallStarted, rec.ID), time.Hour)
 	if err != nil {
 		return err
 	}
@@ -118,10 +131,8 @@ func combinedCallWrites(ctx context.Context, s *tenancy.Store, rec tenancy.CallR
 		return err
 	}
 	rec.State, rec.EndedAt, rec.EndReason = tenancy.CallEnded, &now, "trunk_hangup"
-	if _, err := s.EndCallEvent(ctx, rec, "e"+rec.ID, benchEvent(tenancy.EventCallEnded, rec.ID)); err != nil {
-		return err
-	}
-	return s.EndCallToken(ctx, token)
+	_, err = s.EndCallEventToken(ctx, rec, "e"+rec.ID, benchEvent(tenancy.EventCallEnded, rec.ID), tenancy.CallTokenHash(token))
+	return err
 }
 
 func benchEvent(typ, id string) tenancy.Event {

@@ -34,13 +34,16 @@ const maxCallRecords = 10_000
 // died expire: admission reaps up to a batch of them (reapLua: their
 // records end node_lost) and counts only live leases against the limit,
 // so their slots come back by themselves. An admitted call's first event
-// (call.started), when ARGV[12] names one, is written with it, under that
-// once key (event_once). It answers its status ('ok', 'deleted',
+// (call.started), when ARGV[14] names one, is written with it, under that
+// once key (event_once), and its token, when ARGV[12] is one's record, is
+// stored (KEYS[8], for ARGV[13] ms) as IssueCallToken stores it. The records of the workspace beyond the newest
+// max records are dropped, read in one ZRANGE of those beyond (none,
+// most of the time). It answers its status ('ok', 'deleted',
 // 'concurrent', 'cps'), then what it reaped.
 //
-//	KEYS: active, cps counter, calls, callidx, tombstone, events, once keys
+//	KEYS: active, cps counter, calls, callidx, tombstone, events, once keys[, token]
 //	ARGV: now ms, lease expiry ms, max concurrent, max cps, call id, record, started ms, max records,
-//	      ended_at (RFC 3339), events max length, reap batch,
+//	      ended_at (RFC 3339), events max length, reap batch, token record ('' for none), token ttl ms,
 //	      once ('' for no event), keep, events max length, field, value, ...
 var admitScript = redis.NewScript(reapLua + eventOnceLua + `
 if redis.call('EXISTS', KEYS[5]) == 1 then return {'deleted'} end
@@ -57,14 +60,13 @@ if maxcps > 0 and n > maxcps then out[1] = 'cps' return out end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[5])
 redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
 redis.call('ZADD', KEYS[4], ARGV[7], ARGV[5])
-local over = redis.call('ZCARD', KEYS[4]) - tonumber(ARGV[8])
-if over > 0 then
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[4], 0, over - 1)) do
-    redis.call('HDEL', KEYS[3], id)
-  end
-  redis.call('ZREMRANGEBYRANK', KEYS[4], 0, over - 1)
+local old = redis.call('ZRANGE', KEYS[4], 0, -(tonumber(ARGV[8]) + 1))
+if #old > 0 then
+  for i = 1, #old, 500 do redis.call('HDEL', KEYS[3], unpack(old, i, math.min(i + 499, #old))) end
+  redis.call('ZREMRANGEBYRANK', KEYS[4], 0, #old - 1)
 end
-if ARGV[12] ~= '' then event_once(KEYS[6], KEYS[7], ARGV[12], ARGV[13], ARGV[14], 15) end
+if ARGV[12] ~= '' then redis.call('SET', KEYS[8], ARGV[12], 'PX', ARGV[13]) end
+if ARGV[14] ~= '' then event_once(KEYS[6], KEYS[7], ARGV[14], ARGV[15], ARGV[16], 17) end
 return out`)
 
 // AdmitCall takes a slot for call rec under limits, with a lease the edge
@@ -72,7 +74,7 @@ return out`)
 // *LimitError when the workspace is at a limit. Calls of the workspace
 // whose leases expired are reaped on the way (store_reap.go).
 func (s *Store) AdmitCall(ctx context.Context, rec CallRecord, limits Limits, lease time.Duration) error {
-	return s.admitCall(ctx, rec, limits, lease, []any{""})
+	return s.admitCall(ctx, rec, limits, lease, issuedToken{}, []any{""})
 }
 
 // AdmitCallEvent is AdmitCall that also appends e (the call's
@@ -84,12 +86,30 @@ func (s *Store) AdmitCallEvent(ctx context.Context, rec CallRecord, limits Limit
 	if err != nil {
 		return err
 	}
-	return s.admitCall(ctx, rec, limits, lease, ev)
+	return s.admitCall(ctx, rec, limits, lease, issuedToken{}, ev)
 }
 
-// admitCall runs admitScript with ev, the arguments of its event from
-// the once key on.
-func (s *Store) admitCall(ctx context.Context, rec CallRecord, limits Limits, lease time.Duration, ev []any) error {
+// AdmitCallEventToken is AdmitCallEvent that also issues the call's
+// token, as IssueCallToken does (for ttl), in the same script: the token
+// is stored, and returned, only when the call is admitted.
+func (s *Store) AdmitCallEventToken(ctx context.Context, rec CallRecord, limits Limits, lease time.Duration, once string, e Event, ttl time.Duration) (string, error) {
+	t, err := newCallToken(rec.WorkspaceID, rec.ID, rec.ServiceID, ttl)
+	if err != nil {
+		return "", err
+	}
+	ev, err := s.eventOnceArgs(once, e)
+	if err != nil {
+		return "", err
+	}
+	if err := s.admitCall(ctx, rec, limits, lease, t, ev); err != nil {
+		return "", err
+	}
+	return t.token, nil
+}
+
+// admitCall runs admitScript with token t (none when its key is "") and
+// ev, the arguments of its event from the once key on.
+func (s *Store) admitCall(ctx context.Context, rec CallRecord, limits Limits, lease time.Duration, t issuedToken, ev []any) error {
 	now := s.now()
 	b, err := json.Marshal(rec)
 	if err != nil {
@@ -98,10 +118,12 @@ func (s *Store) admitCall(ctx context.Context, rec CallRecord, limits Limits, le
 	ws := rec.WorkspaceID
 	args := append([]any{now.UnixMilli(), now.Add(lease).UnixMilli(), limits.MaxConcurrentCalls, limits.MaxCPS,
 		rec.ID, b, rec.StartedAt.UnixMilli(), maxCallRecords,
-		now.UTC().Format(time.RFC3339Nano), s.eventsMaxLen, admitReapBatch(s, now)}, ev...)
-	reply, err := admitScript.Run(ctx, s.rdb,
-		[]string{keyActive(ws), wsTag(ws) + ":cps:" + strconv.FormatInt(now.Unix(), 10), keyCalls(ws), keyCallIdx(ws), keyTombstone(ws), keyEvents(ws), keyEventOnce(ws)},
-		args...).Slice()
+		now.UTC().Format(time.RFC3339Nano), s.eventsMaxLen, admitReapBatch(s, now), t.rec, t.ttl.Milliseconds()}, ev...)
+	keys := []string{keyActive(ws), wsTag(ws) + ":cps:" + strconv.FormatInt(now.Unix(), 10), keyCalls(ws), keyCallIdx(ws), keyTombstone(ws), keyEvents(ws), keyEventOnce(ws)}
+	if t.key != "" {
+		keys = append(keys, t.key)
+	}
+	reply, err := admitScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return unavailable("admit call", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -17,29 +18,37 @@ import (
 //
 //	{ws:<id>}:evonce  zset  key -> time (ms) of the event written under it
 //
-// bounded to the newest eventOnceKeep: a replay comes right after the
-// outage that made it, before any newer write of its workspace.
+// bounded to about the newest eventOnceKeep (those and a few more,
+// eventOnceTrimEvery): a replay comes right after the outage that made
+// it, before any newer write of its workspace.
 func keyEventOnce(ws string) string { return wsTag(ws) + ":evonce" }
 
 // eventOnceKeep bounds the keys kept per workspace.
 const eventOnceKeep = 10_000
+
+// eventOnceTrimEvery: one write in this many (at random) trims the keys
+// to the newest eventOnceKeep, so a workspace keeps its newest
+// eventOnceKeep keys and a few more, as its events stream keeps about
+// its maximum length (XADD MAXLEN ~); a trim on every write was one more
+// command per event.
+const eventOnceTrimEvery = 16
 
 // eventOnceLua defines event_once(events, evonce, once, keep, maxlen,
 // first): the write of an event under a once key that every script
 // writing a call's events runs (appendEventOnceScript, recordEventScript,
 // admitScript). Unless once is among the keys kept it appends the event
 // whose fields and values are ARGV[first:], trimmed to about maxlen,
-// records once at Redis's time and trims the keys to keep; it returns the
-// event's id, or "" when once was written already. xadd_once is the same
-// for a caller that has checked once itself.
+// records once at the event's time (the ms of its id: Redis's clock) and,
+// unless keep is 0, trims the keys to keep; it returns the event's id, or
+// "" when once was written already. xadd_once is the same for a caller
+// that has checked once itself.
 const eventOnceLua = `
 local function xadd_once(events, evonce, once, keep, maxlen, first)
   local args = {'XADD', events, 'MAXLEN', '~', maxlen, '*'}
   for i = first, #ARGV do args[#args + 1] = ARGV[i] end
   local id = redis.call(unpack(args))
-  local t = redis.call('TIME')
-  redis.call('ZADD', evonce, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), once)
-  redis.call('ZREMRANGEBYRANK', evonce, 0, -(tonumber(keep) + 1))
+  redis.call('ZADD', evonce, string.match(id, '^%d+'), once)
+  if keep ~= '0' then redis.call('ZREMRANGEBYRANK', evonce, 0, -(tonumber(keep) + 1)) end
   return id
 end
 
@@ -81,7 +90,8 @@ func (s *Store) AppendEventOnce(ctx context.Context, ws, once string, e Event) (
 }
 
 // eventOnceArgs are the ARGV of event_once from its once argument on:
-// once, keep, max length, then e's fields and values.
+// once, keep (eventOnceKeep one write in eventOnceTrimEvery, else 0: no
+// trim), max length, then e's fields and values.
 func (s *Store) eventOnceArgs(once string, e Event) ([]any, error) {
 	if once == "" || len(once) > 64 {
 		return nil, invalid("once", "1 to 64 characters")
@@ -92,7 +102,11 @@ func (s *Store) eventOnceArgs(once string, e Event) ([]any, error) {
 	if len(e.Data) == 0 {
 		e.Data = json.RawMessage("{}")
 	}
-	args := []any{once, eventOnceKeep, s.eventsMaxLen, "type", e.Type, "time", e.Time.UTC().Format(time.RFC3339Nano), "call_id", e.CallID, "data", string(e.Data)}
+	keep := 0
+	if rand.IntN(eventOnceTrimEvery) == 0 {
+		keep = eventOnceKeep
+	}
+	args := []any{once, keep, s.eventsMaxLen, "type", e.Type, "time", e.Time.UTC().Format(time.RFC3339Nano), "call_id", e.CallID, "data", string(e.Data)}
 	if len(e.Actor) > 0 {
 		args = append(args, "actor", string(e.Actor))
 	}
