@@ -50,17 +50,20 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuse(req, tx, reject(ReasonUnknownSource, ""))
 		return
 	}
-	// 100 Trying at once (RFC 3261 section 17.2.1): the rest may wait on Redis
-	// and on the service.
-	if err := tx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil)); err != nil {
-		return
-	}
+	// A draining or overloaded edge refuses before it spends a 100 on the
+	// INVITE: shedding is one response.
 	if s.draining.Load() || s.closed.Load() {
 		s.refuse(req, tx, classify(ErrDraining))
 		return
 	}
 	if !s.setups.enter() {
 		s.refuse(req, tx, &Rejection{Reason: ReasonOverload, RetryAfter: 1})
+		return
+	}
+	// 100 Trying at once (RFC 3261 section 17.2.1): the rest may wait on Redis
+	// and on the service.
+	if err := tx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil)); err != nil {
+		s.setups.leave("")
 		return
 	}
 	c, rej := s.setUp(req, tx, start, timer)
