@@ -90,8 +90,8 @@ func (r *runner) kamailioRef(ctx context.Context) ([]*refStep, *profileSummary, 
 					rs.Ref = st
 				}
 				f := figuresOf(st, side)
-				fmt.Fprintf(r.log, "ref run %d %5d cps %-8s: cpu %.3f ms/call, redis %.3f ms/call, p50/p99 %.0f/%.0f ms, failed %d, %s\n",
-					run, rate, side, f.CPUMsPerCall, f.RedisMsPerCall, f.P50, f.P99, f.Failed, st.Host)
+				fmt.Fprintf(r.log, "ref run %d %5d cps %-8s: cpu %.3f ms/call, redis %.3f ms/call, p50/p99 %.0f/%.0f ms, failed %d (refused %v), answered %.0f/s, retrans %d, %s\n",
+					run, rate, side, f.CPUMsPerCall, f.RedisMsPerCall, f.P50, f.P99, f.Failed, st.RefusedByCode, float64(st.Successful)/r.o.RefStepTime.Seconds(), st.Retrans, st.Host)
 				waitDrained(ctx, r.s, 30*time.Second)
 				time.Sleep(2 * time.Second) // Kamailio's transactions end (wt_timer 5 s after the 200 is ACKed)
 			}
