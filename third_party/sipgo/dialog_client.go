@@ -179,6 +179,16 @@ func (s *DialogClientSession) Close() error {
 	return nil
 }
 
+// InviteTransaction returns the session's INVITE client transaction. After
+// a 2xx it stays in the Accepted state until Timer M (RFC 6026 section
+// 7.2), holding the INVITE, its 2xx and the session through the ACK
+// retransmission hook. Bye and ReadBye terminate it; a caller that ends
+// the dialog with its own BYE (TransactionRequest) should terminate it
+// too, once that BYE is answered.
+func (s *DialogClientSession) InviteTransaction() sip.ClientTransaction {
+	return s.inviteTx
+}
+
 // Invite creates transaction and sends invite.
 func (d *DialogClientSession) Invite(ctx context.Context, options ...ClientRequestOption) error {
 	cli := d.UA.Client

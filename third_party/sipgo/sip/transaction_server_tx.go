@@ -8,7 +8,10 @@ import (
 
 type ServerTx struct {
 	baseTx
-	acks chan *Request
+	// method is the origin's, kept for matching retransmissions after the
+	// origin is released (actFinal).
+	method RequestMethod
+	acks   chan *Request
 	// cancels chan *Request
 	onCancel     func(r *Request)
 	timer_g      *time.Timer
@@ -34,6 +37,7 @@ func NewServerTx(key string, origin *Request, conn Connection, logger *slog.Logg
 	tx.done = make(chan struct{})
 	tx.log = logger
 	tx.origin = origin // NOTE: user may do some changes on this request which creates RACE
+	tx.method = origin.Method
 	tx.reliable = IsReliable(origin.Transport())
 	return tx
 }
@@ -70,6 +74,21 @@ func (tx *ServerTx) Init() error {
 	return nil
 }
 
+// Origin returns the request that created the transaction. A non-INVITE
+// transaction over an unreliable transport releases it once its final
+// response is sent (Completed, RFC 3261 section 17.2.2: it only answers
+// the retransmissions its key matches with that response): Origin then
+// returns a request with the method alone.
+func (tx *ServerTx) Origin() *Request {
+	tx.mu.Lock()
+	origin := tx.origin
+	tx.mu.Unlock()
+	if origin == nil {
+		return &Request{Method: tx.method, MessageData: MessageData{SipVersion: "SIP/2.0"}}
+	}
+	return origin
+}
+
 func (tx *ServerTx) Connection() Connection {
 	return tx.conn
 }
@@ -87,7 +106,7 @@ func (tx *ServerTx) Receive(req *Request) error {
 
 	var input fsmInput
 	switch {
-	case req.Method == tx.origin.Method:
+	case req.Method == tx.method:
 		input = server_input_request
 	case req.IsAck(): // ACK for non-2xx response
 		input = server_input_ack
@@ -256,6 +275,12 @@ func (tx *ServerTx) delete(err error) bool {
 	if tx.timer_1xx != nil {
 		tx.timer_1xx.Stop()
 		tx.timer_1xx = nil
+	}
+	// Timer L holds the transaction (its request, its 2xx and the
+	// callbacks of its dialog) until it fires: stop it with the others.
+	if tx.timer_l != nil {
+		tx.timer_l.Stop()
+		tx.timer_l = nil
 	}
 
 	key := tx.key

@@ -240,6 +240,11 @@ func (tx *ServerTx) actFinal() fsmInput {
 	//    Timer J to fire in 64*T1 seconds for unreliable transports, and zero
 	//    seconds for reliable transports.
 	tx.mu.Lock()
+	if !tx.reliable {
+		// Completed until Timer J (64*T1) only to answer retransmissions,
+		// which the key matches and fsmResp answers: release the request.
+		tx.origin = nil
+	}
 	tx.timer_j = time.AfterFunc(tx.timer_j_time, func() {
 		tx.spinFsm(server_input_timer_j)
 	})
