@@ -2,6 +2,9 @@
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
+# go.mod replaces sipgo with the patched copy (third_party/sipgo/PATCH.md):
+# the module download needs it in place.
+COPY third_party/ third_party/
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/ ./cmd/edge ./cmd/edge-admin

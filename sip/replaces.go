@@ -159,7 +159,7 @@ func (c *call) replaceService(req *sip.Request, tx sip.ServerTransaction) *Rejec
 	res := sip.NewResponseFromRequest(dlg.InviteRequest, 200, "OK", body)
 	c.s.decorate2xx(res, transportOf(req), true)
 	dlg.InviteResponse = res
-	leg := &newLeg{dlg: serverService{dlg}, peer: sourceIP(req)}
+	leg := &newLeg{dlg: serverService{dlg, tx}, peer: sourceIP(req)}
 	c.addServerLeg(dlg.ID) // its ACK finds the call
 	if _, err := c.send2xx(tx, res, media.LegB); err != nil {
 		// The relay follows the new party already: the call cannot go

@@ -34,6 +34,9 @@ type serviceDialog interface {
 	Laddr() sip.Addr
 	// UAS reports whether the edge is the dialog's UAS.
 	UAS() bool
+	// InviteTx is the INVITE transaction that set the dialog up (nil
+	// before it exists): the edge ends it with the dialog (endInvite).
+	InviteTx() sip.Transaction
 }
 
 // clientService is leg B dialled by the edge.
@@ -60,8 +63,19 @@ func (d clientService) Peer() sip.Message {
 func (d clientService) Laddr() sip.Addr { return d.InviteRequest.Laddr }
 func (d clientService) UAS() bool       { return false }
 
-// serverService is leg B set up by the service's INVITE (with Replaces).
-type serverService struct{ *sipgo.DialogServerSession }
+func (d clientService) InviteTx() sip.Transaction {
+	if tx := d.InviteTransaction(); tx != nil {
+		return tx
+	}
+	return nil
+}
+
+// serverService is leg B set up by the service's INVITE (with Replaces),
+// tx that INVITE's transaction.
+type serverService struct {
+	*sipgo.DialogServerSession
+	tx sip.ServerTransaction
+}
 
 func (d serverService) DialogID() string { return d.ID }
 
@@ -72,13 +86,16 @@ func (d serverService) Target() sip.Uri {
 	return *d.InviteRequest.From().Address.Clone()
 }
 
-func (d serverService) Peer() sip.Message { return d.InviteRequest }
-func (d serverService) Laddr() sip.Addr   { return sip.Addr{} }
-func (d serverService) UAS() bool         { return true }
+func (d serverService) Peer() sip.Message         { return d.InviteRequest }
+func (d serverService) Laddr() sip.Addr           { return sip.Addr{} }
+func (d serverService) UAS() bool                 { return true }
+func (d serverService) InviteTx() sip.Transaction { return d.tx }
 
 // Bye of a server dialog is the edge's own (byeOn): sipgo's waits for
-// the ACK that the edge's 2xx handling (send2xx) consumed.
+// the ACK that the edge's 2xx handling (send2xx) consumed. It ends the
+// dialog's INVITE transaction as sipgo's does.
 func (d serverService) Bye(ctx context.Context) error {
+	defer d.tx.Terminate()
 	return byeOn(ctx, d, d.Target())
 }
 

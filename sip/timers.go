@@ -80,7 +80,35 @@ func (c *call) bye(ctx context.Context, l media.Leg, reason Reason) error {
 	if v := byeReason(reason); v != "" {
 		hdrs = append(hdrs, sip.NewHeader("Reason", v))
 	}
-	return byeOn(ctx, c.dialog(l), c.remoteTarget(l), hdrs...)
+	err := byeOn(ctx, c.dialog(l), c.remoteTarget(l), hdrs...)
+	c.endInvite(l)
+	return err
+}
+
+// endInvite terminates the INVITE transaction of leg l once the edge's
+// BYE on the leg is answered or given up, as sipgo's own Bye does. An
+// INVITE answered 2xx keeps its transaction Accepted for 64*T1 (Timer L
+// or M, RFC 6026 section 7), holding the INVITE, its 2xx and the leg's
+// dialog: 5 to 8 KB per call for 32 s after a call that is over.
+func (c *call) endInvite(l media.Leg) {
+	var tx sip.Transaction
+	switch {
+	case l == media.LegB:
+		if d := c.svc(); d != nil {
+			tx = d.InviteTx()
+		}
+	case c.out != nil: // xfer.go: a placed call's leg A is a client session
+		if d := c.out.dialog(); d != nil {
+			if ct := d.InviteTransaction(); ct != nil {
+				tx = ct
+			}
+		}
+	case c.tx != nil:
+		tx = c.tx
+	}
+	if tx != nil {
+		tx.Terminate()
+	}
 }
 
 // endReason maps the cause that ended a call to its end reason.
