@@ -28,6 +28,9 @@ func (c *call) end(reason Reason) {
 		rec := c.rec
 		c.mu.Unlock()
 		c.s.dialogs.remove(c, legIDs, peer)
+		if c.a != nil {
+			c.s.ended.add(c.req, now)
+		}
 		c.endOutbound()
 		data := map[string]any{
 			"reason":      string(reason),

@@ -63,6 +63,9 @@ const (
 	ReasonMalformed     Reason = "malformed"
 	ReasonUnknownSource Reason = "unknown_source"
 	ReasonRateLimited   Reason = "rate_limited"
+	// ReasonRetransmission: a late copy of an ended call's INVITE
+	// (absorb.go), dropped as its transaction would have dropped it.
+	ReasonRetransmission Reason = "retransmission"
 	// ReasonTooManyConns: a TCP or TLS connection over the caps of
 	// Config.MaxStreamConns (dropped, never answered).
 	ReasonTooManyConns    Reason = "too_many_connections"

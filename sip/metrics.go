@@ -35,7 +35,7 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 		}, []string{"result", "reason"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "dropped_total",
-			Help: "SIP requests dropped without an answer, by reason (unknown_source, rate_limited, malformed).",
+			Help: "SIP requests dropped without an answer, by reason (unknown_source, rate_limited, malformed, retransmission: a late copy of an ended call's INVITE).",
 		}, []string{"reason"}),
 		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "calls_ended_total",

@@ -25,7 +25,8 @@ import (
 // then Close.
 type Server struct {
 	cfg     Config
-	setups  *setupGate // overload.go
+	setups  *setupGate    // overload.go
+	ended   *endedInvites // absorb.go: the INVITEs of calls ended within 64*T1
 	router  Router
 	media   Media
 	store   CallStore
@@ -115,6 +116,7 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 		listeners: map[string]netip.AddrPort{},
 		local:     newLocalAdmission(),
 	}
+	s.ended = newEndedInvites(64 * cfg.T1) // absorb.go
 	s.tokens, _ = store.(CallTokens)
 	if s.tokens != nil {
 		s.withTokens, _ = store.(tokenCallStore)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -76,6 +77,10 @@ func (c *packetFilter) pass(b []byte, n int, addr net.Addr) (int, bool) {
 	req, ok := msg.(*sip.Request)
 	if !ok {
 		return n, true
+	}
+	if req.IsInvite() && !hasToTag(req) && c.s.ended.has(req, time.Now()) {
+		c.s.metrics.dropped.WithLabelValues(string(ReasonRetransmission)).Inc()
+		return 0, false // a late copy of an ended call's INVITE (absorb.go)
 	}
 	normalized := normalizeParams(req)
 	rej := screen(req, data)
