@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	mrand "math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
@@ -201,26 +200,6 @@ func (s *Session) onRTCP(l *leg, pkt []byte, src netip.AddrPort, now time.Time) 
 			r.rtt = rtt
 		}
 		break
-	}
-}
-
-// reportLoop sends each leg's report every RTCPInterval, randomised by
-// half of it either way (RFC 3550 section 6.3.1), until the session closes.
-func (s *Session) reportLoop() {
-	defer s.wg.Done()
-	iv := s.cfg.RTCPInterval
-	for {
-		d := iv/2 + time.Duration(mrand.Int64N(int64(iv)+1))
-		t := time.NewTimer(d)
-		select {
-		case <-s.closing:
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		for _, l := range s.legs {
-			s.report(l, time.Now())
-		}
 	}
 }
 

@@ -40,6 +40,7 @@ type Session struct {
 	holdAudio   atomic.Bool   // the caller hears hold audio (hold.go)
 	resumed     atomic.Int64  // nanoseconds since epoch of Run or the last SetHold(false)
 	holdChanged chan struct{} // wakes the media timer
+	unwatch     func() bool   // ends Start's watch of its context
 	timedOut    chan struct{} // closed on media timeout
 	timeoutOnce sync.Once
 
@@ -188,6 +189,32 @@ func (s *Session) Stats() SessionStats {
 // returns ErrClosed if the session was closed before Run, and
 // ErrAlreadyRunning on a second call.
 func (s *Session) Run(ctx context.Context) error {
+	if err := s.start(); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		return s.Close()
+	case <-s.closing:
+		return nil
+	}
+}
+
+// Start is Run without waiting: it starts the relay and returns, and the
+// session closes when ctx ends (or Close is called). A call's session is
+// started so: no goroutine of its own waits for its end.
+func (s *Session) Start(ctx context.Context) error {
+	if err := s.start(); err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = s.Close() })
+	s.mu.Lock()
+	s.unwatch = stop
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Session) start() error {
 	s.mu.Lock()
 	switch {
 	case s.closed:
@@ -204,22 +231,12 @@ func (s *Session) Run(ctx context.Context) error {
 	go s.fwd[LegB].run()
 	go s.readRTCP(s.legs[LegA])
 	go s.readRTCP(s.legs[LegB])
-	if s.cfg.RTCPInterval > 0 {
+	if s.cfg.RTCPInterval > 0 || s.cfg.MediaTimeout > 0 {
 		s.wg.Add(1)
-		go s.reportLoop()
-	}
-	if s.cfg.MediaTimeout > 0 {
-		s.wg.Add(1)
-		go s.watchTimeout()
+		go s.clocks() // timeout.go
 	}
 	s.mu.Unlock()
-
-	select {
-	case <-ctx.Done():
-		return s.Close()
-	case <-s.closing:
-		return nil
-	}
+	return nil
 }
 
 // Close stops the relay, waits for its goroutines and returns both ports to
@@ -232,7 +249,11 @@ func (s *Session) Close() error {
 	}
 	s.closed = true
 	close(s.closing)
+	unwatch := s.unwatch
 	s.mu.Unlock()
+	if unwatch != nil {
+		unwatch() // Start's watch of its context
+	}
 
 	s.releasePorts() // unblocks the readers
 	s.wg.Wait()      // relay, timer and mixer

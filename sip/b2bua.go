@@ -124,7 +124,7 @@ func (c *call) terminate(cause error) { c.cancel(cause) }
 // trunk has the final answer, then hands the call to its monitor.
 func (c *call) setup() {
 	defer close(c.setupDone)
-	go func() { _ = c.sess.Run(c.ctx) }()
+	_ = c.sess.Start(c.ctx) // the session closes when the call ends
 	if err := c.readInvite(); err != nil {
 		c.log.Warn("read trunk invite", "error", err)
 		c.fail(classify(err))

@@ -70,7 +70,7 @@ func (fakeSession) SetRemoteCodec(media.Leg, netip.AddrPort, media.Codec, uint8)
 func (fakeSession) SetHold(bool)                                                       {}
 func (fakeSession) TimedOut() <-chan struct{}                                          { return nil }
 func (fakeSession) Stats() media.SessionStats                                          { return media.SessionStats{} }
-func (fakeSession) Run(context.Context) error                                          { return nil }
+func (fakeSession) Start(context.Context) error                                        { return nil }
 func (fakeSession) Close() error                                                       { return nil }
 func (fakeSession) SetLegOptions(media.Leg, media.LegOptions) error                    { return nil }
 func (fakeSession) SendDTMF(media.Leg, uint8, time.Duration) error                     { return nil }

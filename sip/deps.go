@@ -102,7 +102,7 @@ type MediaSession interface {
 	OnDTMF(h media.DTMFHook)
 	TimedOut() <-chan struct{}
 	Stats() media.SessionStats
-	Run(ctx context.Context) error
+	Start(ctx context.Context) error // relays until ctx ends or Close
 	Close() error
 }
 

@@ -6,34 +6,19 @@ import (
 	"github.com/voiceedge/edge/media"
 )
 
-// watchMedia reports, once, the media timeout of either leg of an
-// answered call: a leg that has sent no RTP for Config.MediaTimeout,
-// counted from the answer, the end of the last hold or its last packet,
-// while the call is not on hold. The relay's own timer (both legs silent)
-// stays as a backstop. The channel never fires when the timeout is off.
-func (c *call) watchMedia() <-chan error {
-	out := make(chan error, 1)
+// mediaTicks is the clock of the media watch of an answered call (monitor
+// checks idleLeg at each tick): a leg that has sent no RTP for
+// Config.MediaTimeout, counted from the answer, the end of the last hold or
+// its last packet, while the call is not on hold, ends the call. The
+// relay's own timer (both legs silent) stays as a backstop. With the
+// timeout off the channel is nil: it never fires.
+func (c *call) mediaTicks() (<-chan time.Time, func()) {
 	timeout := c.s.cfg.MediaTimeout
 	if timeout <= 0 {
-		return out
+		return nil, func() {}
 	}
-	tick := min(timeout/4, 500*time.Millisecond)
-	go func() {
-		t := time.NewTicker(tick)
-		defer t.Stop()
-		for {
-			select {
-			case <-c.ctx.Done():
-				return
-			case now := <-t.C:
-				if err := c.idleLeg(now, timeout); err != nil {
-					out <- err
-					return
-				}
-			}
-		}
-	}()
-	return out
+	t := time.NewTicker(min(timeout/4, 500*time.Millisecond))
+	return t.C, t.Stop
 }
 
 // idleLeg returns the media timeout cause of the first leg silent for

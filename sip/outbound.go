@@ -159,7 +159,7 @@ func (s *Server) refuseDial(rec tenancy.CallRecord, reason Reason) {
 // its monitor; on any failure the call ends with the reason.
 func (c *call) runOutbound(trunk *tenancy.OutboundTrunk) {
 	defer close(c.setupDone)
-	go func() { _ = c.sess.Run(c.ctx) }()
+	_ = c.sess.Start(c.ctx) // the session closes when the call ends
 	offer, err := c.s.sdpFor(c.sess, media.LegA, media.DefaultCodecs(), media.DefaultTelephoneEventPT, media.SendRecv, 20, c.sdpID, c.nextVersion(media.LegA), media.Profile{})
 	if err != nil {
 		c.end(classify(err).Reason)

@@ -19,18 +19,26 @@ import (
 func (c *call) monitor() {
 	maxT := time.NewTimer(c.s.cfg.MaxDuration)
 	defer maxT.Stop()
-	media := c.watchMedia()
+	ticks, stopTicks := c.mediaTicks() // mediawatch.go
+	defer stopTicks()
 	expired := c.runSessionTimers()
-	select {
-	case <-c.ctx.Done():
-	case err := <-media:
-		c.cancel(err)
-	case err := <-expired:
-		c.cancel(err)
-	case <-c.sess.TimedOut():
-		c.cancel(c.silentLeg())
-	case <-maxT.C:
-		c.cancel(errMaxTime)
+	for {
+		select {
+		case <-c.ctx.Done():
+		case now := <-ticks:
+			err := c.idleLeg(now, c.s.cfg.MediaTimeout)
+			if err == nil {
+				continue
+			}
+			c.cancel(err)
+		case err := <-expired:
+			c.cancel(err)
+		case <-c.sess.TimedOut():
+			c.cancel(c.silentLeg())
+		case <-maxT.C:
+			c.cancel(errMaxTime)
+		}
+		break
 	}
 	c.hangup(context.Cause(c.ctx))
 }
