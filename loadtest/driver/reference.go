@@ -28,7 +28,11 @@ type sideFigures struct {
 }
 
 func figuresOf(st *step, proc string) sideFigures {
-	f := sideFigures{P50: st.SetupP50, P99: st.SetupP99, Failed: st.Failed + st.Refused + st.Created - st.Successful, Host: st.Host}
+	// Successful counts answered calls only (refusals are taken out of
+	// SIPp's count, sipp.go), so the calls not answered are all the
+	// others: refused, failed, timed out. Adding Refused and Failed to them
+	// counted a refusal twice.
+	f := sideFigures{P50: st.SetupP50, P99: st.SetupP99, Failed: max(st.Created-st.Successful, st.Failed), Host: st.Host}
 	if st.Created > 0 {
 		f.CPUMsPerCall = round(1000*st.CPUSeconds[proc]/float64(st.Created), 3)
 		f.RedisMsPerCall = round(1000*st.CPUSeconds["redis"]/float64(st.Created), 3)
