@@ -127,7 +127,7 @@ type Config struct {
 	// OverloadLatency is the p99 of the Go scheduler's latency over 100 ms
 	// past which the CPU counts as saturated and the bound in force drops
 	// below MaxSetups (overload_cpu.go). 0: the bound stays MaxSetups.
-	// Default 10ms (tens of microseconds while the CPU keeps up).
+	// Default 5ms (tens of microseconds to a few ms while the CPU keeps up).
 	OverloadLatency time.Duration
 }
 
@@ -162,7 +162,7 @@ func DefaultConfig() Config {
 		NonceTTL:                 5 * time.Minute,
 		DrainTimeout:             5 * time.Minute,
 		MaxSetups:                1024,
-		OverloadLatency:          10 * time.Millisecond,
+		OverloadLatency:          5 * time.Millisecond,
 	}
 }
 

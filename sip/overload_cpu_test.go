@@ -22,7 +22,7 @@ func TestAdaptiveBoundFollowsTheCPU(t *testing.T) {
 		{"a blip is not saturation", []bool{O, O, U, O, O, U}, 400, 1024},
 		{"saturated", []bool{O, O, O}, 400, 300},
 		{"stays saturated", []bool{O, O, O, O}, 400, 225},
-		{"down to the floor", []bool{O, O, O, O, O, O, O, O, O, O}, 400, 64},
+		{"down to the floor", []bool{O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O}, 400, 4},
 		{"grows back", []bool{O, O, O, U, U}, 400, 300 + 15 + 15},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

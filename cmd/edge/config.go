@@ -84,7 +84,7 @@ type config struct {
 	MaxSetups int `yaml:"max_setups"`
 	// OverloadLatency is the p99 of the Go scheduler's latency over 100 ms
 	// past which the CPU counts as saturated and fewer setups are let in
-	// (EDGE_OVERLOAD_LATENCY). Default 10ms; 0: the bound stays MaxSetups.
+	// (EDGE_OVERLOAD_LATENCY). Default 5ms; 0: the bound stays MaxSetups.
 	OverloadLatency time.Duration `yaml:"overload_latency"`
 	// DropUnknownSources drops requests from addresses in no trunk
 	// (EDGE_DROP_UNKNOWN_SOURCES=true). Default false: answer 403.
@@ -167,7 +167,7 @@ func loadConfig(args []string, lookup func(string) (string, bool), stderr io.Wri
 		{"call-lease", "EDGE_CALL_LEASE", "lease of each call in the call registry, a duration or seconds (default 30s)"},
 		{"workspace-media-share", "EDGE_WORKSPACE_MEDIA_SHARE", "percent of this node's media ports one workspace may hold (default 50)"},
 		{"max-setups", "EDGE_MAX_SETUPS", "call setups in progress before INVITEs get 503 (default 1024; 0: no bound)"},
-		{"overload-latency", "EDGE_OVERLOAD_LATENCY", "p99 Go scheduling latency past which fewer setups are let in (default 10ms; 0: off)"},
+		{"overload-latency", "EDGE_OVERLOAD_LATENCY", "p99 Go scheduling latency past which fewer setups are let in (default 5ms; 0: off)"},
 		{"sip-realm", "EDGE_SIP_REALM", "digest realm of challenges (the same as edge-admin's)"},
 		{"spool-dir", "EDGE_SPOOL_DIR", "directory keeping call records and events while Redis is away (default: memory only)"},
 		{"spool-max-bytes", "EDGE_SPOOL_MAX_BYTES", "bound of the spool's files in bytes (default 268435456)"},

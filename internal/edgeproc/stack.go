@@ -88,6 +88,9 @@ func StartEdge(t testing.TB, bins Binaries, c EdgeConfig) *Edge {
 		"EDGE_REDIS_ADDR": c.RedisAddr, "EDGE_SIP_ADDR": e.SIP, "EDGE_HTTP_ADDR": e.HTTP,
 		"EDGE_METRICS_ADDR": e.Metrics, "EDGE_RTP_PORTS": fmt.Sprintf("%d-%d", rtp, rtp+c.RTPPorts-1),
 		"EDGE_ICE_PORT": PortOf(FreeUDP(t, c.Host)), "EDGE_NODE_ID": c.NodeID, "EDGE_PUBLIC_IP": c.Host,
+		// No CPU shedding (sip/overload_cpu.go) unless a test asks: the
+		// edges share a CI machine's cores with other packages' tests.
+		"EDGE_OVERLOAD_LATENCY": "0",
 	}
 	maps.Copy(e.env, c.Env)
 	e.start(t)
