@@ -33,7 +33,15 @@ func TestSecretBox(t *testing.T) {
 		if _, _, err := box1.Open(sealed, "ws_b/data_source:ehr"); !errors.Is(err, tenancy.ErrSecretKey) {
 			t.Fatalf("opened for another workspace: %v", err)
 		}
-		tampered := sealed[:len(sealed)-2] + "AA"
+		// One bit of the ciphertext flipped (replacing its last characters
+		// could leave the bytes as they were: the last one's spare bits).
+		i := strings.LastIndex(sealed, ":") + 1
+		raw, err := base64.RawURLEncoding.DecodeString(sealed[i:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw[len(raw)/2] ^= 1
+		tampered := sealed[:i] + base64.RawURLEncoding.EncodeToString(raw)
 		if _, _, err := box1.Open(tampered, "ws_a/data_source:ehr"); !errors.Is(err, tenancy.ErrSecretKey) {
 			t.Fatalf("opened a tampered ciphertext: %v", err)
 		}
