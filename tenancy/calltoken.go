@@ -56,7 +56,7 @@ func (s *Store) IssueCallToken(ctx context.Context, ws, callID, serviceID string
 	if err != nil {
 		return "", err
 	}
-	n, err := issueTokenScript.Run(ctx, s.rdb, []string{keyTombstone(ws), t.key}, t.rec, t.ttl.Milliseconds()).Int()
+	n, err := issueTokenScript.Run(ctx, s.calls, []string{keyTombstone(ws), t.key}, t.rec, t.ttl.Milliseconds()).Int()
 	if err != nil {
 		return "", unavailable("issue call token", err)
 	}

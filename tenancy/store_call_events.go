@@ -81,7 +81,7 @@ func (s *Store) recordEvent(ctx context.Context, what string, rec CallRecord, fr
 		keys = append(keys, keyCallToken(ws, tokenHash))
 	}
 	args := append([]any{rec.ID, b, flag, CallTokenGrace.Milliseconds()}, ev...)
-	id, err := recordEventScript.Run(ctx, s.rdb, keys, args...).Text()
+	id, err := recordEventScript.Run(ctx, s.calls, keys, args...).Text()
 	if errors.Is(err, redis.Nil) {
 		return "", ErrDeleted
 	}

@@ -14,7 +14,13 @@ import (
 // newEdgeStore is a Store of the edge's ACL user (tenancy.EdgeACL) on r.
 func newEdgeStore(t *testing.T, r *tenancytest.Redis) *tenancy.Store {
 	t.Helper()
-	return tenancy.NewStore(r.EdgeClient(t))
+	rdb := r.EdgeClient(t)
+	calls, err := tenancy.NewCallPipeline(rdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = calls.Close() })
+	return tenancy.NewStore(rdb, tenancy.WithCallClient(calls))
 }
 
 // TestCallTransitionsInOneScript: admission, answer and end each write

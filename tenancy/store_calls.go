@@ -123,7 +123,7 @@ func (s *Store) admitCall(ctx context.Context, rec CallRecord, limits Limits, le
 	if t.key != "" {
 		keys = append(keys, t.key)
 	}
-	reply, err := admitScript.Run(ctx, s.rdb, keys, args...).Slice()
+	reply, err := admitScript.Run(ctx, s.calls, keys, args...).Slice()
 	if err != nil {
 		return unavailable("admit call", err)
 	}
@@ -149,7 +149,7 @@ func (s *Store) UpdateCall(ctx context.Context, rec CallRecord) error {
 		return fmt.Errorf("encode call: %w", err)
 	}
 	ws := rec.WorkspaceID
-	n, err := updateCallScript.Run(ctx, s.rdb, []string{keyTombstone(ws), keyCalls(ws)}, rec.ID, b).Int()
+	n, err := updateCallScript.Run(ctx, s.calls, []string{keyTombstone(ws), keyCalls(ws)}, rec.ID, b).Int()
 	if err != nil {
 		return unavailable("update call", err)
 	}
@@ -168,7 +168,7 @@ func (s *Store) EndCall(ctx context.Context, rec CallRecord) error {
 		return fmt.Errorf("encode call: %w", err)
 	}
 	ws := rec.WorkspaceID
-	n, err := endCallScript.Run(ctx, s.rdb, []string{keyTombstone(ws), keyCalls(ws), keyActive(ws)}, rec.ID, b).Int()
+	n, err := endCallScript.Run(ctx, s.calls, []string{keyTombstone(ws), keyCalls(ws), keyActive(ws)}, rec.ID, b).Int()
 	if err != nil {
 		return unavailable("end call", err)
 	}

@@ -79,7 +79,7 @@ func (s *Store) AppendEventOnce(ctx context.Context, ws, once string, e Event) (
 	if err != nil {
 		return "", err
 	}
-	id, err := appendEventOnceScript.Run(ctx, s.rdb, []string{keyTombstone(ws), keyEvents(ws), keyEventOnce(ws)}, args...).Text()
+	id, err := appendEventOnceScript.Run(ctx, s.calls, []string{keyTombstone(ws), keyEvents(ws), keyEventOnce(ws)}, args...).Text()
 	if errors.Is(err, redis.Nil) {
 		return "", ErrDeleted
 	}

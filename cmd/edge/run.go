@@ -57,7 +57,13 @@ func run(term, intr context.Context, cfg config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store := tenancy.NewStore(rdb, tenancy.WithPolicy(tenancy.Policy{Credentials: cfg.Credentials}), tenancy.WithReapObserver(reaps.Observe))
+	calls, err := tenancy.NewCallPipeline(rdb)
+	if err != nil {
+		return err
+	}
+	defer calls.Close()
+	store := tenancy.NewStore(rdb, tenancy.WithPolicy(tenancy.Policy{Credentials: cfg.Credentials}), tenancy.WithReapObserver(reaps.Observe),
+		tenancy.WithCallClient(calls))
 	// Event streams wait in Redis (XREAD BLOCK, a second at a time): they
 	// get a pool of their own, so that no number of them ever holds a
 	// connection that call admission needs.

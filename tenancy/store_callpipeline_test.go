@@ -1,0 +1,160 @@
+package tenancy_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/voiceedge/edge/tenancy"
+	"github.com/voiceedge/edge/tenancy/tenancytest"
+)
+
+// TestCallWritesShareThePipelineOnACluster: the writes of many calls of
+// workspaces on every master, made at once through the edge's call
+// pipeline, land each in its own workspace: every workspace admits
+// exactly its limit, whatever the others do, and every admitted call's
+// answer and end are written once, with their events.
+func TestCallWritesShareThePipelineOnACluster(t *testing.T) {
+	ctx := context.Background()
+	cl := tenancytest.StartCluster(t)
+	admin := cl.Store(t)
+	rdb := cl.Client(t)
+	calls, err := tenancy.NewCallPipeline(rdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = calls.Close() })
+	edge := tenancy.NewStore(rdb, tenancy.WithCallClient(calls))
+
+	var wss []string
+	masters := map[string]bool{}
+	for i := 0; len(masters) < 3 && i < 60; i++ {
+		w, _ := newWorkspace(t, admin, tenancy.EnvDevelopment)
+		wss = append(wss, w.ID)
+		masters[cl.MasterOfKey("{ws:"+w.ID+"}:cfg").Addr] = true
+	}
+	if len(masters) < 3 {
+		t.Fatalf("workspaces landed on %d masters only", len(masters))
+	}
+	before := map[string]int64{} // the events of the workspaces' creation
+	for _, ws := range wss {
+		before[ws] = rdb.XLen(ctx, "{ws:"+ws+"}:events").Val()
+	}
+	const limit, tries = 8, 20
+	type result struct {
+		ws, id string
+		err    error
+	}
+	results := make(chan result, len(wss)*tries)
+	var wg sync.WaitGroup
+	start := time.Now().UTC()
+	for _, ws := range wss {
+		for i := range tries {
+			wg.Go(func() {
+				rec := tenancy.CallRecord{ID: fmt.Sprintf("call_%s_%d", ws[3:], i), WorkspaceID: ws, ServiceID: "front-desk",
+					State: tenancy.CallRinging, StartedAt: start, NodeID: "n1"}
+				err := edge.AdmitCallEvent(ctx, rec, tenancy.Limits{MaxConcurrentCalls: limit}, time.Minute, rec.ID+"-started",
+					tenancy.Event{Type: tenancy.EventCallStarted, Time: start, CallID: rec.ID, Data: []byte(`{}`)})
+				results <- result{ws, rec.ID, err}
+			})
+		}
+	}
+	wg.Wait()
+	close(results)
+	admitted := map[string][]string{}
+	for r := range results {
+		switch {
+		case r.err == nil:
+			admitted[r.ws] = append(admitted[r.ws], r.id)
+		case !errors.Is(r.err, tenancy.ErrLimit):
+			t.Fatalf("%s %s: %v", r.ws, r.id, r.err)
+		}
+	}
+	for _, ws := range wss {
+		if n := len(admitted[ws]); n != limit {
+			t.Fatalf("workspace %s admitted %d calls at a limit of %d", ws, n, limit)
+		}
+	}
+
+	for ws, ids := range admitted {
+		for _, id := range ids {
+			wg.Go(func() {
+				rec := tenancy.CallRecord{ID: id, WorkspaceID: ws, ServiceID: "front-desk", StartedAt: start, NodeID: "n1"}
+				now := time.Now().UTC()
+				rec.State, rec.AnsweredAt = tenancy.CallAnswered, &now
+				if _, err := edge.UpdateCallEvent(ctx, rec, id+"-answered", tenancy.Event{Type: tenancy.EventCallAnswered, Time: now, CallID: id, Data: []byte(`{}`)}); err != nil {
+					t.Errorf("answer %s %s: %v", ws, id, err)
+					return
+				}
+				rec.State, rec.EndedAt, rec.EndReason = tenancy.CallEnded, &now, "trunk_hangup"
+				if _, err := edge.EndCallEvent(ctx, rec, id+"-ended", tenancy.Event{Type: tenancy.EventCallEnded, Time: now, CallID: id, Data: []byte(`{}`)}); err != nil {
+					t.Errorf("end %s %s: %v", ws, id, err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	for _, ws := range wss {
+		if n, err := edge.ActiveCalls(ctx, ws); err != nil || n != 0 {
+			t.Fatalf("workspace %s: %d active calls after every end (%v)", ws, n, err)
+		}
+		if n := rdb.XLen(ctx, "{ws:"+ws+"}:events").Val() - before[ws]; n != 3*limit {
+			t.Fatalf("workspace %s: %d events, want %d", ws, n, 3*limit)
+		}
+		for _, id := range admitted[ws] {
+			rec, err := edge.GetCall(ctx, ws, id)
+			if err != nil || rec.State != tenancy.CallEnded {
+				t.Fatalf("workspace %s call %s: %+v %v", ws, id, rec, err)
+			}
+		}
+	}
+	// A call of one workspace is no call of another.
+	if _, err := edge.GetCall(ctx, wss[1], admitted[wss[0]][0]); !errors.Is(err, tenancy.ErrNotFound) {
+		t.Fatalf("a call of another workspace: %v", err)
+	}
+}
+
+// TestCallWriteOfAStalledRedisEndsWithItsContext: while Redis does not
+// answer, a write through the call pipeline fails when its context ends
+// (the edge then spools it), not when Redis comes back; once it does, the
+// pipeline carries writes again.
+func TestCallWriteOfAStalledRedisEndsWithItsContext(t *testing.T) {
+	r := tenancytest.StartRedis(t)
+	w, _ := newWorkspace(t, r.Store(t), tenancy.EnvDevelopment)
+	edge := newEdgeStore(t, r)
+	admit := func(ctx context.Context, id string) error {
+		rec := tenancy.CallRecord{ID: id, WorkspaceID: w.ID, ServiceID: "front-desk", State: tenancy.CallRinging, StartedAt: time.Now().UTC(), NodeID: "n1"}
+		return edge.AdmitCall(ctx, rec, tenancy.Limits{MaxConcurrentCalls: 10}, time.Minute)
+	}
+	if err := admit(context.Background(), "call_0"); err != nil {
+		t.Fatal(err)
+	}
+	r.Pause()
+	resumed := false
+	defer func() {
+		if !resumed {
+			r.Resume()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	begin := time.Now()
+	err := admit(ctx, "call_1")
+	took := time.Since(begin)
+	if !errors.Is(err, tenancy.ErrUnavailable) {
+		t.Fatalf("admission while Redis is stalled: %v", err)
+	}
+	if took > 2*time.Second {
+		t.Fatalf("the stalled admission returned after %v, not with its context", took)
+	}
+	r.Resume()
+	resumed = true
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := admit(ctx, "call_2"); err != nil {
+		t.Fatalf("after Redis came back: %v", err)
+	}
+}
