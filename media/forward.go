@@ -2,7 +2,6 @@ package media
 
 import (
 	"errors"
-	"net"
 	"net/netip"
 	"time"
 
@@ -15,13 +14,13 @@ import (
 // truncated and is dropped as malformed.
 const readBufferSize = 2048
 
-// forwarder relays the packets received on one leg to the other leg. One
-// goroutine runs it; its buffers are allocated once and reused for every
+// forwarder relays the packets received on one leg to the other leg. The
+// session's poller runs it (receive), one datagram at a time, in the
+// poller's buffer; its own buffers are allocated once and reused for every
 // packet, so the forward path does not allocate.
 type forwarder struct {
 	s        *Session
 	from, to *leg
-	buf      []byte  // one datagram, rewritten in place (run's, from datagrams)
 	pcm      []int16 // decoded audio for the Tap and the mixer; see pcmBuf
 	rx       rxStream
 	// The RFC 4733 event last seen (its timestamp) and whether its end was
@@ -36,7 +35,7 @@ func newForwarder(s *Session, from, to *leg) *forwarder {
 
 // pcmBuf returns the buffer of decoded audio, allocated on first use: only
 // calls with a Tap or operators decode, and 4 KiB per leg is a third of a
-// relayed call's memory. The forwarder's goroutine is its only user.
+// relayed call's memory. The poller's goroutine is its only user.
 func (f *forwarder) pcmBuf() []int16 {
 	if f.pcm == nil {
 		f.pcm = make([]int16, readBufferSize)
@@ -44,59 +43,41 @@ func (f *forwarder) pcmBuf() []int16 {
 	return f.pcm
 }
 
-// run reads and relays until the leg's socket is closed.
-func (f *forwarder) run() {
-	defer f.s.wg.Done()
-	d := getDatagram()
-	defer putDatagram(d)
-	f.buf = d[:]
-	for {
-		// Read short of the buffer's end: a full read may be truncated, and
-		// the sender needs room for the SRTP tag.
-		n, src, err := f.from.conn.ReadFromUDPAddrPort(f.buf[:readBufferSize-srtp.Overhead])
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			select {
-			case <-f.s.closing:
-				return
-			default:
-				continue // transient (an ICMP error surfaced by the kernel)
-			}
-		}
-		if n == readBufferSize-srtp.Overhead {
-			f.count(dropMalformed)
-			continue
-		}
-		if rtcp.IsRTCP(f.buf[:n]) {
-			// rtcp-mux (RFC 5761): RTCP on the RTP port, terminated here.
-			f.s.onRTCP(f.from, f.buf[:n], src, time.Now())
-			continue
-		}
-		pkt, reason := f.open(f.buf[:n])
-		if reason != dropNone {
-			f.count(reason)
-			continue
-		}
-		n = len(pkt)
-		dst, reason := f.handle(pkt, src, time.Since(f.s.epoch))
-		if reason == dropNone {
-			// Counted before the write, so that whoever receives the packet
-			// finds it counted.
-			f.to.stats.txPackets.Add(1)
-			f.to.stats.txBytes.Add(uint64(n))
-			if _, err := f.to.write(pkt, dst); err != nil {
-				f.to.stats.txPackets.Add(^uint64(0))
-				f.to.stats.txBytes.Add(^uint64(n - 1))
-				reason = dropWriteError
-			}
-		}
+// receive relays one datagram pkt that the from leg's socket received
+// from src (on the poller's goroutine, which reads at most
+// readBufferSize-srtp.Overhead bytes of it).
+func (f *forwarder) receive(pkt []byte, src netip.AddrPort) {
+	if len(pkt) >= readBufferSize-srtp.Overhead {
+		f.count(dropMalformed) // it may have been truncated
+		return
+	}
+	if rtcp.IsRTCP(pkt) {
+		// rtcp-mux (RFC 5761): RTCP on the RTP port, terminated here.
+		f.s.onRTCP(f.from, pkt, src, time.Now())
+		return
+	}
+	pkt, reason := f.open(pkt)
+	if reason != dropNone {
 		f.count(reason)
-		if reason == dropNone {
-			f.s.metrics.relayedPackets[f.from.id].Inc()
-			f.s.metrics.relayedBytes[f.from.id].Add(float64(n))
+		return
+	}
+	n := len(pkt)
+	dst, reason := f.handle(pkt, src, time.Since(f.s.epoch))
+	if reason == dropNone {
+		// Counted before the write, so that whoever receives the packet
+		// finds it counted.
+		f.to.stats.txPackets.Add(1)
+		f.to.stats.txBytes.Add(uint64(n))
+		if _, err := f.to.write(pkt, dst); err != nil {
+			f.to.stats.txPackets.Add(^uint64(0))
+			f.to.stats.txBytes.Add(^uint64(n - 1))
+			reason = dropWriteError
 		}
+	}
+	f.count(reason)
+	if reason == dropNone {
+		f.s.metrics.relayedPackets[f.from.id].Inc()
+		f.s.metrics.relayedBytes[f.from.id].Add(float64(n))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +20,7 @@ type Manager struct {
 
 	mu       sync.Mutex
 	sessions map[string]*Session
+	pollers  []*poller // made as sessions need them, up to GOMAXPROCS
 	closed   bool
 }
 
@@ -76,7 +78,11 @@ func (m *Manager) NewSession(callID string) (*Session, error) {
 	if _, ok := m.sessions[callID]; ok {
 		return nil, fmt.Errorf("new media session for call %s: %w", callID, ErrDuplicateSession)
 	}
-	s, err := newSession(callID, m.cfg, m.pool, m.metrics, m.log.With("call_id", callID))
+	poll, err := m.poller()
+	if err != nil {
+		return nil, fmt.Errorf("new media session for call %s: %w", callID, err)
+	}
+	s, err := newSession(callID, m.cfg, m.pool, poll, m.metrics, m.log.With("call_id", callID))
 	if err != nil {
 		if errors.Is(err, ErrNoPorts) {
 			m.metrics.portsExhausted.Inc()
@@ -86,6 +92,28 @@ func (m *Manager) NewSession(callID string) (*Session, error) {
 	s.onClose = m.forget
 	m.sessions[callID] = s
 	return s, nil
+}
+
+// poller returns the poller a new session's sockets go to, with m.mu
+// held: a new one while there are fewer than GOMAXPROCS, else the one
+// reading the fewest sockets, so that the relay spreads over the cores.
+func (m *Manager) poller() (*poller, error) {
+	var least *poller
+	n := 0
+	for _, p := range m.pollers {
+		if l := p.load(); least == nil || l < n {
+			least, n = p, l
+		}
+	}
+	if least != nil && (n == 0 || len(m.pollers) >= runtime.GOMAXPROCS(0)) {
+		return least, nil
+	}
+	p, err := newPoller()
+	if err != nil {
+		return nil, err
+	}
+	m.pollers = append(m.pollers, p)
+	return p, nil
 }
 
 // forget stops tracking a closed session.
@@ -125,5 +153,11 @@ func (m *Manager) Close() error {
 	for _, s := range open {
 		errs = append(errs, s.Close())
 	}
+	m.mu.Lock()
+	for _, p := range m.pollers {
+		p.close()
+	}
+	m.pollers = nil
+	m.mu.Unlock()
 	return errors.Join(errs...)
 }

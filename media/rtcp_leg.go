@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -78,7 +77,6 @@ type rtcpLeg struct {
 	prevExpected uint64
 	prevLost     int64
 	prevTx       uint64
-	buf          []byte // read buffer of the RTCP socket's reader
 }
 
 // newRTCPLeg returns the RTCP state of a leg with a fresh SSRC and CNAME,
@@ -109,28 +107,15 @@ func (s *Session) SetRTCP(l Leg, addr netip.AddrPort, mux bool) error {
 	return nil
 }
 
-// readRTCP reads the leg's RTCP socket until it is closed.
-func (s *Session) readRTCP(l *leg) {
-	defer s.wg.Done()
-	r := l.rtcp
-	d := getDatagram()
-	defer putDatagram(d)
-	r.buf = d[:rtcp.MaxPacketSize+srtp.Overhead+1]
-	for {
-		n, src, err := r.conn.ReadFromUDPAddrPort(r.buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			select {
-			case <-s.closing:
-				return
-			default:
-				continue
-			}
-		}
-		s.onRTCP(l, r.buf[:n], src, time.Now())
-	}
+// rtcpReadSize is the longest datagram read on an RTCP socket: one
+// byte over the longest compound packet with its SRTCP trailer, so that
+// a longer one shows (onRTCP drops it as malformed).
+const rtcpReadSize = rtcp.MaxPacketSize + srtp.Overhead + 1
+
+// receiver is what handles the datagrams of r's socket, leg l's RTCP
+// port: onRTCP, on the poller's goroutine.
+func (r *rtcpLeg) receiver(s *Session, l *leg) func(pkt []byte, src netip.AddrPort) {
+	return func(pkt []byte, src netip.AddrPort) { s.onRTCP(l, pkt, src, time.Now()) }
 }
 
 // RTCP drop reasons, the label set of edge_media_rtcp_dropped_total.

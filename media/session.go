@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/voiceedge/edge/media/srtp"
 )
 
 // Session relays the RTP of one call between its trunk leg (A) and its
@@ -26,6 +28,8 @@ type Session struct {
 
 	legs     [2]*leg
 	fwd      [2]*forwarder // fwd[l] relays what leg l receives
+	poll     *poller       // reads the legs' sockets (poller_linux.go)
+	reads    []*pollee     // the sockets it reads, from start to Close
 	tap      atomic.Pointer[tapHolder]
 	mix      atomic.Pointer[mixer] // set while operators are on the call
 	dtmfHook atomic.Pointer[DTMFHook]
@@ -53,11 +57,12 @@ type Session struct {
 }
 
 // newSession allocates the two legs' ports. On error nothing is held.
-func newSession(callID string, cfg Config, pool *PortPool, m *metrics, log *slog.Logger) (*Session, error) {
+func newSession(callID string, cfg Config, pool *PortPool, poll *poller, m *metrics, log *slog.Logger) (*Session, error) {
 	s := &Session{
 		callID:      callID,
 		cfg:         cfg,
 		pool:        pool,
+		poll:        poll,
 		metrics:     m,
 		log:         log,
 		epoch:       time.Now(),
@@ -224,13 +229,12 @@ func (s *Session) start() error {
 		s.mu.Unlock()
 		return fmt.Errorf("run media of call %s: %w", s.callID, ErrAlreadyRunning)
 	}
+	if err := s.startReads(); err != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("run media of call %s: %w", s.callID, err)
+	}
 	s.running = true
 	s.resumed.Store(int64(time.Since(s.epoch)))
-	s.wg.Add(4)
-	go s.fwd[LegA].run()
-	go s.fwd[LegB].run()
-	go s.readRTCP(s.legs[LegA])
-	go s.readRTCP(s.legs[LegB])
 	if s.cfg.RTCPInterval > 0 || s.cfg.MediaTimeout > 0 {
 		s.wg.Add(1)
 		go s.clocks() // timeout.go
@@ -255,13 +259,45 @@ func (s *Session) Close() error {
 		unwatch() // Start's watch of its context
 	}
 
-	s.releasePorts() // unblocks the readers
-	s.wg.Wait()      // relay, timer and mixer
+	s.stopReads()    // no datagram is handled after this
+	s.releasePorts() // returns the sockets
+	s.wg.Wait()      // timer and mixer
 	s.closeOperators()
 	if s.onClose != nil {
 		s.onClose(s)
 	}
 	return nil
+}
+
+// startReads has the poller read the legs' RTP sockets (the forwarders)
+// and RTCP sockets; with s.mu held.
+func (s *Session) startReads() error {
+	for _, id := range []Leg{LegA, LegB} {
+		l := s.legs[id]
+		// Short of the buffer's end: a datagram that fills it may have been
+		// truncated (forwarder.receive drops it).
+		pe, err := s.poll.add(l.conn, readBufferSize-srtp.Overhead, s.fwd[id].receive)
+		if err != nil {
+			s.stopReads()
+			return err
+		}
+		s.reads = append(s.reads, pe)
+		pe, err = s.poll.add(l.rtcp.conn, rtcpReadSize, l.rtcp.receiver(s, l))
+		if err != nil {
+			s.stopReads()
+			return err
+		}
+		s.reads = append(s.reads, pe)
+	}
+	return nil
+}
+
+// stopReads ends the reads of startReads, waiting for a handler running.
+func (s *Session) stopReads() {
+	for _, pe := range s.reads {
+		s.poll.remove(pe)
+	}
+	s.reads = nil
 }
 
 // releasePorts returns the legs' sockets to the pool.

@@ -1,0 +1,206 @@
+package media
+
+import (
+	"net"
+	"net/netip"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// pollerSocket is a loopback UDP socket, closed with the test.
+func pollerSocket(t *testing.T) *net.UDPConn {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// TestPollerTakesTurnsBetweenSockets: a socket whose peer floods it gets
+// one datagram handled per round, as every other socket does, so the
+// datagrams of a quiet socket (another call, maybe of another workspace)
+// are handled among the flood's first, not after its backlog.
+func TestPollerTakesTurnsBetweenSockets(t *testing.T) {
+	p, err := newPoller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	flooded, quiet := pollerSocket(t), pollerSocket(t)
+	_ = flooded.SetReadBuffer(4 << 20)
+	tx := pollerSocket(t)
+	const flood, few = 1000, 10
+	for range flood {
+		if _, err := tx.WriteToUDPAddrPort([]byte("flood"), localAddrPort(flooded)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range few {
+		if _, err := tx.WriteToUDPAddrPort([]byte("quiet"), localAddrPort(quiet)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // all queued in the kernel before the poller reads
+
+	var mu sync.Mutex
+	var handled, quietLast, quietN int
+	done := make(chan struct{})
+	count := func(quiet bool) func([]byte, netip.AddrPort) {
+		return func([]byte, netip.AddrPort) {
+			mu.Lock()
+			defer mu.Unlock()
+			handled++
+			if quiet {
+				quietLast, quietN = handled, quietN+1
+				if quietN == few {
+					close(done)
+				}
+			}
+		}
+	}
+	a, err := p.add(flooded, readBufferSize, count(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.add(quiet, readBufferSize, count(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.remove(a)
+	defer p.remove(b)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the quiet socket's datagrams were not all handled")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// Turns alternate: the quiet socket's last datagram is among the first
+	// 2*few+1 handled (a round may start with either socket).
+	if quietLast > 2*few+1 {
+		t.Fatalf("the quiet socket's %d datagrams were handled only after %d of the flood's", few, quietLast-few)
+	}
+}
+
+// TestPollerRemoveWaitsForTheHandler: remove returns only after a handler
+// of the socket that is running has ended, and no handler runs after it;
+// the poller's goroutine ends with its last socket and comes back with
+// the next.
+func TestPollerRemoveWaitsForTheHandler(t *testing.T) {
+	base := runtime.NumGoroutine()
+	p, err := newPoller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	rx, tx := pollerSocket(t), pollerSocket(t)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var calls, after atomic.Int32
+	var removed atomic.Bool
+	pe, err := p.add(rx, readBufferSize, func([]byte, netip.AddrPort) {
+		if removed.Load() {
+			after.Add(1)
+		}
+		if calls.Add(1) == 1 {
+			close(entered)
+			<-release
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		_, _ = tx.WriteToUDPAddrPort([]byte("x"), localAddrPort(rx))
+	}
+	<-entered
+	returned := make(chan struct{})
+	go func() {
+		p.remove(pe)
+		removed.Store(true)
+		close(returned)
+	}()
+	select {
+	case <-returned:
+		t.Fatal("remove returned while the socket's handler ran")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	<-returned
+	for range 5 {
+		_, _ = tx.WriteToUDPAddrPort([]byte("x"), localAddrPort(rx))
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := after.Load(); n != 0 {
+		t.Fatalf("%d datagrams handled after remove", n)
+	}
+	waitGoroutines(t, base)
+
+	// The next socket brings the goroutine back.
+	got := make(chan struct{}, 1)
+	rx2 := pollerSocket(t)
+	pe2, err := p.add(rx2, readBufferSize, func([]byte, netip.AddrPort) {
+		select {
+		case got <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = tx.WriteToUDPAddrPort([]byte("x"), localAddrPort(rx2))
+	select {
+	case <-got:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a socket added after the goroutine ended is not read")
+	}
+	p.remove(pe2)
+	waitGoroutines(t, base)
+}
+
+// TestPollerReadsWithoutAllocating: a datagram read and handled by the
+// poller allocates nothing.
+func TestPollerReadsWithoutAllocating(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	p, err := newPoller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	rx, tx := pollerSocket(t), pollerSocket(t)
+	var n atomic.Int64
+	pe, err := p.add(rx, readBufferSize, func(pkt []byte, src netip.AddrPort) {
+		if src.Port() == localAddrPort(tx).Port() && len(pkt) == 172 {
+			n.Add(1)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.remove(pe)
+	pkt := make([]byte, 172)
+	dst := localAddrPort(rx)
+	// The reads happen on the poller's goroutine: count every allocation
+	// of the process over many datagrams.
+	var before, after runtime.MemStats
+	const sent = 2000
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range sent {
+		_, _ = tx.WriteToUDPAddrPort(pkt, dst)
+		for n.Load() == 0 {
+			runtime.Gosched()
+		}
+		n.Store(0)
+	}
+	runtime.ReadMemStats(&after)
+	if per := float64(after.Mallocs-before.Mallocs) / sent; per > 0.05 {
+		t.Fatalf("%.2f allocations per datagram", per)
+	}
+}
