@@ -47,8 +47,15 @@
 //   - Operators (design section 8): OperatorEngine.Join makes an operator's
 //     WebRTC leg on a Session from the browser's offer, and Session runs a
 //     mixer while operators are on the call. See "Operator legs" below.
-//   - Manager: owns the PortPool, creates and tracks sessions, and exports
-//     Prometheus metrics (namespace "edge", subsystem "media").
+//   - Poller (poller_linux.go, socket_linux.go): the sessions' RTP and RTCP
+//     sockets are taken out of Go's netpoller and read by a few pollers
+//     (one per core at most), each waiting in epoll_wait on its own set
+//     and handling one datagram per ready socket per round: no goroutine
+//     or read buffer per socket, and a flooded socket gets no more turns
+//     than a quiet one. Elsewhere than Linux a goroutine reads each socket.
+//   - Manager: owns the PortPool and the pollers, creates and tracks
+//     sessions, and exports Prometheus metrics (namespace "edge",
+//     subsystem "media").
 //
 // A typical call, driven by the SIP layer:
 //

@@ -354,7 +354,7 @@ func (m *mixer) settle() {
 func (m *mixer) sendLeg(d Leg, src frameSource) {
 	lg := m.s.legs[d]
 	p := lg.peer.Load()
-	if p == nil || lg.conn == nil {
+	if p == nil || lg.sock == nil {
 		return
 	}
 	dst, ok := p.destination()

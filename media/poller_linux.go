@@ -5,23 +5,23 @@ package media
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"sync"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
 // A poller reads the RTP and RTCP sockets of many sessions on one
 // goroutine, instead of a goroutine blocked on each socket. Its sockets
-// are in an epoll set of its own (level-triggered), whose descriptor sits
-// in Go's netpoller: the goroutine sleeps there while no socket has a
-// datagram, and when woken takes every ready socket of one epoll_wait in
-// turn, one datagram each, until none is ready. At load one wake-up
-// serves many packets, and no read ends in EAGAIN: a goroutine per socket
-// costs a wake-up, a context switch and a failed read for every packet.
+// (sock: out of Go's netpoller) are in an epoll set of its own,
+// level-triggered, whose descriptor is in Go's netpoller: the goroutine
+// sleeps there while no socket has a datagram (woken as any goroutine
+// waiting on a socket is, with no blocking system call of its own), and
+// woken, takes every ready socket of one epoll_wait in turn, one datagram
+// each, until none is ready. At load one wake-up serves many packets, and
+// no read ends in EAGAIN: a goroutine per socket costs a wake-up, a
+// context switch and a failed read for every packet.
 //
 // One datagram per ready socket per round is also what keeps it fair: a
 // socket flooded by its peer gets no more turns than any other (its
@@ -40,7 +40,7 @@ type poller struct {
 	wait func(fd uintptr) bool
 
 	mu      sync.Mutex
-	subs    map[int32]*pollee // by token (EpollEvent.Fd)
+	subs    map[int32]*pollee // by token (EpollEvent.Fd), from 1
 	next    int32
 	running bool
 	closed  bool
@@ -50,19 +50,11 @@ type poller struct {
 type pollee struct {
 	fd     int
 	tok    int32
-	rc     syscall.RawConn
 	handle func(pkt []byte, src netip.AddrPort)
 	limit  int // the longest datagram it reads; one that fills it is passed whole and is the handler's to judge
 
 	mu   sync.Mutex // held while a datagram is handled; remove takes it to wait for the handler
 	dead bool
-
-	// The read in progress (read's closure, bound once so as not to
-	// allocate per datagram).
-	read func(fd uintptr) bool
-	dst  []byte
-	n    int
-	src  netip.AddrPort
 }
 
 func newPoller() (*poller, error) {
@@ -85,18 +77,10 @@ func newPoller() (*poller, error) {
 	return p, nil
 }
 
-// add starts reading conn: every datagram of up to limit bytes it
-// receives goes to handle, on the poller's goroutine.
-func (p *poller) add(conn *net.UDPConn, limit int, handle func(pkt []byte, src netip.AddrPort)) (*pollee, error) {
-	rc, err := conn.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	pe := &pollee{rc: rc, handle: handle, limit: min(limit, readBufferSize)}
-	pe.read = pe.recv
-	if err := rc.Control(func(fd uintptr) { pe.fd = int(fd) }); err != nil {
-		return nil, err
-	}
+// add starts reading s: every datagram of up to limit bytes it receives
+// goes to handle, on the poller's goroutine.
+func (p *poller) add(s *sock, limit int, handle func(pkt []byte, src netip.AddrPort)) (*pollee, error) {
+	pe := &pollee{fd: s.fd, handle: handle, limit: min(limit, readBufferSize)}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -169,7 +153,7 @@ func (p *poller) run() {
 }
 
 // round is one turn over the ready sockets; false (none ready) lets the
-// goroutine sleep until the epoll set is readable.
+// goroutine sleep in Go's netpoller until the epoll set is readable.
 func (p *poller) round(fd uintptr) bool {
 	n, err := syscall.EpollWait(int(fd), p.evs, 0)
 	if n <= 0 {
@@ -193,43 +177,9 @@ func (pe *pollee) serve(buf []byte) {
 	if pe.dead {
 		return
 	}
-	pe.dst, pe.n = buf[:pe.limit], -1
-	if err := pe.rc.Read(pe.read); err != nil || pe.n < 0 {
-		return // closed, or nothing after all (a datagram the kernel dropped on reading it)
+	n, src := recvFrom(pe.fd, buf[:pe.limit])
+	if n < 0 {
+		return // nothing after all (a datagram the kernel dropped on reading it, or an ICMP error)
 	}
-	pe.handle(buf[:pe.n], pe.src)
-}
-
-// recv is one non-blocking recvfrom of pe's socket; it never waits.
-func (pe *pollee) recv(fd uintptr) bool {
-	pe.n, pe.src = recvFrom(int(fd), pe.dst)
-	return true
-}
-
-// recvFrom is a non-blocking recvfrom(2) into buf that does not allocate
-// (syscall.Recvfrom allocates the source's Sockaddr): the datagram's
-// length, or -1 when none was read, and its source.
-func recvFrom(fd int, buf []byte) (int, netip.AddrPort) {
-	var sa syscall.RawSockaddrAny
-	salen := uint32(syscall.SizeofSockaddrAny)
-	n, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)),
-		syscall.MSG_DONTWAIT, uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&salen)))
-	if errno != 0 {
-		return -1, netip.AddrPort{}
-	}
-	switch sa.Addr.Family {
-	case syscall.AF_INET:
-		a := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&sa))
-		return int(n), netip.AddrPortFrom(netip.AddrFrom4(a.Addr), netPort(a.Port))
-	case syscall.AF_INET6:
-		a := (*syscall.RawSockaddrInet6)(unsafe.Pointer(&sa))
-		return int(n), netip.AddrPortFrom(netip.AddrFrom16(a.Addr), netPort(a.Port))
-	}
-	return int(n), netip.AddrPort{}
-}
-
-// netPort is a sockaddr's port, which is in network byte order.
-func netPort(p uint16) uint16 {
-	b := (*[2]byte)(unsafe.Pointer(&p))
-	return uint16(b[0])<<8 | uint16(b[1])
+	pe.handle(buf[:n], src)
 }

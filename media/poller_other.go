@@ -27,13 +27,14 @@ type pollee struct {
 
 func newPoller() (*poller, error) { return &poller{}, nil }
 
-func (p *poller) add(conn *net.UDPConn, limit int, handle func(pkt []byte, src netip.AddrPort)) (*pollee, error) {
+func (p *poller) add(s *sock, limit int, handle func(pkt []byte, src netip.AddrPort)) (*pollee, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return nil, ErrClosed
 	}
 	p.n++
+	conn := s.c
 	pe := &pollee{conn: conn, dead: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(pe.done)

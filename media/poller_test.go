@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// pollerSocket is a loopback UDP socket, closed with the test.
-func pollerSocket(t *testing.T) *net.UDPConn {
+// udpSocket is a loopback UDP socket, closed with the test.
+func udpSocket(t *testing.T) *net.UDPConn {
 	t.Helper()
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -19,6 +19,20 @@ func pollerSocket(t *testing.T) *net.UDPConn {
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// pollerSocket is a loopback socket as a leg's (detached), closed with the
+// test, and its address.
+func pollerSocket(t *testing.T) (*sock, netip.AddrPort) {
+	t.Helper()
+	c := udpSocket(t)
+	addr := localAddrPort(c)
+	k, err := detach(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(k.close)
+	return k, addr
 }
 
 // TestPollerTakesTurnsBetweenSockets: a socket whose peer floods it gets
@@ -31,17 +45,18 @@ func TestPollerTakesTurnsBetweenSockets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.close()
-	flooded, quiet := pollerSocket(t), pollerSocket(t)
-	_ = flooded.SetReadBuffer(4 << 20)
-	tx := pollerSocket(t)
+	flooded, floodedAddr := pollerSocket(t)
+	quiet, quietAddr := pollerSocket(t)
+	tx := udpSocket(t)
+	_ = tx.SetWriteBuffer(4 << 20)
 	const flood, few = 1000, 10
 	for range flood {
-		if _, err := tx.WriteToUDPAddrPort([]byte("flood"), localAddrPort(flooded)); err != nil {
+		if _, err := tx.WriteToUDPAddrPort([]byte("flood"), floodedAddr); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for range few {
-		if _, err := tx.WriteToUDPAddrPort([]byte("quiet"), localAddrPort(quiet)); err != nil {
+		if _, err := tx.WriteToUDPAddrPort([]byte("quiet"), quietAddr); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -98,7 +113,8 @@ func TestPollerRemoveWaitsForTheHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.close()
-	rx, tx := pollerSocket(t), pollerSocket(t)
+	rx, rxAddr := pollerSocket(t)
+	tx := udpSocket(t)
 	entered, release := make(chan struct{}), make(chan struct{})
 	var calls, after atomic.Int32
 	var removed atomic.Bool
@@ -115,7 +131,7 @@ func TestPollerRemoveWaitsForTheHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 5 {
-		_, _ = tx.WriteToUDPAddrPort([]byte("x"), localAddrPort(rx))
+		_, _ = tx.WriteToUDPAddrPort([]byte("x"), rxAddr)
 	}
 	<-entered
 	returned := make(chan struct{})
@@ -132,7 +148,7 @@ func TestPollerRemoveWaitsForTheHandler(t *testing.T) {
 	close(release)
 	<-returned
 	for range 5 {
-		_, _ = tx.WriteToUDPAddrPort([]byte("x"), localAddrPort(rx))
+		_, _ = tx.WriteToUDPAddrPort([]byte("x"), rxAddr)
 	}
 	time.Sleep(50 * time.Millisecond)
 	if n := after.Load(); n != 0 {
@@ -142,7 +158,7 @@ func TestPollerRemoveWaitsForTheHandler(t *testing.T) {
 
 	// The next socket brings the goroutine back.
 	got := make(chan struct{}, 1)
-	rx2 := pollerSocket(t)
+	rx2, rx2Addr := pollerSocket(t)
 	pe2, err := p.add(rx2, readBufferSize, func([]byte, netip.AddrPort) {
 		select {
 		case got <- struct{}{}:
@@ -152,7 +168,7 @@ func TestPollerRemoveWaitsForTheHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = tx.WriteToUDPAddrPort([]byte("x"), localAddrPort(rx2))
+	_, _ = tx.WriteToUDPAddrPort([]byte("x"), rx2Addr)
 	select {
 	case <-got:
 	case <-time.After(5 * time.Second):
@@ -173,7 +189,8 @@ func TestPollerReadsWithoutAllocating(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.close()
-	rx, tx := pollerSocket(t), pollerSocket(t)
+	rx, dst := pollerSocket(t)
+	tx := udpSocket(t)
 	var n atomic.Int64
 	pe, err := p.add(rx, readBufferSize, func(pkt []byte, src netip.AddrPort) {
 		if src.Port() == localAddrPort(tx).Port() && len(pkt) == 172 {
@@ -185,7 +202,6 @@ func TestPollerReadsWithoutAllocating(t *testing.T) {
 	}
 	defer p.remove(pe)
 	pkt := make([]byte, 172)
-	dst := localAddrPort(rx)
 	// The reads happen on the poller's goroutine: count every allocation
 	// of the process over many datagrams.
 	var before, after runtime.MemStats
@@ -202,5 +218,45 @@ func TestPollerReadsWithoutAllocating(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if per := float64(after.Mallocs-before.Mallocs) / sent; per > 0.05 {
 		t.Fatalf("%.2f allocations per datagram", per)
+	}
+}
+
+// TestSockWritesWithoutAllocating: a datagram sent through a leg's socket
+// allocates nothing, IPv4 and IPv6.
+func TestSockWritesWithoutAllocating(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	for network, ip := range map[string]net.IP{"udp4": net.IPv4(127, 0, 0, 1), "udp6": net.IPv6loopback} {
+		t.Run(network, func(t *testing.T) {
+			c, err := net.ListenUDP(network, &net.UDPAddr{IP: ip})
+			if err != nil {
+				t.Skipf("no %s loopback here: %v", network, err)
+			}
+			k, err := detach(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer k.close()
+			rx, err := net.ListenUDP(network, &net.UDPAddr{IP: ip})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rx.Close()
+			dst := localAddrPort(rx)
+			pkt := make([]byte, 172)
+			if n := testing.AllocsPerRun(200, func() {
+				if _, err := k.writeTo(pkt, dst); err != nil {
+					t.Fatal(err)
+				}
+			}); n != 0 {
+				t.Fatalf("%.1f allocations per datagram sent", n)
+			}
+			buf := make([]byte, 512)
+			_ = rx.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if n, _, err := rx.ReadFromUDPAddrPort(buf); err != nil || n != len(pkt) {
+				t.Fatalf("received %d bytes: %v", n, err)
+			}
+		})
 	}
 }

@@ -57,7 +57,8 @@ type rtcpPeer struct {
 // rtcpLeg is a leg's RTCP state. Readers (the leg's RTCP reader, and the
 // RTP reader under rtcp-mux) and the reporter share it under mu.
 type rtcpLeg struct {
-	conn  *net.UDPConn
+	conn  *net.UDPConn // as the port pool knows it; closed, its socket is sock's
+	sock  *sock
 	local netip.AddrPort
 
 	mu       sync.Mutex
@@ -233,11 +234,11 @@ func (s *Session) report(l *leg, now time.Time) {
 	if err != nil {
 		return
 	}
-	conn := r.conn
-	if mux || conn == nil {
-		conn = l.conn
+	out := r.sock
+	if mux || out == nil {
+		out = l.sock
 	}
-	if _, err := l.writeRTCP(conn, pkt, dst); err != nil {
+	if _, err := l.writeRTCP(out, pkt, dst); err != nil {
 		return
 	}
 	r.mu.Lock()
@@ -271,18 +272,18 @@ func (r *rtcpLeg) destination(p *peer) (netip.AddrPort, bool) {
 }
 
 // writeRTCP sends a compound packet on conn, as SRTCP when the leg is SRTP.
-func (l *leg) writeRTCP(conn *net.UDPConn, pkt []byte, dst netip.AddrPort) (int, error) {
+func (l *leg) writeRTCP(out *sock, pkt []byte, dst netip.AddrPort) (int, error) {
 	sec := l.sec.Load()
 	if !sec.active() {
-		return conn.WriteToUDPAddrPort(pkt, dst)
+		return out.writeTo(pkt, dst)
 	}
 	l.tx.mu.Lock()
 	defer l.tx.mu.Unlock()
-	out, err := sec.enc.RTCP(make([]byte, 0, len(pkt)+srtp.Overhead), pkt)
+	enc, err := sec.enc.RTCP(make([]byte, 0, len(pkt)+srtp.Overhead), pkt)
 	if err != nil {
 		return 0, err
 	}
-	return conn.WriteToUDPAddrPort(out, dst)
+	return out.writeTo(enc, dst)
 }
 
 // noteTx records the stream sent to the leg, for the SR: its SSRC, the

@@ -36,7 +36,7 @@ type sender struct {
 func (l *leg) write(pkt []byte, dst netip.AddrPort) (int, error) {
 	sec := l.sec.Load()
 	if !sec.active() {
-		return l.conn.WriteToUDPAddrPort(pkt, dst)
+		return l.sock.writeTo(pkt, dst)
 	}
 	l.tx.mu.Lock()
 	defer l.tx.mu.Unlock()
@@ -50,7 +50,7 @@ func (l *leg) write(pkt []byte, dst netip.AddrPort) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return l.conn.WriteToUDPAddrPort(out, dst)
+	return l.sock.writeTo(out, dst)
 }
 
 // OfferCrypto returns the edge's SRTP key for an offer it makes on leg l

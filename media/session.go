@@ -76,7 +76,15 @@ func newSession(callID string, cfg Config, pool *PortPool, poll *poller, m *metr
 			s.releasePorts()
 			return nil, fmt.Errorf("allocate rtp port for leg %s of call %s: %w", id, callID, err)
 		}
-		s.legs[id] = &leg{id: id, conn: conn, local: localAddrPort(conn), rtcp: newRTCPLeg(ctl), onLatch: m.countLatch}
+		l := &leg{id: id, conn: conn, local: localAddrPort(conn), rtcp: newRTCPLeg(ctl), onLatch: m.countLatch}
+		s.legs[id] = l
+		if l.sock, err = detach(conn); err == nil {
+			l.rtcp.sock, err = detach(ctl)
+		}
+		if err != nil {
+			s.releasePorts()
+			return nil, fmt.Errorf("media socket for leg %s of call %s: %w", id, callID, err)
+		}
 	}
 	s.fwd[LegA] = newForwarder(s, s.legs[LegA], s.legs[LegB])
 	s.fwd[LegB] = newForwarder(s, s.legs[LegB], s.legs[LegA])
@@ -276,13 +284,13 @@ func (s *Session) startReads() error {
 		l := s.legs[id]
 		// Short of the buffer's end: a datagram that fills it may have been
 		// truncated (forwarder.receive drops it).
-		pe, err := s.poll.add(l.conn, readBufferSize-srtp.Overhead, s.fwd[id].receive)
+		pe, err := s.poll.add(l.sock, readBufferSize-srtp.Overhead, s.fwd[id].receive)
 		if err != nil {
 			s.stopReads()
 			return err
 		}
 		s.reads = append(s.reads, pe)
-		pe, err = s.poll.add(l.rtcp.conn, rtcpReadSize, l.rtcp.receiver(s, l))
+		pe, err = s.poll.add(l.rtcp.sock, rtcpReadSize, l.rtcp.receiver(s, l))
 		if err != nil {
 			s.stopReads()
 			return err
@@ -303,8 +311,14 @@ func (s *Session) stopReads() {
 // releasePorts returns the legs' sockets to the pool.
 func (s *Session) releasePorts() {
 	for _, l := range s.legs {
-		if l != nil {
-			s.pool.Release(l.conn)
+		if l == nil {
+			continue
 		}
+		for _, k := range []*sock{l.sock, l.rtcp.sock} {
+			if k != nil {
+				k.close()
+			}
+		}
+		s.pool.Release(l.conn)
 	}
 }
