@@ -25,7 +25,7 @@ const snapWindow = 100
 // again it returns to the untouched passthrough as soon as that keeps the
 // stream monotonic, and otherwise maps the source with fixed offsets.
 //
-// The relay goroutine of the source leg and the mixer both use it; a mutex
+// The poller goroutine reading the source leg and the mixer both use it; a mutex
 // guards it (uncontended on the relay path).
 type outStream struct {
 	mu       sync.Mutex

@@ -69,7 +69,7 @@ type SessionStats struct {
 }
 
 // legCounters are the published counters of a leg. Each is written by one
-// relay goroutine and read by Stats, hence atomics.
+// poller goroutine and read by Stats, hence atomics.
 type legCounters struct {
 	rxPackets, rxBytes atomic.Uint64
 	txPackets, txBytes atomic.Uint64

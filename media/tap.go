@@ -9,10 +9,11 @@ package media
 // telephone-event) is decoded to 16-bit linear PCM at 8 kHz and passed to
 // Frame before it is sent to the other leg.
 type Tap interface {
-	// Frame is called on the relay goroutine of the leg from, once per audio
-	// packet (usually 20 ms, 160 samples). pcm holds the decoded samples;
-	// Frame may read them (listen) and may change them in place (whisper,
-	// barge: mix operator audio in). When it returns true the relay encodes
+	// Frame is called on the poller goroutine that reads the leg from
+	// (shared with other calls: poller_linux.go), once per audio packet
+	// (usually 20 ms, 160 samples). pcm holds the decoded samples; Frame
+	// may read them (listen) and may change them in place (whisper, barge:
+	// mix operator audio in). When it returns true the relay encodes
 	// pcm, in the receiving leg's law, as the payload it sends; when false
 	// the original payload goes out. Frame must not block, must not retain
 	// pcm, and must not call Session.Close.
