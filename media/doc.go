@@ -48,11 +48,12 @@
 //     WebRTC leg on a Session from the browser's offer, and Session runs a
 //     mixer while operators are on the call. See "Operator legs" below.
 //   - Poller (poller_linux.go, socket_linux.go): the sessions' RTP and RTCP
-//     sockets are taken out of Go's netpoller and read by a few pollers
-//     (one per core at most), each waiting in epoll_wait on its own set
-//     and handling one datagram per ready socket per round: no goroutine
-//     or read buffer per socket, and a flooded socket gets no more turns
-//     than a quiet one. Elsewhere than Linux a goroutine reads each socket.
+//     sockets are taken out of Go's netpoller and read by pollers, one
+//     for every four sessions (at least one per core), each waiting on an
+//     epoll set of its own and handling one datagram per ready socket per
+//     round: no goroutine or read buffer per socket, and a flooded socket
+//     gets no more turns than a quiet one. Elsewhere than Linux a
+//     goroutine reads each socket.
 //   - Manager: owns the PortPool and the pollers, creates and tracks
 //     sessions, and exports Prometheus metrics (namespace "edge",
 //     subsystem "media").

@@ -12,8 +12,9 @@ import (
 	"time"
 )
 
-// A poller reads the RTP and RTCP sockets of many sessions on one
-// goroutine, instead of a goroutine blocked on each socket. Its sockets
+// A poller reads the RTP and RTCP sockets of a few sessions on one
+// goroutine (Manager.poller: four), instead of a goroutine blocked on
+// each socket. Its sockets
 // (sock: out of Go's netpoller) are in an epoll set of its own,
 // level-triggered, whose descriptor is in Go's netpoller: the goroutine
 // sleeps there while no socket has a datagram (woken as any goroutine

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"runtime"
@@ -258,5 +259,37 @@ func TestSockWritesWithoutAllocating(t *testing.T) {
 				t.Fatalf("received %d bytes: %v", n, err)
 			}
 		})
+	}
+}
+
+// TestManagerSpreadsSessionsOverPollers: a poller reads at most four
+// sessions' sockets; the next session gets a poller of its own. Go's
+// scheduler shares the CPU between goroutines, so the relay of many calls
+// behind one goroutine starves when the CPU is saturated.
+func TestManagerSpreadsSessionsOverPollers(t *testing.T) {
+	m, _ := newTestManager(t, DefaultConfig())
+	defer m.Close()
+	const sessions = 10
+	for i := range sessions {
+		s, err := m.NewSession(fmt.Sprintf("call-%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	total := 0
+	for _, p := range m.pollers {
+		n := p.load()
+		if n > pollerSockets {
+			t.Fatalf("a poller reads %d sockets, more than %d", n, pollerSockets)
+		}
+		total += n
+	}
+	if total != 4*sessions || len(m.pollers) < (4*sessions+pollerSockets-1)/pollerSockets {
+		t.Fatalf("%d pollers read %d sockets of %d sessions", len(m.pollers), total, sessions)
 	}
 }
