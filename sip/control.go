@@ -21,8 +21,12 @@ func (s *Server) renewLoop(ctx context.Context) {
 	every := s.cfg.LeaseTTL / 3
 	reassert := false
 	next := time.Now()
+	var outages int64 // of the spool, as last seen
 	for {
-		if s.spool.Stats().StoreDown {
+		// An outage over before this loop looked (Redis back within a
+		// second, maybe empty) needs the re-assertion too: it counts.
+		if st := s.spool.Stats(); st.StoreDown || st.Outages != outages {
+			outages = st.Outages
 			reassert = true
 			// Every lease ages while Redis is away: no reaping until the
 			// live nodes have had a lease to renew theirs (HoldReaping).

@@ -72,6 +72,7 @@ type Stats struct {
 	DiskFull  bool  `json:"disk_full"`  // the last disk append failed
 	StoreDown bool  `json:"store_down"` // the store's last answer was unavailable
 	Dropped   int64 `json:"dropped"`    // lost since start (full, shutdown)
+	Outages   int64 `json:"outages"`    // times the store went down since start: an outage shorter than a look at StoreDown still counts
 }
 
 // item is an entry waiting in memory; seg is nil when it is in memory only.
@@ -97,6 +98,7 @@ type Spool struct {
 	loadedTo uint64
 	nextSeq  uint64
 	down     bool
+	outages  int64 // times down went true
 	diskFull bool
 	dropped  int64
 	disk     *disk // nil: memory only
@@ -238,7 +240,7 @@ func (s *Spool) Append(e Entry) error {
 func (s *Spool) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Entries: s.live + s.spilled, DiskFull: s.diskFull, StoreDown: s.down, Dropped: s.dropped}
+	st := Stats{Entries: s.live + s.spilled, DiskFull: s.diskFull, StoreDown: s.down, Dropped: s.dropped, Outages: s.outages}
 	if s.disk != nil {
 		st.DiskBytes = s.disk.bytes
 	}
@@ -253,6 +255,9 @@ func (s *Spool) signal() {
 }
 
 func (s *Spool) setDown(v bool) {
+	if v && !s.down {
+		s.outages++
+	}
 	s.down = v
 	s.met.down.Set(b2f(v))
 }

@@ -327,3 +327,23 @@ func TestSpoolEncodesAValueOnlyWhenItQueues(t *testing.T) {
 		t.Errorf("queued write: value %#v, data %q", second.Value, second.Data)
 	}
 }
+
+// TestSpoolCountsOutagesThatAreOver: an outage is counted once, when the
+// store goes down, and stays counted after the store is back, so that a
+// look after a short outage still sees it (the edge re-asserts its calls
+// after one: Redis may have come back empty).
+func TestSpoolCountsOutagesThatAreOver(t *testing.T) {
+	st := &fakeStore{}
+	s, _ := newTestSpool(t, Config{}, st)
+	run(t, s)
+	for i := 1; i <= 2; i++ {
+		st.set("*", true)
+		s.MarkDown()
+		s.MarkDown() // the same outage
+		st.set("*", false)
+		waitFor(t, "store back", func() bool { return s.Up() })
+		if st := s.Stats(); st.StoreDown || st.Outages != int64(i) {
+			t.Fatalf("after outage %d: %+v", i, st)
+		}
+	}
+}
