@@ -20,7 +20,7 @@ type Manager struct {
 
 	mu       sync.Mutex
 	sessions map[string]*Session
-	pollers  []*poller // made as sessions need them, up to GOMAXPROCS
+	pollers  []*poller // made as sessions need them (poller)
 	closed   bool
 }
 

@@ -22,6 +22,17 @@ func udpSocket(t *testing.T) *net.UDPConn {
 	return c
 }
 
+// newTestPoller is a poller, closed with the test.
+func newTestPoller(t *testing.T) *poller {
+	t.Helper()
+	p, err := newPoller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.close)
+	return p
+}
+
 // pollerSocket is a loopback socket as a leg's (detached), closed with the
 // test, and its address.
 func pollerSocket(t *testing.T) (*sock, netip.AddrPort) {
@@ -41,11 +52,7 @@ func pollerSocket(t *testing.T) (*sock, netip.AddrPort) {
 // datagrams of a quiet socket (another call, maybe of another workspace)
 // are handled among the flood's first, not after its backlog.
 func TestPollerTakesTurnsBetweenSockets(t *testing.T) {
-	p, err := newPoller()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.close()
+	p := newTestPoller(t)
 	flooded, floodedAddr := pollerSocket(t)
 	quiet, quietAddr := pollerSocket(t)
 	tx := udpSocket(t)
@@ -115,11 +122,7 @@ func TestPollerTakesTurnsBetweenSockets(t *testing.T) {
 // the next.
 func TestPollerRemoveWaitsForTheHandler(t *testing.T) {
 	base := runtime.NumGoroutine()
-	p, err := newPoller()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.close()
+	p := newTestPoller(t)
 	rx, rxAddr := pollerSocket(t)
 	tx := udpSocket(t)
 	entered, release := make(chan struct{}), make(chan struct{})
@@ -191,11 +194,7 @@ func TestPollerReadsWithoutAllocating(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
-	p, err := newPoller()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.close()
+	p := newTestPoller(t)
 	rx, dst := pollerSocket(t)
 	tx := udpSocket(t)
 	var n atomic.Int64

@@ -57,8 +57,7 @@ type rtcpPeer struct {
 // rtcpLeg is a leg's RTCP state. Readers (the leg's RTCP reader, and the
 // RTP reader under rtcp-mux) and the reporter share it under mu.
 type rtcpLeg struct {
-	conn  *net.UDPConn // as the port pool knows it; closed, its socket is sock's
-	sock  *sock
+	sock  *sock // the RTCP socket (the port pool releases it with the leg's RTP one)
 	local netip.AddrPort
 
 	mu       sync.Mutex
@@ -85,7 +84,7 @@ type rtcpLeg struct {
 func newRTCPLeg(conn *net.UDPConn) *rtcpLeg {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
-	r := &rtcpLeg{conn: conn, ssrc: binary.BigEndian.Uint32(b[:4]), cname: "edge-" + hex.EncodeToString(b[4:])}
+	r := &rtcpLeg{ssrc: binary.BigEndian.Uint32(b[:4]), cname: "edge-" + hex.EncodeToString(b[4:])}
 	if conn != nil {
 		r.local = localAddrPort(conn)
 	}
@@ -113,9 +112,9 @@ func (s *Session) SetRTCP(l Leg, addr netip.AddrPort, mux bool) error {
 // a longer one shows (onRTCP drops it as malformed).
 const rtcpReadSize = rtcp.MaxPacketSize + srtp.Overhead + 1
 
-// receiver is what handles the datagrams of r's socket, leg l's RTCP
-// port: onRTCP, on the poller's goroutine.
-func (r *rtcpLeg) receiver(s *Session, l *leg) func(pkt []byte, src netip.AddrPort) {
+// rtcpReceiver is what handles the datagrams of leg l's RTCP socket:
+// onRTCP, on the poller's goroutine.
+func (s *Session) rtcpReceiver(l *leg) func(pkt []byte, src netip.AddrPort) {
 	return func(pkt []byte, src netip.AddrPort) { s.onRTCP(l, pkt, src, time.Now()) }
 }
 

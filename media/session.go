@@ -290,7 +290,7 @@ func (s *Session) startReads() error {
 			return err
 		}
 		s.reads = append(s.reads, pe)
-		pe, err = s.poll.add(l.rtcp.sock, rtcpReadSize, l.rtcp.receiver(s, l))
+		pe, err = s.poll.add(l.rtcp.sock, rtcpReadSize, s.rtcpReceiver(l))
 		if err != nil {
 			s.stopReads()
 			return err

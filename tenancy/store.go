@@ -58,10 +58,10 @@ func WithReplicaAck(timeout time.Duration) StoreOption {
 
 // WithCallClient makes the writes of a call's life (its admission,
 // record and events, and the end of its token) go through c instead of
-// the store's client: the edge passes an auto-pipeliner on that client
-// (redis.Client.AutoPipeline), so that the writes of calls in progress at
-// the same moment share round trips and socket writes instead of taking
-// one each. Every other operation keeps the store's client.
+// the store's client: the edge passes the CallPipeline of that client, so
+// that the writes of calls in progress at the same moment share round
+// trips and socket writes instead of taking one each. Every other
+// operation keeps the store's client.
 func WithCallClient(c redis.Scripter) StoreOption { return func(s *Store) { s.calls = c } }
 
 // WithPolicy sets the platform's policy (quotas, trunk CIDR rules, the

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/voiceedge/edge/tenancy"
 	"github.com/voiceedge/edge/tenancy/tenancytest"
 )
@@ -14,7 +16,13 @@ import (
 // newEdgeStore is a Store of the edge's ACL user (tenancy.EdgeACL) on r.
 func newEdgeStore(t *testing.T, r *tenancytest.Redis) *tenancy.Store {
 	t.Helper()
-	rdb := r.EdgeClient(t)
+	return pipelinedStore(t, r.EdgeClient(t))
+}
+
+// pipelinedStore is a Store on rdb whose call writes go through its
+// CallPipeline, as the edge's do; the pipeline closes with the test.
+func pipelinedStore(t *testing.T, rdb redis.UniversalClient) *tenancy.Store {
+	t.Helper()
 	calls, err := tenancy.NewCallPipeline(rdb)
 	if err != nil {
 		t.Fatal(err)

@@ -22,12 +22,7 @@ func TestCallWritesShareThePipelineOnACluster(t *testing.T) {
 	cl := tenancytest.StartCluster(t)
 	admin := cl.Store(t)
 	rdb := cl.Client(t)
-	calls, err := tenancy.NewCallPipeline(rdb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = calls.Close() })
-	edge := tenancy.NewStore(rdb, tenancy.WithCallClient(calls))
+	edge := pipelinedStore(t, rdb)
 
 	var wss []string
 	masters := map[string]bool{}
