@@ -23,10 +23,7 @@ func newEdgeStore(t *testing.T, r *tenancytest.Redis) *tenancy.Store {
 // CallPipeline, as the edge's do; the pipeline closes with the test.
 func pipelinedStore(t *testing.T, rdb redis.UniversalClient) *tenancy.Store {
 	t.Helper()
-	calls, err := tenancy.NewCallPipeline(rdb)
-	if err != nil {
-		t.Fatal(err)
-	}
+	calls := tenancy.NewCallPipeline(rdb)
 	t.Cleanup(func() { _ = calls.Close() })
 	return tenancy.NewStore(rdb, tenancy.WithCallClient(calls))
 }

@@ -127,13 +127,7 @@ func TestCallWriteOfAStalledRedisEndsWithItsContext(t *testing.T) {
 	if err := admit(context.Background(), "call_0"); err != nil {
 		t.Fatal(err)
 	}
-	r.Pause()
-	resumed := false
-	defer func() {
-		if !resumed {
-			r.Resume()
-		}
-	}()
+	pause(t, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	begin := time.Now()
@@ -146,10 +140,81 @@ func TestCallWriteOfAStalledRedisEndsWithItsContext(t *testing.T) {
 		t.Fatalf("the stalled admission returned after %v, not with its context", took)
 	}
 	r.Resume()
-	resumed = true
 	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := admit(ctx, "call_2"); err != nil {
 		t.Fatalf("after Redis came back: %v", err)
 	}
+}
+
+// TestCallPipelineRefusesPastItsQueue: while Redis does not answer, the
+// call writes waiting for it are bounded: past the bound a write fails at
+// once, and the writes given up while Redis stalled are not sent when it
+// comes back (their callers spooled them).
+func TestCallPipelineRefusesPastItsQueue(t *testing.T) {
+	r := tenancytest.StartRedis(t)
+	p := tenancy.NewCallPipeline(r.Client(t))
+	defer p.Close()
+	const script = "return redis.call('INCR', KEYS[1])"
+	if err := p.Eval(context.Background(), script, []string{"given-up"}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	pause(t, r)
+	// A write awaited while Redis stalls holds the pipeline's one batch in
+	// flight; the writes after it queue.
+	inFlight := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		inFlight <- p.Eval(ctx, script, []string{"given-up"}).Err()
+	}()
+	time.Sleep(50 * time.Millisecond)
+	gaveUp, cancel := context.WithCancel(context.Background())
+	cancel()
+	var full error
+	for i := 0; i < 3*8192 && full == nil; i++ {
+		begin := time.Now()
+		err := p.Eval(gaveUp, script, []string{"given-up"}).Err()
+		if took := time.Since(begin); took > time.Second {
+			t.Fatalf("write %d returned after %v", i, took)
+		}
+		switch {
+		case errors.Is(err, tenancy.ErrPipelineFull):
+			full = err
+		case !errors.Is(err, context.Canceled):
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	if full == nil {
+		t.Fatal("the queue took every write while Redis stalled")
+	}
+	if err := <-inFlight; !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the write awaited while Redis stalled: %v", err)
+	}
+	r.Resume()
+	ctx, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	// The queue is full until the sender has taken it (at once, as soon
+	// as the batch in flight is answered).
+	n, err := p.Eval(ctx, script, []string{"given-up"}).Int()
+	for errors.Is(err, tenancy.ErrPipelineFull) && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+		n, err = p.Eval(ctx, script, []string{"given-up"}).Int()
+	}
+	if err != nil {
+		t.Fatalf("after Redis came back: %v", err)
+	}
+	// The first write, the one in flight when Redis stopped (which Redis
+	// may still read once it runs again) and this one: none of the writes
+	// given up in the queue.
+	if n > 3 {
+		t.Fatalf("the counter is %d: writes given up were sent", n)
+	}
+}
+
+// pause stops r's process until the test resumes it, or until the test
+// ends at the latest.
+func pause(t *testing.T, r *tenancytest.Redis) {
+	r.Pause()
+	t.Cleanup(r.Resume)
 }

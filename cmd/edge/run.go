@@ -57,10 +57,7 @@ func run(term, intr context.Context, cfg config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	calls, err := tenancy.NewCallPipeline(rdb)
-	if err != nil {
-		return err
-	}
+	calls := tenancy.NewCallPipeline(rdb)
 	defer calls.Close()
 	store := tenancy.NewStore(rdb, tenancy.WithPolicy(tenancy.Policy{Credentials: cfg.Credentials}), tenancy.WithReapObserver(reaps.Observe),
 		tenancy.WithCallClient(calls))
