@@ -98,22 +98,25 @@ func (p *CallPipeline) send() {
 func (p *CallPipeline) flush() {
 	p.mu.Lock()
 	b := p.next
-	if len(b.cmds) > 0 {
-		p.next = newCallBatch()
-	}
-	p.mu.Unlock()
-	if len(b.cmds) == 0 {
+	if len(b.cmds) == 0 { // its writes went with the batch before
+		p.mu.Unlock()
 		return
 	}
+	p.next = newCallBatch()
+	p.mu.Unlock()
 	// A write whose caller has given up (and spooled it) is not sent: after
 	// a stall, Redis gets the writes still awaited, not a backlog of
-	// abandoned ones. The client's read and write timeouts bound a stalled
-	// Redis; each command carries its own error, set by Exec.
+	// abandoned ones. It holds its context's error, for a caller whose wait
+	// sees the batch done and its context ended at once and takes the
+	// batch's command. The client's read and write timeouts bound a stalled
+	// Redis; each command sent carries its own error, set by Exec.
 	pipe := p.rdb.Pipeline()
 	for i, c := range b.cmds {
-		if b.ctxs[i].Err() == nil {
-			_ = pipe.Process(context.Background(), c)
+		if err := b.ctxs[i].Err(); err != nil {
+			c.SetErr(err)
+			continue
 		}
+		_ = pipe.Process(context.Background(), c)
 	}
 	if pipe.Len() > 0 {
 		_, _ = pipe.Exec(context.Background())
