@@ -34,13 +34,20 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// portBase spreads the RTP port ranges of the tests of this package.
+// portBase spreads the RTP port ranges of the tests of this package over
+// 29400-32599: above the media package's tests (20000-29306) and below the
+// kernel's ephemeral ports (32768 up). Other packages' tests bind those
+// while go test runs them in parallel, some in blocks: SIPp's media ports
+// count up from the free port a test hands it (-mp), a port per call. The
+// earlier 30200-34199 reached into them, and a CI run found three ranges
+// in a row with no pair free.
+// The tests of this package run one at a time, so 32 ranges never overlap.
 var portBase atomic.Int32
 
 // newTestManager returns a media manager on a loopback port range of its own.
 func newTestManager(t *testing.T, reg *prometheus.Registry) (*media.Manager, *media.PortPool) {
 	t.Helper()
-	lo := 30200 + int(portBase.Add(1)%40)*100
+	lo := 29400 + int(portBase.Add(1)%32)*100
 	pool, err := media.NewPortPool(netip.MustParseAddr("127.0.0.1"), lo, lo+99)
 	if err != nil {
 		t.Fatal(err)
