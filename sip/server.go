@@ -26,6 +26,7 @@ import (
 type Server struct {
 	cfg     Config
 	setups  *setupGate    // overload.go
+	workers *workerPool   // workers.go
 	ended   *endedInvites // absorb.go: the INVITEs of calls ended within 64*T1
 	router  Router
 	media   Media
@@ -170,16 +171,17 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 		_ = ua.Close()
 		return nil, fmt.Errorf("sip client: %w", err)
 	}
-	s.sipSrv.OnInvite(s.onInvite)
-	s.sipSrv.OnAck(s.onAck)
-	s.sipSrv.OnBye(s.onBye)
-	s.sipSrv.OnCancel(s.onCancel)
-	s.sipSrv.OnOptions(s.onOptions)
-	s.sipSrv.OnInfo(s.onInfo)
-	s.sipSrv.OnUpdate(s.onUpdate)
-	s.sipSrv.OnPrack(s.onPrack)
-	s.sipSrv.OnRefer(s.onRefer)   // refer.go
-	s.sipSrv.OnNotify(s.onNotify) // transfer.go
+	s.workers = newWorkerPool(maxWorkers) // workers.go: handlers run on grown stacks
+	s.sipSrv.OnInvite(s.workers.handler(s.onInvite))
+	s.sipSrv.OnAck(s.workers.handler(s.onAck))
+	s.sipSrv.OnBye(s.workers.handler(s.onBye))
+	s.sipSrv.OnCancel(s.workers.handler(s.onCancel))
+	s.sipSrv.OnOptions(s.workers.handler(s.onOptions))
+	s.sipSrv.OnInfo(s.workers.handler(s.onInfo))
+	s.sipSrv.OnUpdate(s.workers.handler(s.onUpdate))
+	s.sipSrv.OnPrack(s.workers.handler(s.onPrack))
+	s.sipSrv.OnRefer(s.workers.handler(s.onRefer))   // refer.go
+	s.sipSrv.OnNotify(s.workers.handler(s.onNotify)) // transfer.go
 	s.sipSrv.OnNoRoute(s.onUnsupported)
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	return s, nil
@@ -329,6 +331,7 @@ func (s *Server) Close() error {
 	if !s.running.Load() {
 		_ = s.spool.Close()
 	}
+	s.workers.close()
 	if err := s.ua.Close(); err != nil {
 		return fmt.Errorf("close sip stack: %w", err)
 	}

@@ -26,7 +26,10 @@ func (c *call) monitor() {
 		select {
 		case <-c.ctx.Done():
 		case now := <-ticks:
-			err := c.idleLeg(now, c.s.cfg.MediaTimeout)
+			// The checks and the hangup run on the worker pool (workers.go):
+			// they go deep, and this goroutine lives as long as the call.
+			var err error
+			c.s.workers.run(func() { err = c.idleLeg(now, c.s.cfg.MediaTimeout) })
 			if err == nil {
 				continue
 			}
@@ -40,7 +43,7 @@ func (c *call) monitor() {
 		}
 		break
 	}
-	c.hangup(context.Cause(c.ctx))
+	c.s.workers.run(func() { c.hangup(context.Cause(c.ctx)) })
 }
 
 // hangup sends BYE, in parallel, to each leg that is up and did not hang

@@ -1,0 +1,108 @@
+package sip
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestWorkerPoolReusesItsWorkers: handlers one after another run on one
+// worker, each returns only after its function did, and a handler that
+// finds every worker busy and the pool full runs at once where it is.
+func TestWorkerPoolReusesItsWorkers(t *testing.T) {
+	p := newWorkerPool(2)
+	defer p.close()
+	for i := range 100 {
+		ran := false
+		p.run(func() { ran = true })
+		if !ran {
+			t.Fatalf("run %d returned before its function ran", i)
+		}
+	}
+	if n := p.running(); n != 1 {
+		t.Fatalf("%d workers after 100 handlers in a row, want 1", n)
+	}
+
+	release := make(chan struct{})
+	var busy, held sync.WaitGroup
+	for range 2 {
+		busy.Add(1)
+		held.Add(1)
+		go p.run(func() { busy.Done(); <-release; held.Done() })
+	}
+	busy.Wait()
+	if n := p.running(); n != 2 {
+		t.Fatalf("%d workers with two handlers held, want 2", n)
+	}
+	done := make(chan struct{})
+	go p.run(func() { close(done) })
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a handler waited for a busy pool")
+	}
+	if n := p.running(); n != 2 {
+		t.Fatalf("%d workers, want the bound of 2", n)
+	}
+	close(release)
+	held.Wait()
+}
+
+// TestWorkerPoolCloseEndsItsWorkers: close ends the idle workers and the busy
+// ones once their handlers return; handlers after it still run.
+func TestWorkerPoolCloseEndsItsWorkers(t *testing.T) {
+	p := newWorkerPool(4)
+	release := make(chan struct{})
+	started := make(chan struct{})
+	go p.run(func() { close(started); <-release })
+	<-started
+	p.run(func() {})
+	p.close()
+	p.close()
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for p.running() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d workers left after close", p.running())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ran := false
+	p.run(func() { ran = true })
+	if !ran || p.running() != 0 {
+		t.Fatalf("after close: ran %v, %d workers", ran, p.running())
+	}
+}
+
+// deep uses about n KB of stack, as an INVITE's set-up does.
+//
+//go:noinline
+func deep(n int) int {
+	var pad [1000]byte
+	pad[n%len(pad)] = byte(n)
+	if n <= 1 {
+		return int(pad[0])
+	}
+	return deep(n-1) + int(pad[n%len(pad)])
+}
+
+// BenchmarkHandlerStack compares a handler needing 16 KB of stack on a new
+// goroutine per message (sipgo's way) with the same handler on the pool.
+func BenchmarkHandlerStack(b *testing.B) {
+	b.Run("goroutine per message", func(b *testing.B) {
+		done := make(chan struct{})
+		for b.Loop() {
+			go func() { deep(16); done <- struct{}{} }()
+			<-done
+		}
+	})
+	b.Run("worker pool", func(b *testing.B) {
+		p := newWorkerPool(maxWorkers)
+		defer p.close()
+		done := make(chan struct{})
+		for b.Loop() {
+			go func() { p.run(func() { deep(16) }); done <- struct{}{} }()
+			<-done
+		}
+	})
+}
