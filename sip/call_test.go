@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voiceedge/edge/internal/edgeproc"
 	"github.com/voiceedge/edge/tenancy"
 )
 
@@ -264,7 +265,7 @@ func TestCallOverTCP(t *testing.T) {
 	e := newTestEdge(t)
 	svc, target := startService(t, "uas_answer.xml")
 	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.1/32", target: target})
-	mport := freeUDPPort(t, "127.0.0.1")
+	mport := edgeproc.SIPpMediaPort(t, "127.0.0.1")
 	uac := startSipp(t, "uac_pcmu.xml", e.tcpAddr, "-t", "t1", "-i", "127.0.0.1", "-s", "+15551230001", "-mp", fmt.Sprint(mport), "-d", "1000")
 	if code, logs := uac.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("trunk sipp exit %d\n%s", code, logs)

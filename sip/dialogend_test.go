@@ -7,14 +7,16 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/voiceedge/edge/internal/edgeproc"
 )
 
 // startQuietService starts a SIPp service that does not echo RTP.
 func startQuietService(t *testing.T, scenario string) (*sippProc, string) {
 	t.Helper()
 	port := freeUDPPort(t, "127.0.0.2")
-	mport := freeUDPPort(t, "127.0.0.2")
-	p := startSipp(t, scenario, "-i", "127.0.0.2", "-p", fmt.Sprint(port), "-mp", fmt.Sprint(mport))
+	mport := edgeproc.SIPpMediaPort(t, "127.0.0.2", fmt.Sprint(port))
+	p := startSipp(t, scenario, "-i", "127.0.0.2", "-p", fmt.Sprint(port), "-mp", mport)
 	return p, fmt.Sprintf("sip:agent@127.0.0.2:%d;transport=udp", port)
 }
 

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/voiceedge/edge/internal/edgeproc"
 )
 
 // TestCallThroughKamailio puts a real Kamailio in front of the edge as the
@@ -19,7 +21,7 @@ func TestCallThroughKamailio(t *testing.T) {
 	svc, target := startService(t, "testdata/uas_hold.xml")
 	ws := e.addWorkspace(t, wsSpec{name: "Clinic", number: "+15551230001", cidr: "127.0.0.4/32", target: target})
 	sbc := startKamailio(t, "127.0.0.4", e.udpAddr)
-	mport := freeUDPPort(t, "127.0.0.1")
+	mport := edgeproc.SIPpMediaPort(t, "127.0.0.1")
 	uac := startSipp(t, "testdata/uac_via_sbc.xml", sbc.addr, "-i", "127.0.0.1", "-s", "+15551230001", "-mp", fmt.Sprint(mport))
 	if code, logs := uac.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("carrier sipp exit %d\n%s\n--- kamailio\n%s", code, logs, lastLines(sbc.logs(), 40))

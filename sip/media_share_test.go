@@ -1,9 +1,10 @@
 package sip
 
 import (
-	"fmt"
 	"testing"
 	"time"
+
+	"github.com/voiceedge/edge/internal/edgeproc"
 )
 
 // TestMediaShareLeavesRoomForOthers: a workspace at its share of this
@@ -27,7 +28,7 @@ func TestMediaShareLeavesRoomForOthers(t *testing.T) {
 		t.Errorf("concurrent_limit rejections = %v, want 1", got)
 	}
 	uacB := startSipp(t, "uac_pcmu.xml", e.udpAddr, "-i", "127.0.0.3", "-s", "+15551230002",
-		"-mp", fmt.Sprint(freeUDPPort(t, "127.0.0.3")), "-d", "200")
+		"-mp", edgeproc.SIPpMediaPort(t, "127.0.0.3"), "-d", "200")
 	if code, logs := uacB.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("B's call while A holds its share: sipp exit %d\n%s", code, logs)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voiceedge/edge/internal/edgeproc"
 	"github.com/voiceedge/edge/tenancy"
 )
 
@@ -19,8 +20,8 @@ func testScenario(name string) string { return "../../sip/testdata/sipp/" + name
 func startPeer(t *testing.T, scenario, ip string, extra ...string) (*sippProc, int) {
 	t.Helper()
 	port := freeUDPPort(t, ip)
-	mport := freeUDPPort(t, ip)
-	args := append([]string{"-i", ip, "-p", fmt.Sprint(port), "-mp", fmt.Sprint(mport)}, extra...)
+	mport := edgeproc.SIPpMediaPort(t, ip, fmt.Sprint(port))
+	args := append([]string{"-i", ip, "-p", fmt.Sprint(port), "-mp", mport}, extra...)
 	return startSipp(t, scenario, args...), port
 }
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/voiceedge/edge/internal/edgeproc"
 )
 
 // freeUDPPort returns a UDP port free on ip.
@@ -121,8 +123,8 @@ func lastLines(s string, n int) string {
 func startService(t *testing.T, scenario string, extra ...string) (*sippProc, string) {
 	t.Helper()
 	port := freeUDPPort(t, "127.0.0.2")
-	mport := freeUDPPort(t, "127.0.0.2")
-	args := append([]string{"-i", "127.0.0.2", "-p", fmt.Sprint(port), "-mp", fmt.Sprint(mport), "-rtp_echo"}, extra...)
+	mport := edgeproc.SIPpMediaPort(t, "127.0.0.2", fmt.Sprint(port))
+	args := append([]string{"-i", "127.0.0.2", "-p", fmt.Sprint(port), "-mp", mport, "-rtp_echo"}, extra...)
 	p := startSipp(t, scenario, args...)
 	return p, fmt.Sprintf("sip:agent@127.0.0.2:%d;transport=udp", port)
 }
@@ -131,7 +133,7 @@ func startService(t *testing.T, scenario string, extra ...string) (*sippProc, st
 // edge's UDP listener.
 func (e *testEdge) trunkCall(t *testing.T, scenario, number string, extra ...string) *sippProc {
 	t.Helper()
-	mport := freeUDPPort(t, "127.0.0.1")
-	args := append([]string{e.udpAddr, "-i", "127.0.0.1", "-s", number, "-mp", fmt.Sprint(mport)}, extra...)
+	mport := edgeproc.SIPpMediaPort(t, "127.0.0.1")
+	args := append([]string{e.udpAddr, "-i", "127.0.0.1", "-s", number, "-mp", mport}, extra...)
 	return startSipp(t, scenario, args...)
 }

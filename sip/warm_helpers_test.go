@@ -10,6 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/voiceedge/edge/internal/edgeproc"
 	"github.com/voiceedge/edge/media"
 )
 
@@ -120,7 +121,8 @@ func trunkReplaces(c *call) string {
 // Replaces: replaces to the edge.
 func (e *testEdge) startReplacer(t *testing.T, scenario, ip, replaces string, extra ...string) *sippProc {
 	t.Helper()
-	args := append([]string{e.udpAddr, "-i", ip, "-p", fmt.Sprint(freeUDPPort(t, ip)), "-mp", fmt.Sprint(freeUDPPort(t, ip)),
+	port := fmt.Sprint(freeUDPPort(t, ip))
+	args := append([]string{e.udpAddr, "-i", ip, "-p", port, "-mp", edgeproc.SIPpMediaPort(t, ip, port),
 		"-key", "replaces", replaces}, extra...)
 	return startSipp(t, testScenario(scenario), args...)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voiceedge/edge/internal/edgeproc"
 	"github.com/voiceedge/edge/tenancy"
 )
 
@@ -45,8 +46,7 @@ func (e *testEdge) trunkCallFrom(t *testing.T, number, from string, ms int) *sip
 	if err := os.WriteFile(scenario, []byte(strings.ReplaceAll(string(b), "+15550001111", from)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	mport := freeUDPPort(t, "127.0.0.1")
-	return startSipp(t, scenario, e.udpAddr, "-i", "127.0.0.1", "-s", number, "-mp", fmt.Sprint(mport), "-d", fmt.Sprint(ms))
+	return startSipp(t, scenario, e.udpAddr, "-i", "127.0.0.1", "-s", number, "-mp", edgeproc.SIPpMediaPort(t, "127.0.0.1"), "-d", fmt.Sprint(ms))
 }
 
 // waitCalls waits until key's workspace lists n answered calls and

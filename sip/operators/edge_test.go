@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/voiceedge/edge/internal/edgeproc"
 	"github.com/voiceedge/edge/routing"
 	"github.com/voiceedge/edge/sip"
 	"github.com/voiceedge/edge/tenancy"
@@ -228,8 +229,8 @@ func (p *sippProc) wait(t *testing.T, d time.Duration) (int, string) {
 func startService(t *testing.T, scenario string) (*sippProc, string) {
 	t.Helper()
 	port := freeUDPPort(t, "127.0.0.2")
-	mport := freeUDPPort(t, "127.0.0.2")
-	p := startSipp(t, scenario, "-i", "127.0.0.2", "-p", fmt.Sprint(port), "-mp", fmt.Sprint(mport), "-rtp_echo")
+	mport := edgeproc.SIPpMediaPort(t, "127.0.0.2", fmt.Sprint(port))
+	p := startSipp(t, scenario, "-i", "127.0.0.2", "-p", fmt.Sprint(port), "-mp", mport, "-rtp_echo")
 	return p, fmt.Sprintf("sip:agent@127.0.0.2:%d;transport=udp", port)
 }
 
@@ -237,9 +238,8 @@ func startService(t *testing.T, scenario string) (*sippProc, string) {
 // edge, streaming a tone for ms milliseconds.
 func (e *testEdge) trunkCall(t *testing.T, number string, ms int) *sippProc {
 	t.Helper()
-	mport := freeUDPPort(t, "127.0.0.1")
 	return startSipp(t, "../../loadtest/sipp/uac_pcmu.xml", e.udpAddr, "-i", "127.0.0.1", "-s", number,
-		"-mp", fmt.Sprint(mport), "-d", fmt.Sprint(ms))
+		"-mp", edgeproc.SIPpMediaPort(t, "127.0.0.1"), "-d", fmt.Sprint(ms))
 }
 
 // TestEndToEndSIPp: a live call through the edge (SIPp trunk on 127.0.0.1,

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voiceedge/edge/internal/edgeproc"
 	"github.com/voiceedge/edge/tenancy"
 )
 
@@ -42,12 +43,13 @@ func TestStalledStreamsLeaveCallAdmissionAlone(t *testing.T) {
 		t.Fatalf("streams opened: %v, want the node's cap of %d open", statuses, DefaultConfig().MaxStreams)
 	}
 	const calls = 20
-	port, mport := freeUDPPort(t, "127.0.0.2"), freeUDPPort(t, "127.0.0.2")
-	svc := startSipp(t, "../../loadtest/sipp/uas_answer.xml", "-i", "127.0.0.2", "-p", fmt.Sprint(port), "-mp", fmt.Sprint(mport),
+	port := freeUDPPort(t, "127.0.0.2")
+	mport := edgeproc.SIPpMediaPort(t, "127.0.0.2", fmt.Sprint(port))
+	svc := startSipp(t, "../../loadtest/sipp/uas_answer.xml", "-i", "127.0.0.2", "-p", fmt.Sprint(port), "-mp", mport,
 		"-rtp_echo", "-m", fmt.Sprint(calls))
 	tw := e.addWorkspace(t, "Calls", "+15551239999", fmt.Sprintf("sip:agent@127.0.0.2:%d;transport=udp", port))
 	uac := startSipp(t, "../../loadtest/sipp/uac_pcmu.xml", e.udpAddr, "-i", "127.0.0.1", "-s", "+15551239999",
-		"-mp", fmt.Sprint(freeUDPPort(t, "127.0.0.1")), "-d", "500", "-m", fmt.Sprint(calls), "-r", "10")
+		"-mp", edgeproc.SIPpMediaPort(t, "127.0.0.1"), "-d", "500", "-m", fmt.Sprint(calls), "-r", "10")
 	if code, logs := uac.wait(t, 60*time.Second); code != 0 {
 		t.Fatalf("%d calls at 10/s beside the stalled streams: trunk sipp exit %d\n%s", calls, code, logs)
 	}

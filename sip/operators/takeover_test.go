@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voiceedge/edge/internal/edgeproc"
 	"github.com/voiceedge/edge/media"
 	"github.com/voiceedge/edge/tenancy"
 )
@@ -57,7 +58,7 @@ func (e *testEdge) allowWarmTransfer(t *testing.T, tw *testWorkspace) {
 func startAgent(t *testing.T, scenario string, extra ...string) (*sippProc, string) {
 	t.Helper()
 	port := freeUDPPort(t, "127.0.0.2")
-	args := append([]string{"-i", "127.0.0.2", "-p", fmt.Sprint(port), "-mp", fmt.Sprint(freeUDPPort(t, "127.0.0.2"))}, extra...)
+	args := append([]string{"-i", "127.0.0.2", "-p", fmt.Sprint(port), "-mp", edgeproc.SIPpMediaPort(t, "127.0.0.2", fmt.Sprint(port))}, extra...)
 	return startSipp(t, scenario, args...), fmt.Sprintf("sip:agent@127.0.0.2:%d;transport=udp", port)
 }
 
@@ -66,7 +67,7 @@ func startAgent(t *testing.T, scenario string, extra ...string) (*sippProc, stri
 func (e *testEdge) echoingCaller(t *testing.T, number string) *sippProc {
 	t.Helper()
 	return startSipp(t, "../../loadtest/sipp/uac_wait_bye.xml", e.udpAddr, "-i", "127.0.0.1", "-s", number,
-		"-mp", fmt.Sprint(freeUDPPort(t, "127.0.0.1")), "-rtp_echo")
+		"-mp", edgeproc.SIPpMediaPort(t, "127.0.0.1"), "-rtp_echo")
 }
 
 // joinOperator joins a pion operator to call in mode with key and returns

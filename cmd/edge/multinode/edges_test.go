@@ -103,9 +103,10 @@ func TestSeveralEdges(t *testing.T) {
 // edge-2's list, joined in listen mode through edge-3 (which forwards to
 // edge-1): the operator hears the tone; it leaves through edge-2.
 func testOperatorAcrossNodes(t *testing.T, s *stack) {
-	mport := edgeproc.PortOf(edgeproc.FreeUDP(t, "127.0.0.1"))
+	port := edgeproc.PortOf(edgeproc.FreeUDP(t, "127.0.0.1"))
+	mport := edgeproc.SIPpMediaPort(t, "127.0.0.1", port)
 	uac := edgeproc.StartSIPp(t, "trunk", "../../../loadtest/sipp/uac_pcmu.xml", s.edges[0].SIP, "-i", "127.0.0.1",
-		"-p", edgeproc.PortOf(edgeproc.FreeUDP(t, "127.0.0.1")),
+		"-p", port,
 		"-s", number, "-mp", mport, "-d", "5000", "-m", "1", "-timeout", "40s", "-timeout_error", "-trace_err")
 	var id string
 	edgeproc.WaitFor(t, 10*time.Second, "the SIPp call answered on edge-1", func() bool {

@@ -33,9 +33,10 @@ func TestRollingRestartLosesNoCall(t *testing.T) {
 	}
 	sbc := edgeproc.StartKamailio(t, "127.0.0.1", addrs...)
 
+	port := edgeproc.PortOf(edgeproc.FreeUDP(t, "127.0.0.1"))
 	began := time.Now()
 	load := edgeproc.StartSIPp(t, "carrier load", "testdata/uac_via_carrier.xml", sbc.Addr, "-i", "127.0.0.1",
-		"-p", edgeproc.PortOf(edgeproc.FreeUDP(t, "127.0.0.1")), "-mp", edgeproc.PortOf(edgeproc.FreeUDP(t, "127.0.0.1")), "-s", number,
+		"-p", port, "-mp", edgeproc.SIPpMediaPort(t, "127.0.0.1", port), "-s", number,
 		"-r", fmt.Sprint(rollingCPS), "-m", fmt.Sprint(rollingCalls), "-d", fmt.Sprint(rollingHold.Milliseconds()),
 		"-l", "200", "-timeout", "120s", "-timeout_error", "-trace_err")
 	time.Sleep(3 * time.Second)

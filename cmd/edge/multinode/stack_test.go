@@ -88,7 +88,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 func startService(t *testing.T, name, scenario string, args ...string) (*edgeproc.SIPp, string) {
 	t.Helper()
 	port := edgeproc.PortOf(edgeproc.FreeUDP(t, serviceHost))
-	mport := edgeproc.PortOf(edgeproc.FreeUDP(t, serviceHost))
+	mport := edgeproc.SIPpMediaPort(t, serviceHost, port)
 	p := edgeproc.StartSIPp(t, name, scenario, append([]string{"-i", serviceHost, "-p", port, "-mp", mport, "-rtp_echo", "-timeout", "300s"}, args...)...)
 	return p, fmt.Sprintf("sip:agent@%s:%s;transport=udp", serviceHost, port)
 }

@@ -32,7 +32,8 @@ func (p *sipp) wait(d time.Duration) int { return p.ExitWithin(d) }
 // audio, and returns its target URI.
 func service(t *testing.T, host string) string {
 	t.Helper()
-	port, mport := edgeproc.PortOf(edgeproc.FreeUDP(t, host)), edgeproc.PortOf(edgeproc.FreeUDP(t, host))
+	port := edgeproc.PortOf(edgeproc.FreeUDP(t, host))
+	mport := edgeproc.SIPpMediaPort(t, host, port)
 	startSipp(t, "uas_answer.xml", "-i", host, "-p", port, "-mp", mport, "-rtp_echo")
 	return "sip:agent@" + host + ":" + port + ";transport=udp"
 }
@@ -42,8 +43,9 @@ func service(t *testing.T, host string) string {
 func dial(t *testing.T, e *edgeproc.Edge, src, number string, calls int, hold time.Duration) *sipp {
 	t.Helper()
 	n := strconv.Itoa(calls)
-	return startSipp(t, "uac_pcmu.xml", e.SIP, "-i", src, "-p", edgeproc.PortOf(edgeproc.FreeUDP(t, src)),
-		"-mp", edgeproc.PortOf(edgeproc.FreeUDP(t, src)), "-s", number, "-m", n, "-l", n, "-r", "10",
+	port := edgeproc.PortOf(edgeproc.FreeUDP(t, src))
+	return startSipp(t, "uac_pcmu.xml", e.SIP, "-i", src, "-p", port,
+		"-mp", edgeproc.SIPpMediaPort(t, src, port), "-s", number, "-m", n, "-l", n, "-r", "10",
 		"-d", strconv.FormatInt(hold.Milliseconds(), 10), "-timeout", "120s")
 }
 

@@ -26,7 +26,7 @@ func startSipp(t *testing.T, name, scenario string, args ...string) *sipp {
 func startService(t *testing.T, host string) string {
 	t.Helper()
 	port := edgeproc.PortOf(edgeproc.FreeUDP(t, host))
-	mport := edgeproc.PortOf(edgeproc.FreeUDP(t, host))
+	mport := edgeproc.SIPpMediaPort(t, host, port)
 	startSipp(t, "sipp service", "../../../loadtest/sipp/uas_load.xml", "-i", host, "-p", port, "-mp", mport, "-rtp_echo", "-max_socket", "10000")
 	time.Sleep(300 * time.Millisecond)
 	return fmt.Sprintf("sip:agent@%s:%s;transport=udp", host, port)
@@ -44,8 +44,9 @@ type trunkRun struct {
 // start runs it.
 func (r trunkRun) start(t *testing.T) *sipp {
 	t.Helper()
+	port := edgeproc.PortOf(edgeproc.FreeUDP(t, r.src))
 	return startSipp(t, r.name, "testdata/uac_short.xml", r.edgeSIP, "-s", r.number, "-i", r.src,
-		"-p", edgeproc.PortOf(edgeproc.FreeUDP(t, r.src)), "-mp", edgeproc.PortOf(edgeproc.FreeUDP(t, r.src)),
+		"-p", port, "-mp", edgeproc.SIPpMediaPort(t, r.src, port),
 		"-r", strconv.FormatFloat(r.rate, 'f', 1, 64), "-m", strconv.Itoa(r.calls), "-l", "2000",
 		"-d", strconv.FormatInt(r.hold.Milliseconds(), 10), "-trace_stat", "-stf", "stat.csv", "-fd", "1",
 		"-trace_err", "-timeout", "180s", "-recv_timeout", "20s", "-max_socket", "10000")
