@@ -3,6 +3,8 @@ package tenancy
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -24,6 +26,9 @@ import (
 // deadline passes (and the edge spools it), not when Redis answers. A
 // stalled Redis cannot make the queue grow without bound either: past
 // callPipelineMaxQueued writes, one fails at once with ErrPipelineFull.
+// Nor can one workspace take the queue from the others: past
+// callPipelineShare writes of its own, its next fails at once with
+// ErrPipelineShare, and the rest of the queue stays for the others.
 type CallPipeline struct {
 	rdb  redis.UniversalClient
 	wake chan struct{} // one token: the next batch has writes
@@ -41,6 +46,11 @@ type callBatch struct {
 	cmds []redis.Cmder
 	ctxs []context.Context
 	done chan struct{}
+	// per counts the batch's writes by the hash tag of their first key
+	// ({ws:<id>} for a workspace's call keys), once the batch holds
+	// more than callPipelineShare writes in all: below that no tag can
+	// be past its share, and most batches never need the map.
+	per map[string]int
 }
 
 var _ redis.Scripter = (*CallPipeline)(nil)
@@ -48,6 +58,11 @@ var _ redis.Scripter = (*CallPipeline)(nil)
 // ErrPipelineFull is the error of a call write made while
 // callPipelineMaxQueued writes are already waiting for Redis.
 var ErrPipelineFull = errors.New("redis call pipeline: queue full")
+
+// ErrPipelineShare is the error of a call write of a workspace that has
+// callPipelineShare writes waiting for Redis already. It is an
+// ErrPipelineFull.
+var ErrPipelineShare = fmt.Errorf("%w: the workspace's share", ErrPipelineFull)
 
 // errPipelineClosed is the error of a call write made after Close.
 var errPipelineClosed = errors.New("redis call pipeline: closed")
@@ -71,6 +86,12 @@ func newCallBatch() *callBatch { return &callBatch{done: make(chan struct{})} }
 // seconds of a full node's (EDGE_MAX_SETUPS' default of 1024 calls in
 // setup, three writes a call).
 const callPipelineMaxQueued = 8192
+
+// callPipelineShare bounds one workspace's writes waiting for Redis: half
+// the queue. A workspace at its admission share (half of the setups in
+// flight) makes about 1,500 writes; past the share are writes that no
+// call's set-up bounds, such as a storm of events.
+const callPipelineShare = callPipelineMaxQueued / 2
 
 // Close sends what is queued, waits for its answers and stops the
 // pipeline; writes made after it fail.
@@ -127,7 +148,7 @@ func (p *CallPipeline) flush() {
 // do queues cmd for the next batch and waits for its answer within ctx.
 // A command whose wait ends with ctx stays its batch's, which may still
 // run it: the caller gets a command of its own holding ctx's error.
-func (p *CallPipeline) do(ctx context.Context, cmd *redis.Cmd, argv []any) *redis.Cmd {
+func (p *CallPipeline) do(ctx context.Context, cmd *redis.Cmd, argv []any, key string) *redis.Cmd {
 	p.mu.Lock()
 	switch {
 	case p.closed:
@@ -140,6 +161,11 @@ func (p *CallPipeline) do(ctx context.Context, cmd *redis.Cmd, argv []any) *redi
 		return cmd
 	}
 	b := p.next
+	if !b.take(hashTag(key)) {
+		p.mu.Unlock()
+		cmd.SetErr(ErrPipelineShare)
+		return cmd
+	}
 	b.cmds = append(b.cmds, cmd)
 	b.ctxs = append(b.ctxs, ctx)
 	select {
@@ -194,8 +220,52 @@ func (p *CallPipeline) eval(ctx context.Context, name, payload string, keys []st
 	}
 	argv = append(argv, args...)
 	cmd := redis.NewCmd(ctx, argv...)
+	var key string
 	if len(keys) > 0 {
 		cmd.SetFirstKeyPos(3) // a cluster routes it by its first key's slot
+		key = keys[0]
 	}
-	return p.do(ctx, cmd, argv)
+	return p.do(ctx, cmd, argv, key)
+}
+
+// take counts a write of tag into the batch, unless tag holds its share
+// of it already. Before the batch holds a share in all nothing is
+// counted; the map then starts from the writes already in.
+func (b *callBatch) take(tag string) bool {
+	if b.per == nil {
+		if len(b.cmds) < callPipelineShare {
+			return true
+		}
+		b.per = make(map[string]int)
+		for _, c := range b.cmds {
+			b.per[hashTag(firstKey(c))]++
+		}
+	}
+	if b.per[tag] >= callPipelineShare {
+		return false
+	}
+	b.per[tag]++
+	return true
+}
+
+// firstKey is the first key of a queued script command ("" for none).
+func firstKey(c redis.Cmder) string {
+	args := c.Args()
+	if len(args) < 4 {
+		return ""
+	}
+	k, _ := args[3].(string)
+	return k
+}
+
+// hashTag is a key's hash tag, what a Cluster places it by: the part
+// between its first { and the next }, or the whole key when it has none
+// (Redis Cluster specification, "Hash tags").
+func hashTag(key string) string {
+	if i := strings.IndexByte(key, '{'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
+			return key[i+1 : i+1+j]
+		}
+	}
+	return key
 }

@@ -155,20 +155,7 @@ func TestCallPipelineRefusesPastItsQueue(t *testing.T) {
 	r := tenancytest.StartRedis(t)
 	p := tenancy.NewCallPipeline(r.Client(t))
 	defer p.Close()
-	const script = "return redis.call('INCR', KEYS[1])"
-	if err := p.Eval(context.Background(), script, []string{"given-up"}).Err(); err != nil {
-		t.Fatal(err)
-	}
-	pause(t, r)
-	// A write awaited while Redis stalls holds the pipeline's one batch in
-	// flight; the writes after it queue.
-	inFlight := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		defer cancel()
-		inFlight <- p.Eval(ctx, script, []string{"given-up"}).Err()
-	}()
-	time.Sleep(50 * time.Millisecond)
+	inFlight := stallWithAWriteInFlight(t, r, p, "given-up")
 	gaveUp, cancel := context.WithCancel(context.Background())
 	cancel()
 	var full error
@@ -210,6 +197,83 @@ func TestCallPipelineRefusesPastItsQueue(t *testing.T) {
 	if n > 3 {
 		t.Fatalf("the counter is %d: writes given up were sent", n)
 	}
+}
+
+// TestCallPipelineKeepsTheOthersShare: while Redis does not answer, one
+// workspace's writes take at most half the queue; past that its writes
+// fail at once with ErrPipelineShare, while another workspace's still
+// queue, as many as the first one's. When Redis is back both write again.
+func TestCallPipelineKeepsTheOthersShare(t *testing.T) {
+	r := tenancytest.StartRedis(t)
+	p := tenancy.NewCallPipeline(r.Client(t))
+	defer p.Close()
+	keyA, keyB := "{ws:ws_a}:counter", "{ws:ws_b}:counter"
+	inFlight := stallWithAWriteInFlight(t, r, p, keyA)
+	// Writes given up at once hold their place in the queue, as the
+	// writes of callers still waiting would.
+	gaveUp, cancel := context.WithCancel(context.Background())
+	cancel()
+	fill := func(key string) (queued int, refused error) {
+		for range 3 * 8192 {
+			err := p.Eval(gaveUp, script, []string{key}).Err()
+			if !errors.Is(err, context.Canceled) {
+				return queued, err
+			}
+			queued++
+		}
+		return queued, nil
+	}
+	nA, errA := fill(keyA)
+	if !errors.Is(errA, tenancy.ErrPipelineShare) || !errors.Is(errA, tenancy.ErrPipelineFull) {
+		t.Fatalf("workspace A after %d writes: %v, want its share refused", nA, errA)
+	}
+	nB, errB := fill(keyB)
+	if nB < nA || !errors.Is(errB, tenancy.ErrPipelineFull) {
+		t.Fatalf("workspace B queued %d writes (A %d) before %v", nB, nA, errB)
+	}
+	if err := p.Eval(gaveUp, script, []string{keyA}).Err(); !errors.Is(err, tenancy.ErrPipelineFull) {
+		t.Fatalf("A once the queue is full: %v", err)
+	}
+	t.Logf("queued while Redis stalled: A %d, B %d", nA, nB)
+	if err := <-inFlight; !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the write awaited while Redis stalled: %v", err)
+	}
+	r.Resume()
+	for _, key := range []string{keyA, keyB} {
+		ctx, done := context.WithTimeout(context.Background(), 10*time.Second)
+		err := p.Eval(ctx, script, []string{key}).Err()
+		for errors.Is(err, tenancy.ErrPipelineFull) && ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+			err = p.Eval(ctx, script, []string{key}).Err()
+		}
+		done()
+		if err != nil {
+			t.Fatalf("%s after Redis came back: %v", key, err)
+		}
+	}
+}
+
+// script is the call write of the pipeline tests: a counter per key.
+const script = "return redis.call('INCR', KEYS[1])"
+
+// stallWithAWriteInFlight writes key once, stalls r and makes a write of
+// key that Redis does not answer: it holds the pipeline's one batch in
+// flight, so the writes after it queue. Its error (its 200 ms deadline)
+// comes on the channel.
+func stallWithAWriteInFlight(t *testing.T, r *tenancytest.Redis, p *tenancy.CallPipeline, key string) <-chan error {
+	t.Helper()
+	if err := p.Eval(context.Background(), script, []string{key}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	pause(t, r)
+	inFlight := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		inFlight <- p.Eval(ctx, script, []string{key}).Err()
+	}()
+	time.Sleep(50 * time.Millisecond)
+	return inFlight
 }
 
 // pause stops r's process until the test resumes it, or until the test
