@@ -49,6 +49,12 @@ func BenchmarkCallMemory(b *testing.B) {
 		warmup  = 200
 		active  = 200 // calls held up for live-B/call (4 RTP ports each)
 	)
+	if *callMemProfile != "" {
+		// Sample every 256 bytes: a call's few KB are then all in the
+		// profile, not one sample in 512 KB.
+		defer func(r int) { runtime.MemProfileRate = r }(runtime.MemProfileRate)
+		runtime.MemProfileRate = 256
+	}
 	e := newMemEdge(b)
 	trunks := make([]*memTrunk, workers)
 	for i := range trunks {
@@ -161,6 +167,9 @@ func newMemEdge(tb testing.TB) *memEdge {
 	cfg.PublicIP = netip.MustParseAddr("127.0.0.1")
 	cfg.RateLimit = 0
 	cfg.MediaTimeout = 0
+	// Calls as fast as 16 trunks make them saturate the CPU; the unit
+	// under measure is memory, so the CPU shedder stays off.
+	cfg.OverloadLatency = 0
 	srv, err := New(cfg, fakeRouter{route}, MediaManager(mgr), nopStore{}, WithLogger(testLogger()))
 	if err != nil {
 		tb.Fatal(err)
@@ -332,7 +341,7 @@ func (w *memTrunk) call() (*memCall, error) {
 		return nil, err
 	}
 	if res.StatusCode != 200 {
-		return nil, fmt.Errorf("INVITE answered %d", res.StatusCode)
+		return nil, fmt.Errorf("INVITE answered %d\n%s", res.StatusCode, res)
 	}
 	c := &memCall{w: w, inv: inv, to: res.To().Value(), target: res.Contact().Address.String()}
 	if _, err := w.conn.WriteToUDP([]byte(c.request("ACK", 1)), w.edge); err != nil {
