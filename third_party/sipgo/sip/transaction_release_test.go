@@ -58,7 +58,8 @@ func TestClientTxTerminateStopsTimerM(t *testing.T) {
 }
 
 // A completed non-INVITE transaction over UDP keeps only what answering
-// retransmissions needs: the key, the method and the final response.
+// retransmissions needs: the key, the method and the final response's
+// bytes.
 func TestServerTxNonInviteCompletedReleasesOrigin(t *testing.T) {
 	req := testCreateRequest(t, "BYE", "sip:example.com", "UDP", "127.0.0.1:5060")
 	outgoing := bytes.NewBuffer(nil)
@@ -78,6 +79,12 @@ func TestServerTxNonInviteCompletedReleasesOrigin(t *testing.T) {
 	origin := tx.Origin()
 	require.Equal(t, BYE, origin.Method)
 	require.Nil(t, origin.Via(), "the request's headers are released")
+
+	tx.fsmMu.Lock()
+	require.Nil(t, tx.fsmResp, "the parsed response is released")
+	require.NotNil(t, tx.wire, "the response as sent is kept")
+	tx.fsmMu.Unlock()
+	tx.TerminateGracefully() // finalized: it stays for Timer J
 
 	// The retransmitted request is answered with the same response.
 	first := outgoing.String()

@@ -1,8 +1,10 @@
 package sip
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 )
 
@@ -24,6 +26,18 @@ type ServerTx struct {
 	timer_1xx    *time.Timer
 	timer_l      *time.Timer
 	reliable     bool
+	// wire is the final response as sent, once a non-INVITE transaction
+	// over UDP is Completed (actFinal): it answers retransmissions until
+	// Timer J in place of fsmResp, which is released.
+	wire *wireResp
+}
+
+// wireResp is a response as UDPConnection.WriteMsg sent it: its bytes and
+// where they went.
+type wireResp struct {
+	conn *UDPConnection
+	data []byte
+	to   net.UDPAddr
 }
 
 func NewServerTx(key string, origin *Request, conn Connection, logger *slog.Logger) *ServerTx {
@@ -195,7 +209,7 @@ func (tx *ServerTx) TerminateGracefully() {
 
 	// Check did we receive final response
 	tx.fsmMu.Lock()
-	finalized := tx.fsmResp != nil && !tx.fsmResp.IsProvisional()
+	finalized := tx.wire != nil || tx.fsmResp != nil && !tx.fsmResp.IsProvisional()
 	tx.fsmMu.Unlock()
 	if !finalized {
 		tx.Terminate()
@@ -300,4 +314,26 @@ func (tx *ServerTx) delete(err error) bool {
 		}
 	}
 	return true
+}
+
+// keepWire replaces the final response of a Completed non-INVITE
+// transaction over UDP by its bytes: for Timer J (64*T1) it only answers
+// retransmissions, and a parsed response with its cloned headers is
+// three times the size of what was sent. Called with fsmMu held.
+func (tx *ServerTx) keepWire() {
+	conn, ok := tx.conn.(*UDPConnection)
+	resp := tx.fsmResp
+	if !ok || resp == nil {
+		return
+	}
+	to, err := udpDestination(resp)
+	if err != nil {
+		return
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer bufPool.Put(buf)
+	buf.Reset()
+	resp.StringWrite(buf)
+	tx.wire = &wireResp{conn: conn, data: bytes.Clone(buf.Bytes()), to: to}
+	tx.fsmResp = nil
 }

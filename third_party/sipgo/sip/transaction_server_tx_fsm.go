@@ -242,8 +242,10 @@ func (tx *ServerTx) actFinal() fsmInput {
 	tx.mu.Lock()
 	if !tx.reliable {
 		// Completed until Timer J (64*T1) only to answer retransmissions,
-		// which the key matches and fsmResp answers: release the request.
+		// which the key matches and fsmResp answers: release the request,
+		// and keep the response as sent.
 		tx.origin = nil
+		tx.keepWire()
 	}
 	tx.timer_j = time.AfterFunc(tx.timer_j_time, func() {
 		tx.spinFsm(server_input_timer_j)
@@ -333,6 +335,13 @@ func (tx *ServerTx) passResp() error {
 	lastResp := tx.fsmResp
 
 	if lastResp == nil {
+		if w := tx.wire; w != nil {
+			// Completed: a retransmission gets the final response again.
+			if err := w.conn.writeData(w.data, w.to); err != nil {
+				tx.fsmErr = wrapTransportError(err)
+				return err
+			}
+		}
 		// We may have received multiple request but without any response
 		// placed yet in transaction
 		return nil

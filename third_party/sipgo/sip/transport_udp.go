@@ -332,15 +332,21 @@ func (c *UDPConnection) WriteMsg(msg Message) error {
 		return ErrUDPMTUCongestion
 	}
 
-	var n int
-	var err error
+	raddr, err := udpDestination(msg)
+	if err != nil {
+		return err
+	}
+	return c.writeData(data, raddr)
+}
 
+// udpDestination is where WriteMsg sends msg.
+func udpDestination(msg Message) (net.UDPAddr, error) {
 	a := msg.remoteAddress() // Destination should be already resolved by transport layer
 	if a.IP == nil {
 		// Do fallback
 		host, port, err := ParseAddr(msg.Destination())
 		if err != nil {
-			return err
+			return net.UDPAddr{}, err
 		}
 		a.IP = net.ParseIP(host)
 		a.Port = port
@@ -354,8 +360,12 @@ func (c *UDPConnection) WriteMsg(msg Message) error {
 	if raddr.Port == 0 {
 		raddr.Port = DefaultUdpPort
 	}
+	return raddr, nil
+}
 
-	n, err = c.WriteTo(data, &raddr)
+// writeData sends a message as WriteMsg has marshalled it.
+func (c *UDPConnection) writeData(data []byte, raddr net.UDPAddr) error {
+	n, err := c.WriteTo(data, &raddr)
 	if err != nil {
 		return fmt.Errorf("udp conn %s err. %w", c.PacketConn.LocalAddr().String(), err)
 	}
