@@ -37,6 +37,8 @@ type CallPipeline struct {
 	mu     sync.Mutex
 	next   *callBatch // the batch being filled
 	closed bool
+
+	metrics pipelineMetrics // store_callpipeline_metrics.go
 }
 
 // callBatch is the writes that go to Redis together, each with its
@@ -76,6 +78,7 @@ func NewCallPipeline(rdb redis.UniversalClient) *CallPipeline {
 		done: make(chan struct{}),
 		next: newCallBatch(),
 	}
+	p.metrics = newPipelineMetrics(p)
 	go p.send()
 	return p
 }
@@ -157,12 +160,14 @@ func (p *CallPipeline) do(ctx context.Context, cmd *redis.Cmd, argv []any, key s
 		return cmd
 	case len(p.next.cmds) >= callPipelineMaxQueued:
 		p.mu.Unlock()
+		p.metrics.full.Inc()
 		cmd.SetErr(ErrPipelineFull)
 		return cmd
 	}
 	b := p.next
 	if !b.take(hashTag(key)) {
 		p.mu.Unlock()
+		p.metrics.share.Inc()
 		cmd.SetErr(ErrPipelineShare)
 		return cmd
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/voiceedge/edge/tenancy"
 	"github.com/voiceedge/edge/tenancy/tenancytest"
 )
@@ -235,6 +237,26 @@ func TestCallPipelineKeepsTheOthersShare(t *testing.T) {
 		t.Fatalf("A once the queue is full: %v", err)
 	}
 	t.Logf("queued while Redis stalled: A %d, B %d", nA, nB)
+	refused := map[string]float64{}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(p.Collectors()...)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			switch mf.GetName() {
+			case "edge_redis_call_writes_refused_total":
+				refused[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+			case "edge_redis_call_writes_queued":
+				refused["queued"] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	if refused["workspace_share"] < 1 || refused["queue_full"] < 1 || refused["queued"] != float64(nA+nB) {
+		t.Errorf("metrics = %v, want both refusals counted and %d writes queued", refused, nA+nB)
+	}
 	if err := <-inFlight; !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("the write awaited while Redis stalled: %v", err)
 	}

@@ -59,6 +59,7 @@ func run(term, intr context.Context, cfg config, stderr io.Writer) error {
 	}
 	calls := tenancy.NewCallPipeline(rdb)
 	defer calls.Close()
+	reg.MustRegister(calls.Collectors()...)
 	store := tenancy.NewStore(rdb, tenancy.WithPolicy(tenancy.Policy{Credentials: cfg.Credentials}), tenancy.WithReapObserver(reaps.Observe),
 		tenancy.WithCallClient(calls))
 	// Event streams wait in Redis (XREAD BLOCK, a second at a time): they
