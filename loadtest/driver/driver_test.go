@@ -253,3 +253,24 @@ func TestSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestIsEcho: only the generator's PCMU packets count as received, not an
+// RTCP report that lands on a caller socket.
+func TestIsEcho(t *testing.T) {
+	rtp := make([]byte, rtpPacketLen)
+	rtp[0] = 0x80
+	sr := append([]byte{0x80, 200, 0, 6}, make([]byte, 24)...) // RTCP SR
+	long := append(append([]byte(nil), rtp...), 0)
+	v1 := append([]byte(nil), rtp...)
+	v1[0] = 0x40
+	for name, tc := range map[string]struct {
+		b    []byte
+		want bool
+	}{
+		"rtp": {rtp, true}, "rtcp": {sr, false}, "other size": {long, false}, "version 1": {v1, false}, "empty": {nil, false},
+	} {
+		if got := isEcho(tc.b); got != tc.want {
+			t.Errorf("%s: isEcho = %v, want %v", name, got, tc.want)
+		}
+	}
+}

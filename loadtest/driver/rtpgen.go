@@ -61,10 +61,13 @@ func streamRTP(ctx context.Context, legs []*rtpLeg, d time.Duration) (sent, rece
 			buf := make([]byte, 1500)
 			for {
 				_ = l.conn.SetReadDeadline(time.Now().Add(2 * time.Second))
-				if _, err := l.conn.Read(buf); err != nil {
+				n, err := l.conn.Read(buf)
+				if err != nil {
 					return
 				}
-				l.recv.Add(1)
+				if isEcho(buf[:n]) {
+					l.recv.Add(1)
+				}
 			}
 		}()
 	}
@@ -99,6 +102,15 @@ func streamRTP(ctx context.Context, legs []*rtpLeg, d time.Duration) (sent, rece
 		received += l.recv.Load()
 	}
 	return sent, received
+}
+
+// isEcho reports whether b is one of the generator's packets come back:
+// an RTP packet (version 2) of PCMU, of the generator's size. A relay's
+// RTCP for a call goes to the caller's port + 1 (RFC 3550, no a=rtcp in
+// the offer), which among a thousand ephemeral caller sockets can be
+// another call's, and counted it made the loss come out negative.
+func isEcho(b []byte) bool {
+	return len(b) == rtpPacketLen && b[0]>>6 == 2 && b[1]&0x7f == 0
 }
 
 // pcmuSDP is a PCMU offer or answer with media on ip:port.
