@@ -12,10 +12,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-const (
-	quietSSRC = 0x5eed
-	floodSSRC = 0xbad0bad0
-)
+// floodSSRC marks the flood's packets (trunkSSRC the quiet calls').
+const floodSSRC = 0xbad0bad0
 
 // TestRTPFloodOfOneWorkspaceSparesAnother: a peer of one workspace floods
 // its own call's media port, and the media ports of another workspace's
@@ -131,30 +129,9 @@ func TestRTPFloodOfOneWorkspaceSparesAnother(t *testing.T) {
 	e.checkNoLeaks(t, wsQ, wsN)
 }
 
-// udpSocket is a media socket of a test on ip, closed at cleanup.
-func udpSocket(t *testing.T, ip string) *net.UDPConn {
-	t.Helper()
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(ip)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
-}
-
-// rtpPacket is a PCMU packet of ssrc with sequence number seq.
-func rtpPacket(ssrc uint32, seq uint16) []byte {
-	pkt := make([]byte, 12+160)
-	pkt[0] = 0x80
-	binary.BigEndian.PutUint16(pkt[2:], seq)
-	binary.BigEndian.PutUint32(pkt[4:], uint32(seq)*160)
-	binary.BigEndian.PutUint32(pkt[8:], ssrc)
-	return pkt
-}
-
 // exchange sends n packets from each socket to its port, 20 ms apart,
 // starting at sequence number seq0+1, and counts per socket the packets
-// of quietSSRC that come back until 300 ms after the last; foreign counts
+// of trunkSSRC that come back until 300 ms after the last; foreign counts
 // the packets of any other source.
 func exchange(t *testing.T, socks []*net.UDPConn, to []netip.AddrPort, n int, seq0 uint16) (got []int, foreign int) {
 	t.Helper()
@@ -170,7 +147,7 @@ func exchange(t *testing.T, socks []*net.UDPConn, to []netip.AddrPort, n int, se
 				}
 				switch {
 				case m < 12 || buf[1]&0x7f != 0:
-				case binary.BigEndian.Uint32(buf[8:]) == quietSSRC:
+				case binary.BigEndian.Uint32(buf[8:]) == trunkSSRC:
 					got[i]++
 				default:
 					foreign++
@@ -180,7 +157,7 @@ func exchange(t *testing.T, socks []*net.UDPConn, to []netip.AddrPort, n int, se
 	}
 	for k := range n {
 		for i, s := range socks {
-			if _, err := s.WriteToUDPAddrPort(rtpPacket(quietSSRC, seq0+uint16(k)+1), to[i]); err != nil {
+			if _, err := s.WriteToUDPAddrPort(rtpPacket(trunkSSRC, seq0+uint16(k)+1), to[i]); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -20,12 +20,31 @@ type rtpSocket struct {
 
 func newRTPSocket(t *testing.T) *rtpSocket {
 	t.Helper()
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	return &rtpSocket{conn: udpSocket(t, "127.0.0.1")}
+}
+
+// trunkSSRC is the SSRC of the packets a test's trunk sends.
+const trunkSSRC = 0x5eed
+
+// udpSocket is a media socket of a test on ip, closed at cleanup.
+func udpSocket(t *testing.T, ip string) *net.UDPConn {
+	t.Helper()
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(ip)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &rtpSocket{conn: conn}
+	return conn
+}
+
+// rtpPacket is a PCMU packet of ssrc with sequence number seq.
+func rtpPacket(ssrc uint32, seq uint16) []byte {
+	pkt := make([]byte, 12+160)
+	pkt[0] = 0x80
+	binary.BigEndian.PutUint16(pkt[2:], seq)
+	binary.BigEndian.PutUint32(pkt[4:], uint32(seq)*160)
+	binary.BigEndian.PutUint32(pkt[8:], ssrc)
+	return pkt
 }
 
 func (r *rtpSocket) port() int { return r.conn.LocalAddr().(*net.UDPAddr).Port }
@@ -34,16 +53,11 @@ func (r *rtpSocket) port() int { return r.conn.LocalAddr().(*net.UDPAddr).Port }
 // came back (the service echoes).
 func (r *rtpSocket) talk(t *testing.T, to netip.AddrPort, n int) int {
 	t.Helper()
-	pkt := make([]byte, 12+160)
-	pkt[0] = 0x80
-	binary.BigEndian.PutUint32(pkt[8:], 0x5eed)
 	got := 0
 	buf := make([]byte, 2048)
 	for i := 0; i < n; i++ {
 		r.seq++
-		binary.BigEndian.PutUint16(pkt[2:], r.seq)
-		binary.BigEndian.PutUint32(pkt[4:], uint32(r.seq)*160)
-		if _, err := r.conn.WriteToUDPAddrPort(pkt, to); err != nil {
+		if _, err := r.conn.WriteToUDPAddrPort(rtpPacket(trunkSSRC, r.seq), to); err != nil {
 			t.Fatal(err)
 		}
 		_ = r.conn.SetReadDeadline(time.Now().Add(20 * time.Millisecond))

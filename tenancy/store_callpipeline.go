@@ -165,7 +165,7 @@ func (p *CallPipeline) do(ctx context.Context, cmd *redis.Cmd, argv []any, key s
 		return cmd
 	}
 	b := p.next
-	if !b.take(hashTag(key)) {
+	if !b.take(key) {
 		p.mu.Unlock()
 		p.metrics.share.Inc()
 		cmd.SetErr(ErrPipelineShare)
@@ -233,10 +233,11 @@ func (p *CallPipeline) eval(ctx context.Context, name, payload string, keys []st
 	return p.do(ctx, cmd, argv, key)
 }
 
-// take counts a write of tag into the batch, unless tag holds its share
-// of it already. Before the batch holds a share in all nothing is
-// counted; the map then starts from the writes already in.
-func (b *callBatch) take(tag string) bool {
+// take counts a write whose first key is key into the batch, unless the
+// key's hash tag holds its share of it already. Before the batch holds a
+// share in all nothing is counted, not even the tag; the map then starts
+// from the writes already in.
+func (b *callBatch) take(key string) bool {
 	if b.per == nil {
 		if len(b.cmds) < callPipelineShare {
 			return true
@@ -246,6 +247,7 @@ func (b *callBatch) take(tag string) bool {
 			b.per[hashTag(firstKey(c))]++
 		}
 	}
+	tag := hashTag(key)
 	if b.per[tag] >= callPipelineShare {
 		return false
 	}

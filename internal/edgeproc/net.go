@@ -66,9 +66,7 @@ func EvenPort(t testing.TB, host string) int {
 func SIPpMediaPort(t testing.TB, host string, avoid ...string) string {
 	t.Helper()
 	for range 100 {
-		var p int
-		fmt.Sscan(PortOf(FreeUDP(t, host)), &p)
-		p &^= 1
+		p := EvenPort(t, host)
 		if p+3 <= 65535 && !nearAny(p, avoid) && udpFree(host, p, 4) {
 			return fmt.Sprint(p)
 		}
