@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -35,27 +37,29 @@ type relayPair struct {
 
 // rtpengineRef starts rtpengine and relays the same paced RTP through
 // the edge and through rtpengine for each of RelayCalls, alternately,
-// RefRuns times (odd runs edge first).
-func (r *runner) rtpengineRef(ctx context.Context) ([]*relayPair, error) {
+// RefRuns times (odd runs edge first). With -profile, the edge's
+// streaming period at the most calls of run 1 is CPU-profiled.
+func (r *runner) rtpengineRef(ctx context.Context) ([]*relayPair, *profileSummary, error) {
 	if err := r.s.startRTPEngine(ctx, r.s.sipAddr.Addr()); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ng, err := newNGClient(r.s.ngAddr)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer ng.Close()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("loadtest-relay"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer ua.Close()
 	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(r.o.UACIPs[0].String()))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer client.Close()
 	var out []*relayPair
+	var prof *profileSummary
 	for run := 1; run <= r.o.RefRuns; run++ {
 		for _, n := range r.o.RelayCalls {
 			p := &relayPair{Run: run, Calls: n}
@@ -68,9 +72,17 @@ func (r *runner) rtpengineRef(ctx context.Context) ([]*relayPair, error) {
 				if side == "rtpengine" {
 					setup, pid = r.rtpengineSetup(ng), r.s.rtpengine.pid()
 				}
-				st, err := r.relayStep(ctx, side, n, setup, pid)
+				profName := ""
+				if side == "edge" && run == 1 && n == slices.Max(r.o.RelayCalls) && r.o.Profile {
+					profName = fmt.Sprintf("edge-relay-%dcalls", n)
+				}
+				st, err := r.relayStep(ctx, side, n, setup, pid, profName)
+				if profName != "" {
+					prof = summarizeProfile(ctx, filepath.Join(r.o.Bin, "edge"), filepath.Join(r.out, "profiles", profName+"-cpu.pprof"),
+						fmt.Sprintf("the edge relaying %d calls (run 1)", n))
+				}
 				if err != nil {
-					return out, fmt.Errorf("relay run %d, %d calls, %s: %w", run, n, side, err)
+					return out, prof, fmt.Errorf("relay run %d, %d calls, %s: %w", run, n, side, err)
 				}
 				if side == "edge" {
 					p.Edge = st
@@ -82,11 +94,13 @@ func (r *runner) rtpengineRef(ctx context.Context) ([]*relayPair, error) {
 			out = append(out, p)
 		}
 	}
-	return out, nil
+	return out, prof, nil
 }
 
 // relayStep opens n calls through a relay, streams, measures, hangs up.
-func (r *runner) relayStep(ctx context.Context, side string, n int, setup relaySetup, pid int) (*relayStep, error) {
+// A profName has the edge's CPU profiled over the middle of the
+// streaming period, into profiles/<profName>-cpu.pprof.
+func (r *runner) relayStep(ctx context.Context, side string, n int, setup relaySetup, pid int, profName string) (*relayStep, error) {
 	if err := r.s.checkAlive(); err != nil {
 		return nil, err
 	}
@@ -100,6 +114,10 @@ func (r *runner) relayStep(ctx context.Context, side string, n int, setup relayS
 	}()
 	time.Sleep(500 * time.Millisecond) // the last answers settle
 	host0, cpu0, t0 := sampleHost(), groupCPU(pid), time.Now()
+	if profName != "" {
+		secs := max(int(r.o.RelayTime.Seconds()/2), 1)
+		defer func(done <-chan struct{}) { <-done }(profileLater(r.s.metricsURL, filepath.Join(r.out, "profiles"), profName, r.o.RelayTime/4, secs))
+	}
 	sent, recv := streamRTP(ctx, calls.legs, r.o.RelayTime)
 	st := &relayStep{Relay: side, Calls: n, Sent: sent, Received: recv, CPU: round(groupCPU(pid)-cpu0, 3),
 		Seconds: round(time.Since(t0).Seconds(), 2), Host: usageSince(host0)}

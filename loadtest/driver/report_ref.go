@@ -32,28 +32,7 @@ func referenceMarkdown(b *strings.Builder, rep *report) {
 		}
 		w("\n")
 	}
-	if p := rep.Profile; p != nil {
-		w("### CPU profile of %s\n\n", p.What)
-		if p.Error != "" {
-			w("Not summarised: %s\n\n", p.Error)
-		} else {
-			if p.Flame != "" {
-				w("Flame graph: [%s](profiles/%s) (hover a box for its time). %s.\n\n", filepath.Base(p.Flame), filepath.Base(p.Flame), p.Total)
-			}
-			w("| flat | flat %% | cum | cum %% | function (top %d by flat) | | cum | cum %% | function (top %d by cum) |\n|---|---|---|---|---|---|---|---|---|\n", profileTop, profileTop)
-			for i := 0; i < max(len(p.Flat), len(p.Cum)); i++ {
-				var f, c profileRow
-				if i < len(p.Flat) {
-					f = p.Flat[i]
-				}
-				if i < len(p.Cum) {
-					c = p.Cum[i]
-				}
-				w("| %s | %s | %s | %s | `%s` | | %s | %s | `%s` |\n", f.Flat, f.FlatPct, f.Cum, f.CumPct, f.Func, c.Cum, c.CumPct, c.Func)
-			}
-			w("\n")
-		}
-	}
+	profileMarkdown(b, rep.Profile)
 	if len(rep.Relay) > 0 {
 		w("## Reference: rtpengine as the relay (same RTP, same run)\n\n")
 		w("N calls set up through the edge (SIP, to the SIPp services) and in rtpengine (userspace, `--table=-1`, over its ng protocol, the callee being the same SIPp echo), then the same paced generator (one socket per call, PCMU 172-byte packets every 20 ms) streams through each; the service echoes and the relay forwards back. CPU is the relay's user + system time over exactly the streaming period, per packet it handled (sent + echoed). Loss = 1 - received back / sent. Ratio = edge / rtpengine.\n\n")
@@ -66,7 +45,37 @@ func referenceMarkdown(b *strings.Builder, rep *report) {
 				ratio(p.Edge.UsPerPacket, p.Ref.UsPerPacket), 100*p.Edge.Loss, 100*p.Ref.Loss, p.Edge.Sent, p.Ref.Sent, p.Edge.Host, p.Ref.Host)
 		}
 		w("\n")
+		profileMarkdown(b, rep.RelayProfile)
 	}
+}
+
+// profileMarkdown renders a profile summary: its flame graph and top
+// functions; nothing for nil.
+func profileMarkdown(b *strings.Builder, p *profileSummary) {
+	if p == nil {
+		return
+	}
+	w := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
+	w("### CPU profile of %s\n\n", p.What)
+	if p.Error != "" {
+		w("Not summarised: %s\n\n", p.Error)
+		return
+	}
+	if p.Flame != "" {
+		w("Flame graph: [%s](profiles/%s) (hover a box for its time). %s.\n\n", filepath.Base(p.Flame), filepath.Base(p.Flame), p.Total)
+	}
+	w("| flat | flat %% | cum | cum %% | function (top %d by flat) | | cum | cum %% | function (top %d by cum) |\n|---|---|---|---|---|---|---|---|---|\n", profileTop, profileTop)
+	for i := 0; i < max(len(p.Flat), len(p.Cum)); i++ {
+		var f, c profileRow
+		if i < len(p.Flat) {
+			f = p.Flat[i]
+		}
+		if i < len(p.Cum) {
+			c = p.Cum[i]
+		}
+		w("| %s | %s | %s | %s | `%s` | | %s | %s | `%s` |\n", f.Flat, f.FlatPct, f.Cum, f.CumPct, f.Func, c.Cum, c.CumPct, c.Func)
+	}
+	w("\n")
 }
 
 // rateRatios are the mean edge/Kamailio ratios at one rate.

@@ -29,7 +29,10 @@ type report struct {
 	Kamailio []*refStep      `json:"kamailio_reference,omitempty"`
 	Profile  *profileSummary `json:"edge_profile,omitempty"`
 	Relay    []*relayPair    `json:"rtpengine_reference,omitempty"`
-	Errors   []string        `json:"errors,omitempty"`
+	// RelayProfile is the edge's CPU profile while it relays the most
+	// calls of the first run (with -profile).
+	RelayProfile *profileSummary `json:"edge_relay_profile,omitempty"`
+	Errors       []string        `json:"errors,omitempty"`
 }
 
 // run does the runs asked for and writes the report; it returns the
@@ -141,7 +144,7 @@ func runLoad(ctx context.Context, o options, scratch, outDir string, rep *report
 		}
 	}
 	if o.wants("rtpengine") {
-		if rep.Relay, err = r.rtpengineRef(ctx); err != nil {
+		if rep.Relay, rep.RelayProfile, err = r.rtpengineRef(ctx); err != nil {
 			return fmt.Errorf("rtpengine reference: %w", err)
 		}
 	}
