@@ -18,7 +18,7 @@ type sampler struct {
 	first  procSample
 	last   procSample
 	peak   edgePeak
-	drops  *dropTracker
+	drops  *dropTracker // nil unless the step reads socket drops
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -35,10 +35,17 @@ type edgePeak struct {
 	MaxGoroutines float64 `json:"max_goroutines"`
 }
 
-// startSampler samples every interval until stop.
-func startSampler(s *stack, interval time.Duration) *sampler {
+// startSampler samples every interval until stop. With socketDrops it
+// also reads every socket's drops (/proc/net/udp) each time: only for the
+// media steps, whose report shows them. With thousands of sockets open
+// that read costs the kernel 20-40 ms of a core, which would land on the
+// setups of every other step as a latency spike each interval.
+func startSampler(s *stack, interval time.Duration, socketDrops bool) *sampler {
 	ctx, cancel := context.WithCancel(context.Background())
-	sm := &sampler{s: s, cancel: cancel, done: make(chan struct{}), drops: newDropTracker()}
+	sm := &sampler{s: s, cancel: cancel, done: make(chan struct{})}
+	if socketDrops {
+		sm.drops = newDropTracker()
+	}
 	sm.first, _ = sampleProc(s.edge.pid())
 	sm.last = sm.first
 	go func() {
@@ -58,7 +65,9 @@ func startSampler(s *stack, interval time.Duration) *sampler {
 }
 
 func (sm *sampler) sample() {
-	sm.drops.sample()
+	if sm.drops != nil {
+		sm.drops.sample()
+	}
 	ps, err := sampleProc(sm.s.edge.pid())
 	if err != nil {
 		return

@@ -77,7 +77,7 @@ func (r *runner) drive(ctx context.Context, run, label string, specs []uacSpec) 
 	}
 	udp0 := udpCounters()
 	host0, cpu0, t0 := sampleHost(), r.s.cpuTimes(), time.Now()
-	sm := startSampler(r.s, time.Second)
+	sm := startSampler(r.s, time.Second, run == "concurrency")
 	results := make([]*uacResult, len(specs))
 	errs := make([]error, len(specs))
 	var wg sync.WaitGroup
@@ -94,7 +94,10 @@ func (r *runner) drive(ctx context.Context, run, label string, specs []uacSpec) 
 	for k, v := range cpuUsed {
 		cpuUsed[k] = round(v-cpu0[k], 3)
 	}
-	drops := sm.drops.byIP()
+	var drops map[string]float64
+	if sm.drops != nil {
+		drops = sm.drops.byIP()
+	}
 	for _, err := range errs {
 		if err != nil {
 			return nil, err
