@@ -29,14 +29,19 @@ const maxWorkers = 256
 // one, or, with maxWorkers busy, runs where it is. One workspace's slow
 // calls can hold workers but never delay another's INVITE.
 type workerPool struct {
-	jobs chan *workerJob // unbuffered: a send succeeds only when a worker waits
-	quit chan struct{}
 	free sync.Pool // *workerJob
 
 	mu      sync.Mutex
-	started int // workers running
+	idle    []*worker // LIFO: the most recently used stack is the warmest
+	started int       // workers running
 	max     int
 	closed  bool
+}
+
+// A worker is one goroutine of the pool; jobs holds at most the one job
+// handed to it while it is off the idle list.
+type worker struct {
+	jobs chan *workerJob // capacity 1
 }
 
 // workerJob is one handler call; done hands its end back to the caller.
@@ -46,7 +51,7 @@ type workerJob struct {
 }
 
 func newWorkerPool(max int) *workerPool {
-	return &workerPool{jobs: make(chan *workerJob), quit: make(chan struct{}), max: max}
+	return &workerPool{max: max}
 }
 
 // handler wraps h so that it runs on the pool.
@@ -64,55 +69,64 @@ func (p *workerPool) run(fn func()) {
 		fn()
 		return
 	}
+	w := p.take()
+	if w == nil {
+		fn()
+		return
+	}
 	j, _ := p.free.Get().(*workerJob)
 	if j == nil {
 		j = &workerJob{done: make(chan struct{}, 1)}
 	}
 	j.fn = fn
-	select {
-	case p.jobs <- j:
-	default:
-		if !p.start(j) {
-			j.fn = nil
-			p.free.Put(j)
-			fn()
-			return
-		}
-	}
+	w.jobs <- j // never blocks: w is off the idle list with an empty slot
 	<-j.done
+	j.fn = nil
 	p.free.Put(j)
 }
 
-// start starts a worker with j as its first job, unless the pool is full
+// take returns an idle worker or a new one, or nil when the pool is full
 // or closed.
-func (p *workerPool) start(j *workerJob) bool {
+func (p *workerPool) take() *worker {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed || p.started >= p.max {
-		return false
+	if p.closed {
+		return nil
+	}
+	if n := len(p.idle); n > 0 {
+		w := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		return w
+	}
+	if p.started >= p.max {
+		return nil
 	}
 	p.started++
-	go p.work(j)
-	return true
+	w := &worker{jobs: make(chan *workerJob, 1)}
+	go p.work(w)
+	return w
 }
 
-func (p *workerPool) work(j *workerJob) {
-	defer func() {
+// work runs w's jobs. A worker goes back on the idle list before it hands
+// a job's end to its caller, so the caller's next handler finds it.
+func (p *workerPool) work(w *worker) {
+	for j := range w.jobs {
+		j.fn()
 		p.mu.Lock()
-		p.started--
-		p.mu.Unlock()
-	}()
-	for {
-		fn := j.fn
-		j.fn = nil
-		fn()
-		j.done <- struct{}{}
-		select {
-		case j = <-p.jobs:
-		case <-p.quit:
+		if p.closed {
+			p.started--
+			p.mu.Unlock()
+			j.done <- struct{}{}
 			return
 		}
+		p.idle = append(p.idle, w)
+		p.mu.Unlock()
+		j.done <- struct{}{}
 	}
+	p.mu.Lock()
+	p.started--
+	p.mu.Unlock()
 }
 
 // running returns the number of workers running.
@@ -127,8 +141,12 @@ func (p *workerPool) running() int {
 func (p *workerPool) close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.closed {
-		p.closed = true
-		close(p.quit)
+	if p.closed {
+		return
 	}
+	p.closed = true
+	for _, w := range p.idle {
+		close(w.jobs)
+	}
+	p.idle = nil
 }
