@@ -23,32 +23,60 @@ type packetFilter struct {
 	parser *sip.Parser
 }
 
-// ReadFrom returns the next datagram that passes the filter.
+// ReadFrom returns the next datagram that passes the filter: a request
+// whose parameters screen normalised is rewritten in b when it fits.
 func (c *packetFilter) ReadFrom(b []byte) (int, net.Addr, error) {
 	for {
 		n, addr, err := c.PacketConn.ReadFrom(b)
 		if err != nil {
 			return n, addr, err
 		}
-		if n, ok := c.pass(b, n, addr); ok {
-			return n, addr, nil
+		req, normalized, ok := c.pass(b[:n], addr)
+		if !ok {
+			continue
 		}
+		if normalized {
+			if out := req.String(); len(out) <= len(b) {
+				n = copy(b, out)
+			}
+		}
+		return n, addr, nil
 	}
 }
 
-// pass reports whether the datagram b[:n] goes on to sipgo, and its
-// length then: a request whose parameters screen normalised is rewritten
-// in b when it fits.
-func (c *packetFilter) pass(b []byte, n int, addr net.Addr) (int, bool) {
-	data := b[:n]
+// ReadMessage is ReadFrom that also returns the request the filter parsed
+// (sipgo's MessagePacketConn, third_party/sipgo/PATCH.md item 5), as
+// normalised: sipgo's UDP transport handles it instead of parsing the
+// datagram a second time. A response or a keepalive comes unparsed (nil).
+func (c *packetFilter) ReadMessage(b []byte) (int, net.Addr, sip.Message, error) {
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(b)
+		if err != nil {
+			return n, addr, nil, err
+		}
+		req, _, ok := c.pass(b[:n], addr)
+		if !ok {
+			continue
+		}
+		if req == nil {
+			return n, addr, nil, nil // not a nil *sip.Request in the interface
+		}
+		return n, addr, req, nil
+	}
+}
+
+// pass reports whether the datagram data goes on to sipgo, with the
+// request it parsed (nil for a response or a keepalive, which pass
+// untouched) and whether screen normalised its parameters.
+func (c *packetFilter) pass(data []byte, addr net.Addr) (*sip.Request, bool, bool) {
 	if len(bytes.Trim(data, "\r\n\x00")) == 0 || bytes.HasPrefix(data, []byte("SIP/")) {
-		return n, true
+		return nil, false, true
 	}
 	ip := addrIP(addr)
 	refused := c.s.sourceVerdict(ip)
 	if refused != "" && !c.s.dialogs.knowsCallID(rawCallID(data)) {
 		c.s.metrics.dropped.WithLabelValues(string(refused)).Inc()
-		return 0, false
+		return nil, false, false
 	}
 	msg, err := c.parser.ParseSIP(data)
 	if refused != "" {
@@ -59,11 +87,11 @@ func (c *packetFilter) pass(b []byte, n int, addr net.Addr) (int, bool) {
 		req, ok := msg.(*sip.Request)
 		if err != nil || !ok || !hasToTag(req) {
 			c.s.metrics.dropped.WithLabelValues(string(refused)).Inc()
-			return 0, false
+			return nil, false, false
 		}
 		if _, live := c.s.dialogs.match(req); !live {
 			c.s.metrics.dropped.WithLabelValues(string(refused)).Inc()
-			return 0, false
+			return nil, false, false
 		}
 	}
 	if err != nil {
@@ -72,15 +100,15 @@ func (c *packetFilter) pass(b []byte, n int, addr net.Addr) (int, bool) {
 			// Best effort: a lost 400 is retransmitted for by the sender.
 			_, _ = c.PacketConn.WriteTo(resp, addr)
 		}
-		return 0, false
+		return nil, false, false
 	}
 	req, ok := msg.(*sip.Request)
 	if !ok {
-		return n, true
+		return nil, false, true // a response after all ("SIP/" later in the datagram)
 	}
 	if req.IsInvite() && !hasToTag(req) && c.s.ended.has(req, time.Now()) {
 		c.s.metrics.dropped.WithLabelValues(string(ReasonRetransmission)).Inc()
-		return 0, false // a late copy of an ended call's INVITE (absorb.go)
+		return nil, false, false // a late copy of an ended call's INVITE (absorb.go)
 	}
 	normalized := normalizeParams(req)
 	rej := screen(req, data)
@@ -92,14 +120,9 @@ func (c *packetFilter) pass(b []byte, n int, addr net.Addr) (int, bool) {
 			_, err := c.PacketConn.WriteTo(out, replyAddr(req, addr))
 			return err
 		})
-		return 0, false
+		return nil, false, false
 	}
-	if normalized {
-		if out := req.String(); len(out) <= len(b) {
-			return copy(b, out), true
-		}
-	}
-	return n, true
+	return req, normalized, true
 }
 
 // answerStateless answers a request the transport filters refused before

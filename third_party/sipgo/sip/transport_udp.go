@@ -142,8 +142,17 @@ func (t *TransportUDP) readListenerConnection(conn *UDPConnection, laddr string,
 		t.pool.deleteExactN(addrs, conn)
 	}()
 
+	mr, _ := conn.PacketConn.(MessagePacketConn)
 	for {
-		num, raddr, err := conn.ReadFrom(buf)
+		var num int
+		var raddr net.Addr
+		var msg Message
+		var err error
+		if mr != nil {
+			num, raddr, msg, err = conn.readMessage(mr, buf)
+		} else {
+			num, raddr, err = conn.ReadFrom(buf)
+		}
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				t.log.Debug("Read connection closed", "laddr", laddr, "error", err)
@@ -176,6 +185,7 @@ func (t *TransportUDP) readListenerConnection(conn *UDPConnection, laddr string,
 				continue
 			}
 			data = filtered
+			msg = nil // the filter may have changed the datagram
 		}
 
 		if lastRaddr != rastr {
@@ -185,9 +195,20 @@ func (t *TransportUDP) readListenerConnection(conn *UDPConnection, laddr string,
 			acceptedAddr[rastr] = struct{}{}
 		}
 
-		t.parseAndHandle(data, rastr, handler)
+		t.parseAndHandle(data, msg, rastr, handler)
 		lastRaddr = rastr
 	}
+}
+
+// MessagePacketConn is a PacketConn that may have parsed the datagrams it
+// returns, such as a filter in front of the transport that had to look
+// into them. ReadMessage is ReadFrom that also returns the datagram's
+// message, or nil when it did not parse it; the UDP transport then
+// handles that message instead of parsing the datagram a second time.
+// The message must be what the transport's parser makes of b[:n].
+type MessagePacketConn interface {
+	net.PacketConn
+	ReadMessage(b []byte) (n int, addr net.Addr, msg Message, err error)
 }
 
 // This should performe better to avoid any interface allocation
@@ -218,7 +239,9 @@ func (t *TransportUDP) readListenerConnection(conn *UDPConnection, laddr string,
 	}
 } */
 
-func (t *TransportUDP) parseAndHandle(data []byte, src string, handler MessageHandler) {
+// parseAndHandle parses data, unless msg is data already parsed, and
+// passes the message to handler.
+func (t *TransportUDP) parseAndHandle(data []byte, msg Message, src string, handler MessageHandler) {
 	// Check is keep alive
 	if len(data) <= 4 {
 		//One or 2 CRLF
@@ -228,10 +251,13 @@ func (t *TransportUDP) parseAndHandle(data []byte, src string, handler MessageHa
 		}
 	}
 
-	msg, err := t.parser.ParseSIP(data) //Very expensive operation
-	if err != nil {
-		t.log.Error("failed to parse", "data", string(data), "error", err)
-		return
+	if msg == nil {
+		var err error
+		msg, err = t.parser.ParseSIP(data) //Very expensive operation
+		if err != nil {
+			t.log.Error("failed to parse", "data", string(data), "error", err)
+			return
+		}
 	}
 
 	msg.SetTransport(t.Network())
@@ -310,6 +336,15 @@ func (c *UDPConnection) ReadFrom(b []byte) (n int, addr net.Addr, err error) {
 		logSIPRead("UDP", c.PacketConn.LocalAddr().String(), addr.String(), b[:n])
 	}
 	return n, addr, err
+}
+
+// readMessage is ReadFrom through mr, c's PacketConn.
+func (c *UDPConnection) readMessage(mr MessagePacketConn, b []byte) (n int, addr net.Addr, msg Message, err error) {
+	n, addr, msg, err = mr.ReadMessage(b)
+	if SIPDebug && err == nil {
+		logSIPRead("UDP", c.PacketConn.LocalAddr().String(), addr.String(), b[:n])
+	}
+	return n, addr, msg, err
 }
 
 func (c *UDPConnection) WriteTo(b []byte, addr net.Addr) (n int, err error) {
