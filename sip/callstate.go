@@ -2,10 +2,10 @@ package sip
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
+	"github.com/voiceedge/edge/internal/jsonenc"
 	"github.com/voiceedge/edge/media"
 	"github.com/voiceedge/edge/tenancy"
 )
@@ -40,7 +40,7 @@ func (c *call) end(reason Reason) {
 			"loss":        lossStats(stats),
 			"jitter_ms":   map[string]float64{"a": stats.A.JitterMs, "b": stats.B.JitterMs},
 			"srtp":        map[string]bool{"a": stats.A.SRTP, "b": stats.B.SRTP},
-			"rtcp":        map[string]media.RTCPStats{"a": stats.A.RTCP, "b": stats.B.RTCP},
+			"rtcp":        map[string]any{"a": stats.A.RTCP, "b": stats.B.RTCP}, // RTCPStats.AppendJSON
 		}
 		if rec.AnsweredAt != nil {
 			data["talk_ms"] = now.Sub(*rec.AnsweredAt).Milliseconds()
@@ -111,9 +111,10 @@ func (c *call) transition(rec tenancy.CallRecord, end bool, typ string, data map
 	}
 }
 
-// callEvent is the event typ of call id, now.
+// callEvent is the event typ of call id, now. Its data is encoded as
+// encoding/json would, without its reflection where it can (jsonenc).
 func callEvent(id, typ string, data map[string]any) (tenancy.Event, error) {
-	b, err := json.Marshal(data)
+	b, err := jsonenc.Append(make([]byte, 0, 256), data)
 	if err != nil {
 		return tenancy.Event{}, fmt.Errorf("encode event %s: %w", typ, err)
 	}

@@ -2,7 +2,6 @@ package tenancy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -64,7 +63,7 @@ func (s *Store) recordEvent(ctx context.Context, what string, rec CallRecord, fr
 	if !ValidWorkspaceID(ws) {
 		return "", ErrNotFound
 	}
-	b, err := json.Marshal(rec)
+	b, err := encodeCall(rec)
 	if err != nil {
 		return "", fmt.Errorf("encode call: %w", err)
 	}

@@ -111,7 +111,7 @@ func (s *Store) AdmitCallEventToken(ctx context.Context, rec CallRecord, limits 
 // ev, the arguments of its event from the once key on.
 func (s *Store) admitCall(ctx context.Context, rec CallRecord, limits Limits, lease time.Duration, t issuedToken, ev []any) error {
 	now := s.now()
-	b, err := json.Marshal(rec)
+	b, err := encodeCall(rec)
 	if err != nil {
 		return fmt.Errorf("encode call: %w", err)
 	}
@@ -144,7 +144,7 @@ func (s *Store) admitCall(ctx context.Context, rec CallRecord, limits Limits, le
 // UpdateCall rewrites the record of a call the edge carries (answered);
 // nothing once its workspace is deleted (its tombstone, ErrDeleted).
 func (s *Store) UpdateCall(ctx context.Context, rec CallRecord) error {
-	b, err := json.Marshal(rec)
+	b, err := encodeCall(rec)
 	if err != nil {
 		return fmt.Errorf("encode call: %w", err)
 	}
@@ -163,7 +163,7 @@ func (s *Store) UpdateCall(ctx context.Context, rec CallRecord) error {
 // script that writes nothing once the workspace is deleted (ErrDeleted):
 // a call outliving its workspace leaves no record behind.
 func (s *Store) EndCall(ctx context.Context, rec CallRecord) error {
-	b, err := json.Marshal(rec)
+	b, err := encodeCall(rec)
 	if err != nil {
 		return fmt.Errorf("encode call: %w", err)
 	}
