@@ -1,7 +1,6 @@
 package media
 
 import (
-	"net"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -89,8 +88,8 @@ func (p *peer) destination() (netip.AddrPort, bool) {
 // leg is one side of a session: its socket, its peer and its counters.
 type leg struct {
 	id    Leg
-	conn  *net.UDPConn // as the port pool knows it (Release); closed, its socket is sock's
-	sock  *sock        // the RTP socket, read and written (socket_linux.go)
+	ports *portPair // as the port pool knows them (release)
+	sock  *sock     // the RTP socket, read and written (socket_linux.go)
 	local netip.AddrPort
 	peer  atomic.Pointer[peer]
 	learn atomic.Bool // rtp_latching: learn (LegOptions)

@@ -38,7 +38,7 @@ func newTestPoller(t *testing.T) *poller {
 func pollerSocket(t *testing.T) (*sock, netip.AddrPort) {
 	t.Helper()
 	c := udpSocket(t)
-	addr := localAddrPort(c)
+	addr := localAddrPortOf(c)
 	k, err := detach(c)
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +199,7 @@ func TestPollerReadsWithoutAllocating(t *testing.T) {
 	tx := udpSocket(t)
 	var n atomic.Int64
 	pe, err := p.add(rx, readBufferSize, func(pkt []byte, src netip.AddrPort) {
-		if src.Port() == localAddrPort(tx).Port() && len(pkt) == 172 {
+		if src.Port() == localAddrPortOf(tx).Port() && len(pkt) == 172 {
 			n.Add(1)
 		}
 	})
@@ -249,7 +249,7 @@ func TestSockWritesWithoutAllocating(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer rx.Close()
-			dst := localAddrPort(rx)
+			dst := localAddrPortOf(rx)
 			pkt := make([]byte, 172)
 			if n := testing.AllocsPerRun(200, func() {
 				if _, err := k.writeTo(pkt, dst); err != nil {

@@ -2,7 +2,6 @@ package media
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -43,26 +42,31 @@ func checkPortRange(min, max int) error {
 }
 
 // PortPool hands out pairs of UDP sockets bound to an even port of a range
-// (RTP) and the odd port above it (RTCP) on one local address. Ports are tried round-robin from just after the last one
-// handed out, so a released port is not reused until the rest of the range
-// has been offered (late packets of an ended call do not reach the next).
-// Ports some other process holds are skipped. It is safe for concurrent use.
+// (RTP) and the odd port above it (RTCP) on one local address. Ports are
+// tried round-robin from just after the last one handed out, so a released
+// port is not reused until the rest of the range has been offered (late
+// packets of an ended call do not reach the next). Ports some other process
+// holds are skipped. It is safe for concurrent use.
+//
+// The sockets are the relay's own (sock): on Linux two system calls each
+// (socket and bind), never registered with Go's netpoller, which the
+// relay's pollers replace (poller_linux.go).
 type PortPool struct {
-	ip      netip.Addr
-	network string
-	first   int // first even port
-	count   int // number of RTP/RTCP pairs
+	ip    netip.Addr
+	first int // first even port
+	count int // number of RTP/RTCP pairs
 
 	mu    sync.Mutex
-	next  int                   // index of the next port to try
-	conns map[*net.UDPConn]pair // allocated RTP sockets and their pairs
-	ports map[int]bool          // allocated ports
+	next  int          // index of the next port to try
+	ports map[int]bool // allocated RTP ports
 }
 
-// pair is an allocated RTP port and its RTCP socket.
-type pair struct {
-	port int
-	rtcp *net.UDPConn
+// A portPair is an allocated RTP socket on an even port and the RTCP
+// socket on the port above it. Release it to the pool that allocated it.
+type portPair struct {
+	port      int
+	rtp, rtcp *sock
+	released  bool // under the pool's mu
 }
 
 // NewPortPool returns a pool of the port pairs in [min, max] on ip. An
@@ -74,40 +78,30 @@ func NewPortPool(ip netip.Addr, min, max int) (*PortPool, error) {
 	if !ip.IsValid() {
 		ip = netip.IPv4Unspecified()
 	}
-	ip = ip.Unmap()
-	network := "udp4"
-	if ip.Is6() {
-		network = "udp6"
-	}
 	first := min + min%2
 	return &PortPool{
-		ip:      ip,
-		network: network,
-		first:   first,
-		count:   (max - first + 1) / 2,
-		conns:   make(map[*net.UDPConn]pair),
-		ports:   make(map[int]bool),
+		ip:    ip.Unmap(),
+		first: first,
+		count: (max - first + 1) / 2,
+		ports: make(map[int]bool),
 	}, nil
 }
 
 // Size returns the number of port pairs the pool can hand out.
 func (p *PortPool) Size() int { return p.count }
 
-// Allocate binds the next free pair and returns its RTP socket (the RTCP
-// one is held with it; see AllocatePair).
-func (p *PortPool) Allocate() (*net.UDPConn, error) {
-	rtp, _, err := p.AllocatePair()
-	return rtp, err
+// addr is the local address of the pool's port.
+func (p *PortPool) addr(port int) netip.AddrPort {
+	return netip.AddrPortFrom(p.ip, uint16(port))
 }
 
-// AllocatePair binds the next free even port and the odd port above it and
-// returns their sockets, RTP and RTCP. It returns ErrNoPorts when no pair
-// of the range can be bound. Release the RTP socket to free both.
-func (p *PortPool) AllocatePair() (rtp, rtcp *net.UDPConn, err error) {
+// allocate binds the next free even port and the odd port above it. It
+// returns ErrNoPorts when no pair of the range can be bound.
+func (p *PortPool) allocate() (*portPair, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.conns) >= p.count {
-		return nil, nil, ErrNoPorts
+	if len(p.ports) >= p.count {
+		return nil, ErrNoPorts
 	}
 	for range p.count {
 		port := p.first + 2*p.next
@@ -115,40 +109,34 @@ func (p *PortPool) AllocatePair() (rtp, rtcp *net.UDPConn, err error) {
 		if p.ports[port] {
 			continue
 		}
-		conn, err := net.ListenUDP(p.network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, uint16(port))))
+		rtp, err := bindSock(p.addr(port))
 		if err != nil {
 			continue // held by another process: try the next one
 		}
-		ctl, err := net.ListenUDP(p.network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, uint16(port+1))))
+		rtcp, err := bindSock(p.addr(port + 1))
 		if err != nil {
-			_ = conn.Close()
+			rtp.close()
 			continue
 		}
-		p.conns[conn] = pair{port: port, rtcp: ctl}
 		p.ports[port] = true
-		return conn, ctl, nil
+		return &portPair{port: port, rtp: rtp, rtcp: rtcp}, nil
 	}
-	return nil, nil, ErrNoPorts
+	return nil, ErrNoPorts
 }
 
-// Release closes the RTP socket conn and its RTCP socket and returns the
-// pair to the pool. Releasing a socket
-// twice, or one the pool did not allocate, only closes it.
-func (p *PortPool) Release(conn *net.UDPConn) {
-	if conn == nil {
+// release closes pp's sockets and returns its port to the pool. Releasing
+// a pair twice, or a nil one, does nothing more.
+func (p *PortPool) release(pp *portPair) {
+	if pp == nil {
 		return
 	}
+	pp.rtp.close()
+	pp.rtcp.close()
 	p.mu.Lock()
-	pr, ok := p.conns[conn]
-	if ok {
-		delete(p.conns, conn)
-		delete(p.ports, pr.port)
-	}
-	p.mu.Unlock()
-	// A close error leaves nothing to undo: the descriptor is gone either way.
-	_ = conn.Close()
-	if pr.rtcp != nil {
-		_ = pr.rtcp.Close()
+	defer p.mu.Unlock()
+	if !pp.released {
+		pp.released = true
+		delete(p.ports, pp.port)
 	}
 }
 
@@ -156,5 +144,5 @@ func (p *PortPool) Release(conn *net.UDPConn) {
 func (p *PortPool) InUse() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.conns)
+	return len(p.ports)
 }

@@ -45,8 +45,6 @@ func TestParsePortRange(t *testing.T) {
 	}
 }
 
-func port(c *net.UDPConn) int { return int(c.LocalAddr().(*net.UDPAddr).Port) }
-
 func TestPortPoolAllocatesEvenPortsRoundRobin(t *testing.T) {
 	pool, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 29001, 29009) // 29002/3 .. 29008/9: 4 pairs
 	if err != nil {
@@ -55,22 +53,21 @@ func TestPortPoolAllocatesEvenPortsRoundRobin(t *testing.T) {
 	if pool.Size() != 4 {
 		t.Fatalf("Size = %d, want 4", pool.Size())
 	}
-	a, err := pool.Allocate()
+	a, err := pool.allocate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if port(a)%2 != 0 || port(a) < 29002 || port(a) > 29008 {
-		t.Fatalf("port %d not an even port of the range", port(a))
+	if a.port%2 != 0 || a.port < 29002 || a.port > 29008 {
+		t.Fatalf("port %d not an even port of the range", a.port)
 	}
-	first := port(a)
-	pool.Release(a)
-	b, err := pool.Allocate()
+	pool.release(a)
+	b, err := pool.allocate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pool.Release(b)
-	if port(b) == first {
-		t.Fatalf("released port %d reused at once", first)
+	defer pool.release(b)
+	if b.port == a.port {
+		t.Fatalf("released port %d reused at once", a.port)
 	}
 	if pool.InUse() != 1 {
 		t.Fatalf("InUse = %d, want 1", pool.InUse())
@@ -82,38 +79,65 @@ func TestPortPoolExhaustionAndRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var conns []*net.UDPConn
+	var pairs []*portPair
 	for {
-		c, err := pool.Allocate()
+		pp, err := pool.allocate()
 		if errors.Is(err, ErrNoPorts) {
 			break
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		conns = append(conns, c)
-		if len(conns) > pool.Size() {
+		pairs = append(pairs, pp)
+		if len(pairs) > pool.Size() {
 			t.Fatal("allocated more ports than the pool holds")
 		}
 	}
-	if len(conns) == 0 {
+	if len(pairs) == 0 {
 		t.Fatal("no port allocated")
 	}
-	if pool.InUse() != len(conns) {
-		t.Fatalf("InUse = %d, want %d", pool.InUse(), len(conns))
+	if pool.InUse() != len(pairs) {
+		t.Fatalf("InUse = %d, want %d", pool.InUse(), len(pairs))
 	}
-	for _, c := range conns {
-		pool.Release(c)
-		pool.Release(c) // twice is harmless
+	for _, pp := range pairs {
+		pool.release(pp)
+		pool.release(pp) // twice is harmless
 	}
+	pool.release(nil)
 	if pool.InUse() != 0 {
 		t.Fatalf("InUse after release = %d", pool.InUse())
 	}
-	c, err := pool.Allocate()
+	pp, err := pool.allocate()
 	if err != nil {
-		t.Fatalf("Allocate after release: %v", err)
+		t.Fatalf("allocate after release: %v", err)
 	}
-	pool.Release(c)
+	pool.release(pp)
+}
+
+// TestPortPoolReleaseTwiceKeepsTheNextHolder: a pair released twice, its
+// port handed out again in between, leaves the new holder's port counted.
+func TestPortPoolReleaseTwiceKeepsTheNextHolder(t *testing.T) {
+	pool, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 29110, 29111) // one pair
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := pool.allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.release(first)
+	second, err := pool.allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.release(second)
+	pool.release(first)
+	if pool.InUse() != 1 {
+		t.Fatalf("InUse = %d, want 1", pool.InUse())
+	}
+	if _, err := pool.allocate(); !errors.Is(err, ErrNoPorts) {
+		t.Fatalf("allocate with the pair held: err = %v, want ErrNoPorts", err)
+	}
 }
 
 func TestPortPoolSkipsPortsHeldElsewhere(t *testing.T) {
@@ -127,16 +151,16 @@ func TestPortPoolSkipsPortsHeldElsewhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := pool.Allocate()
+	pp, err := pool.allocate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pool.Release(c)
-	if port(c) != 29202 {
-		t.Fatalf("port = %d, want 29202 (29200 is held)", port(c))
+	defer pool.release(pp)
+	if pp.port != 29202 {
+		t.Fatalf("port = %d, want 29202 (29200 is held)", pp.port)
 	}
-	if _, err := pool.Allocate(); !errors.Is(err, ErrNoPorts) {
-		t.Fatalf("second Allocate err = %v, want ErrNoPorts", err)
+	if _, err := pool.allocate(); !errors.Is(err, ErrNoPorts) {
+		t.Fatalf("second allocate err = %v, want ErrNoPorts", err)
 	}
 }
 
@@ -146,20 +170,59 @@ func TestNewPortPoolRejectsBadRange(t *testing.T) {
 	}
 }
 
+// TestPortPoolPairs: a pair is bound to an even port and the one above it,
+// receives on both, and is closed by its release.
 func TestPortPoolPairs(t *testing.T) {
-	pool, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 29300, 29305)
+	ip := netip.MustParseAddr("127.0.0.1")
+	pool, err := NewPortPool(ip, 29300, 29305)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rtp, rtcp, err := pool.AllocatePair()
+	pp, err := pool.allocate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if port(rtcp) != port(rtp)+1 || port(rtp)%2 != 0 {
-		t.Fatalf("pair %d/%d", port(rtp), port(rtcp))
+	if pp.port%2 != 0 || pool.addr(pp.port) != netip.AddrPortFrom(ip, uint16(pp.port)) {
+		t.Fatalf("pair at %d, address %v", pp.port, pool.addr(pp.port))
 	}
-	pool.Release(rtp)
-	if _, err := rtcp.WriteToUDP([]byte{1}, rtp.LocalAddr().(*net.UDPAddr)); err == nil {
-		t.Error("RTCP socket still open after Release")
+	tx, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	for _, port := range []int{pp.port, pp.port + 1} {
+		if _, err := tx.WriteToUDPAddrPort([]byte{1}, pool.addr(port)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, k := range []*sock{pp.rtp, pp.rtcp} {
+		if !sockReceives(t, k) {
+			t.Fatalf("socket %d of the pair received nothing", i)
+		}
+	}
+	pool.release(pp)
+	for _, port := range []int{pp.port, pp.port + 1} {
+		c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(pool.addr(port)))
+		if err != nil {
+			t.Fatalf("port %d still bound after release: %v", port, err)
+		}
+		c.Close()
+	}
+}
+
+// BenchmarkPortPoolPair: a leg's sockets, bound and released, as a call's
+// set-up and end do twice.
+func BenchmarkPortPoolPair(b *testing.B) {
+	pool, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 29400, 29599)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		pp, err := pool.allocate()
+		if err != nil {
+			b.Fatal(err)
+		}
+		pool.release(pp)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -79,16 +78,13 @@ type rtcpLeg struct {
 	prevTx       uint64
 }
 
-// newRTCPLeg returns the RTCP state of a leg with a fresh SSRC and CNAME,
-// random so that nothing ties the two legs of a call together.
-func newRTCPLeg(conn *net.UDPConn) *rtcpLeg {
+// newRTCPLeg returns the RTCP state of a leg whose RTCP socket k is bound
+// to local, with a fresh SSRC and CNAME, random so that nothing ties the
+// two legs of a call together.
+func newRTCPLeg(k *sock, local netip.AddrPort) *rtcpLeg {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
-	r := &rtcpLeg{ssrc: binary.BigEndian.Uint32(b[:4]), cname: "edge-" + hex.EncodeToString(b[4:])}
-	if conn != nil {
-		r.local = localAddrPort(conn)
-	}
-	return r
+	return &rtcpLeg{ssrc: binary.BigEndian.Uint32(b[:4]), cname: "edge-" + hex.EncodeToString(b[4:]), sock: k, local: local}
 }
 
 // SetRTCP tells leg l where its peer wants RTCP (Description.RTCPAddr) and

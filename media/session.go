@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -71,33 +70,18 @@ func newSession(callID string, cfg Config, pool *PortPool, poll *poller, m *metr
 		closing:     make(chan struct{}),
 	}
 	for _, id := range []Leg{LegA, LegB} {
-		conn, ctl, err := pool.AllocatePair()
+		ports, err := pool.allocate()
 		if err != nil {
 			s.releasePorts()
 			return nil, fmt.Errorf("allocate rtp port for leg %s of call %s: %w", id, callID, err)
 		}
-		l := &leg{id: id, conn: conn, local: localAddrPort(conn), rtcp: newRTCPLeg(ctl), onLatch: m.countLatch}
+		l := &leg{id: id, ports: ports, sock: ports.rtp, local: pool.addr(ports.port),
+			rtcp: newRTCPLeg(ports.rtcp, pool.addr(ports.port+1)), onLatch: m.countLatch}
 		s.legs[id] = l
-		if l.sock, err = detach(conn); err == nil {
-			l.rtcp.sock, err = detach(ctl)
-		}
-		if err != nil {
-			s.releasePorts()
-			return nil, fmt.Errorf("media socket for leg %s of call %s: %w", id, callID, err)
-		}
 	}
 	s.fwd[LegA] = newForwarder(s, s.legs[LegA], s.legs[LegB])
 	s.fwd[LegB] = newForwarder(s, s.legs[LegB], s.legs[LegA])
 	return s, nil
-}
-
-// localAddrPort returns the bound address of conn.
-func localAddrPort(conn *net.UDPConn) netip.AddrPort {
-	if a, ok := conn.LocalAddr().(*net.UDPAddr); ok {
-		ap := a.AddrPort()
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	}
-	return netip.AddrPort{}
 }
 
 // CallID returns the call the session belongs to.
@@ -311,14 +295,8 @@ func (s *Session) stopReads() {
 // releasePorts returns the legs' sockets to the pool.
 func (s *Session) releasePorts() {
 	for _, l := range s.legs {
-		if l == nil {
-			continue
+		if l != nil {
+			s.pool.release(l.ports)
 		}
-		for _, k := range []*sock{l.sock, l.rtcp.sock} {
-			if k != nil {
-				k.close()
-			}
-		}
-		s.pool.Release(l.conn)
 	}
 }

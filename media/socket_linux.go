@@ -22,31 +22,30 @@ type sock struct {
 	closed bool
 }
 
-// detach takes c's socket out of Go's netpoller: it keeps a duplicate of
-// c's descriptor and closes c (closing deletes c's from the netpoller's
-// epoll set; the socket, still open, keeps its port). Close the sock to
-// close the socket; c's port pool still releases c.
-func detach(c *net.UDPConn) (*sock, error) {
-	rc, err := c.SyscallConn()
+// bindSock opens a non-blocking UDP socket bound to addr: socket(2) and
+// bind(2), no more. An IPv6 socket takes IPv6 only, as Go's "udp6" does.
+func bindSock(addr netip.AddrPort) (*sock, error) {
+	ip := addr.Addr()
+	domain := syscall.AF_INET
+	if ip.Is6() {
+		domain = syscall.AF_INET6
+	}
+	fd, err := syscall.Socket(domain, syscall.SOCK_DGRAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, syscall.IPPROTO_UDP)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("media: socket: %w", err)
 	}
-	fd, errno := -1, syscall.Errno(0)
-	if err := rc.Control(func(cfd uintptr) {
-		r, _, e := syscall.Syscall(syscall.SYS_FCNTL, cfd, syscall.F_DUPFD_CLOEXEC, 0)
-		fd, errno = int(r), e
-	}); err != nil {
-		return nil, err
+	var sa syscall.Sockaddr = &syscall.SockaddrInet4{Port: int(addr.Port()), Addr: ip.As4()}
+	if domain == syscall.AF_INET6 {
+		if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY, 1); err != nil {
+			_ = syscall.Close(fd)
+			return nil, fmt.Errorf("media: socket %s: %w", addr, err)
+		}
+		sa = &syscall.SockaddrInet6{Port: int(addr.Port()), Addr: ip.As16()}
 	}
-	if errno != 0 {
-		return nil, fmt.Errorf("media: dup socket: %w", errno)
-	}
-	domain, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_DOMAIN)
-	if err != nil {
+	if err := syscall.Bind(fd, sa); err != nil {
 		_ = syscall.Close(fd)
-		return nil, fmt.Errorf("media: socket domain: %w", err)
+		return nil, fmt.Errorf("media: bind %s: %w", addr, err)
 	}
-	_ = c.Close()
 	return &sock{fd: fd, v4: domain == syscall.AF_INET}, nil
 }
 

@@ -51,9 +51,13 @@ func run(ctx context.Context, o options, log io.Writer) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !o.KeepScratch {
-		defer os.RemoveAll(scratch)
-	}
+	// A run that failed keeps its scratch: its errors point at the logs there.
+	defer func() {
+		if o.KeepScratch || len(rep.Errors) > 0 {
+			return
+		}
+		_ = os.RemoveAll(scratch)
+	}()
 	fmt.Fprintf(log, "machine: %s\nscratch: %s\n", rep.Machine, scratch)
 
 	if o.wants("ramp") || o.wants("concurrency") || o.wants("fairness") || o.wants("kamailio") || o.wants("rtpengine") {
