@@ -146,11 +146,13 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 		return nil, err
 	}
 	sipLog := s.log.With("component", "sipgo")
+	s.workers = newWorkerPool(maxWorkers) // workers.go: messages are handled on grown stacks
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent("edge"),
 		sipgo.WithUserAgentHostname(cfg.PublicIP.String()),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerLogger(sipLog),
+			sip.WithTransactionLayerRunner(s.workers.submit),
 			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
 				if !s.onLateResponse(r) {
 					sipLog.Debug("unmatched response", "status", r.StatusCode)
@@ -171,17 +173,16 @@ func New(cfg Config, router Router, m Media, store CallStore, opts ...Option) (*
 		_ = ua.Close()
 		return nil, fmt.Errorf("sip client: %w", err)
 	}
-	s.workers = newWorkerPool(maxWorkers) // workers.go: handlers run on grown stacks
-	s.sipSrv.OnInvite(s.workers.handler(s.onInvite))
-	s.sipSrv.OnAck(s.workers.handler(s.onAck))
-	s.sipSrv.OnBye(s.workers.handler(s.onBye))
-	s.sipSrv.OnCancel(s.workers.handler(s.onCancel))
-	s.sipSrv.OnOptions(s.workers.handler(s.onOptions))
-	s.sipSrv.OnInfo(s.workers.handler(s.onInfo))
-	s.sipSrv.OnUpdate(s.workers.handler(s.onUpdate))
-	s.sipSrv.OnPrack(s.workers.handler(s.onPrack))
-	s.sipSrv.OnRefer(s.workers.handler(s.onRefer))   // refer.go
-	s.sipSrv.OnNotify(s.workers.handler(s.onNotify)) // transfer.go
+	s.sipSrv.OnInvite(s.onInvite)
+	s.sipSrv.OnAck(s.onAck)
+	s.sipSrv.OnBye(s.onBye)
+	s.sipSrv.OnCancel(s.onCancel)
+	s.sipSrv.OnOptions(s.onOptions)
+	s.sipSrv.OnInfo(s.onInfo)
+	s.sipSrv.OnUpdate(s.onUpdate)
+	s.sipSrv.OnPrack(s.onPrack)
+	s.sipSrv.OnRefer(s.onRefer)   // refer.go
+	s.sipSrv.OnNotify(s.onNotify) // transfer.go
 	s.sipSrv.OnNoRoute(s.onUnsupported)
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	return s, nil

@@ -1,20 +1,15 @@
 package sip
 
-import (
-	"sync"
+import "sync"
 
-	"github.com/emiago/sipgo"
-	"github.com/emiago/sipgo/sip"
-)
-
-// maxWorkers bounds the goroutines a workerPool keeps. Handlers past it run
-// on the goroutine sipgo started for their message, as they would with no
-// pool.
+// maxWorkers bounds the goroutines a workerPool keeps. Messages past it
+// get a goroutine of their own, as sipgo gives every message by default.
 const maxWorkers = 256
 
-// A workerPool runs request handlers, and the deep steps of a call's
-// monitor (its media checks and its hangup), on goroutines that outlive
-// them.
+// A workerPool runs the handling of every SIP message the edge receives
+// (sipgo's runner, sip.WithTransactionLayerRunner), and the deep steps of
+// a call's monitor (its media checks and its hangup), on goroutines that
+// outlive them.
 //
 // sipgo starts a goroutine per message, and an INVITE's handler goes deep
 // on it: admission, routing, the service's INVITE, SDP, media ports, the
@@ -23,11 +18,13 @@ const maxWorkers = 256
 // at 800 calls/s that growth (runtime.newstack and copystack) was 15% of
 // the edge's CPU. A worker of the pool keeps the stack the handlers before
 // it grew (the garbage collector halves an idle one at most once a cycle),
-// so a handler costs a hand-off instead of three or four copies.
+// so a message costs a hand-off instead of a goroutine and three or four
+// copies.
 //
-// Nothing waits for a worker: a handler finds an idle one, starts a new
-// one, or, with maxWorkers busy, runs where it is. One workspace's slow
-// calls can hold workers but never delay another's INVITE.
+// Nothing waits for a worker: a message finds an idle one, starts a new
+// one, or, with maxWorkers busy, gets a goroutine of its own. One
+// workspace's slow calls can hold workers but never delay another's
+// INVITE.
 type workerPool struct {
 	free sync.Pool // *workerJob
 
@@ -44,9 +41,11 @@ type worker struct {
 	jobs chan *workerJob // capacity 1
 }
 
-// workerJob is one handler call; done hands its end back to the caller.
+// workerJob is one function to run; done hands its end back to a caller
+// that waits for it (run).
 type workerJob struct {
 	fn   func()
+	wait bool
 	done chan struct{} // capacity 1
 }
 
@@ -54,16 +53,20 @@ func newWorkerPool(max int) *workerPool {
 	return &workerPool{max: max}
 }
 
-// handler wraps h so that it runs on the pool.
-func (p *workerPool) handler(h sipgo.RequestHandler) sipgo.RequestHandler {
-	return func(req *sip.Request, tx sip.ServerTransaction) {
-		p.run(func() { h(req, tx) })
+// submit runs fn on a worker without waiting for it, or on a goroutine of
+// its own when the pool is full or closed. It is sipgo's runner, called
+// from a transport's read loop: it never blocks.
+func (p *workerPool) submit(fn func()) {
+	w := p.take()
+	if w == nil {
+		go fn()
+		return
 	}
+	w.jobs <- p.job(fn, false) // never blocks: w is off the idle list with an empty slot
 }
 
-// run calls fn on a worker and returns once fn has returned: sipgo ends a
-// request's transaction when its handler returns. A nil pool runs fn
-// where it is.
+// run calls fn on a worker and returns once fn has returned. A nil pool,
+// or a full or closed one, runs fn where it is.
 func (p *workerPool) run(fn func()) {
 	if p == nil {
 		fn()
@@ -74,15 +77,21 @@ func (p *workerPool) run(fn func()) {
 		fn()
 		return
 	}
+	j := p.job(fn, true)
+	w.jobs <- j
+	<-j.done
+	j.fn = nil
+	p.free.Put(j)
+}
+
+// job returns a pooled job for fn.
+func (p *workerPool) job(fn func(), wait bool) *workerJob {
 	j, _ := p.free.Get().(*workerJob)
 	if j == nil {
 		j = &workerJob{done: make(chan struct{}, 1)}
 	}
-	j.fn = fn
-	w.jobs <- j // never blocks: w is off the idle list with an empty slot
-	<-j.done
-	j.fn = nil
-	p.free.Put(j)
+	j.fn, j.wait = fn, wait
+	return j
 }
 
 // take returns an idle worker or a new one, or nil when the pool is full
@@ -109,20 +118,30 @@ func (p *workerPool) take() *worker {
 }
 
 // work runs w's jobs. A worker goes back on the idle list before it hands
-// a job's end to its caller, so the caller's next handler finds it.
+// a job's end to its caller, so the caller's next function finds it; a
+// job nobody waits for goes back to the pool at once.
 func (p *workerPool) work(w *worker) {
 	for j := range w.jobs {
 		j.fn()
+		wait := j.wait
+		if !wait {
+			j.fn = nil
+			p.free.Put(j)
+		}
 		p.mu.Lock()
-		if p.closed {
+		closed := p.closed
+		if closed {
 			p.started--
-			p.mu.Unlock()
+		} else {
+			p.idle = append(p.idle, w)
+		}
+		p.mu.Unlock()
+		if wait {
 			j.done <- struct{}{}
+		}
+		if closed {
 			return
 		}
-		p.idle = append(p.idle, w)
-		p.mu.Unlock()
-		j.done <- struct{}{}
 	}
 	p.mu.Lock()
 	p.started--

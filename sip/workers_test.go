@@ -106,3 +106,55 @@ func BenchmarkHandlerStack(b *testing.B) {
 		}
 	})
 }
+
+// TestWorkerPoolSubmitNeverWaits: submitted functions run on the pool's
+// workers, within its bound, and with every worker held a submitted
+// function still runs at once, as after close.
+func TestWorkerPoolSubmitNeverWaits(t *testing.T) {
+	p := newWorkerPool(2)
+	var ran sync.WaitGroup
+	for range 100 {
+		ran.Add(1)
+		p.submit(ran.Done)
+	}
+	ran.Wait()
+	if n := p.running(); n < 1 || n > 2 {
+		t.Fatalf("%d workers after 100 submitted functions, want 1-2", n)
+	}
+
+	for deadline := time.Now().Add(5 * time.Second); idleWorkers(p) != p.running(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the workers did not go idle")
+		}
+	}
+	release := make(chan struct{})
+	var busy sync.WaitGroup
+	busy.Add(2)
+	for range 2 {
+		go p.run(func() { busy.Done(); <-release })
+	}
+	busy.Wait()
+	if n := p.running(); n != 2 {
+		t.Fatalf("%d workers with two functions held, want the bound of 2", n)
+	}
+	for _, when := range []string{"with the pool full", "after close"} {
+		done := make(chan struct{})
+		p.submit(func() { close(done) })
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("a function submitted %s waited", when)
+		}
+		if when == "with the pool full" {
+			close(release)
+			p.close()
+		}
+	}
+}
+
+// idleWorkers is the number of p's workers waiting for a function.
+func idleWorkers(p *workerPool) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle)
+}

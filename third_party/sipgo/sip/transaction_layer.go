@@ -29,6 +29,10 @@ type TransactionLayer struct {
 
 	terminateOnConnClose bool
 
+	// run runs the handling of a received message; nil starts a
+	// goroutine per message.
+	run func(f func())
+
 	log *slog.Logger
 }
 
@@ -56,6 +60,19 @@ func WithTransactionLayerUnhandledResponseHandler(f func(r *Response)) Transacti
 func WithTransactionLayerTerminateOnConnClose() TransactionLayerOption {
 	return func(txl *TransactionLayer) {
 		txl.terminateOnConnClose = true
+	}
+}
+
+// WithTransactionLayerRunner sets how the transaction layer runs the
+// handling of each message it receives, which by default starts a
+// goroutine per message. A runner may hand f to a goroutine it keeps, so
+// that handlers run on grown stacks instead of growing a new one each
+// time. run is called from the transport's read loop: it must not wait for
+// f, nor for a goroutine to become free (start one instead), since f may
+// block until later messages are handled.
+func WithTransactionLayerRunner(run func(f func())) TransactionLayerOption {
+	return func(txl *TransactionLayer) {
+		txl.run = run
 	}
 }
 
@@ -137,8 +154,16 @@ func (txl *TransactionLayer) handleMessage(msg Message) {
 
 	switch msg := msg.(type) {
 	case *Request:
+		if txl.run != nil {
+			txl.run(func() { txl.handleRequestBackground(msg) })
+			return
+		}
 		go txl.handleRequestBackground(msg)
 	case *Response:
+		if txl.run != nil {
+			txl.run(func() { txl.handleResponseBackground(msg) })
+			return
+		}
 		go txl.handleResponseBackground(msg)
 	default:
 		txl.log.Error("unsupported message, skip it")
