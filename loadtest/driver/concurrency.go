@@ -58,7 +58,7 @@ func (r *runner) concurrency(ctx context.Context) ([]*step, int, error) {
 		st.Pass = st.Failed == 0 && st.Refused == 0 && st.Successful == n && ms.Loss < r.o.MaxLoss && st.Peak.ActiveCalls >= float64(n)*0.98
 		switch {
 		case st.Failed > 0 || st.Refused > 0 || st.Successful != n:
-			st.Note = "failed calls"
+			st.Note = callsNote(st)
 		case ms.Loss >= r.o.MaxLoss:
 			st.Note = fmt.Sprintf("loss %.3f%%", 100*ms.Loss)
 		case !st.Pass:

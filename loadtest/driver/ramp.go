@@ -73,11 +73,20 @@ func judgeEstablishment(st *step, rate int) {
 	case !st.Pass && st.Retrans > 0 && st.Failed == 0:
 		st.Note = "retransmissions"
 	case !st.Pass:
-		st.Note = "failed calls"
+		st.Note = callsNote(st)
 	case st.AchievedRate < 0.95*float64(rate):
 		st.Pass = false
 		st.Note = fmt.Sprintf("generators reached only %.0f cps", st.AchievedRate)
 	}
+}
+
+// callsNote says why a step's calls fail it: the edge's refusals when
+// every other call was answered, else failed calls.
+func callsNote(st *step) string {
+	if st.Failed == 0 && st.Refused > 0 && st.Successful+st.Refused == st.Created {
+		return fmt.Sprintf("%d calls refused", st.Refused)
+	}
+	return "failed calls"
 }
 
 func passWord(st *step) string {
