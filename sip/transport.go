@@ -26,22 +26,13 @@ type packetFilter struct {
 // ReadFrom returns the next datagram that passes the filter: a request
 // whose parameters screen normalised is rewritten in b when it fits.
 func (c *packetFilter) ReadFrom(b []byte) (int, net.Addr, error) {
-	for {
-		n, addr, err := c.PacketConn.ReadFrom(b)
-		if err != nil {
-			return n, addr, err
+	n, addr, req, normalized, err := c.next(b)
+	if err == nil && normalized {
+		if out := req.String(); len(out) <= len(b) {
+			n = copy(b, out)
 		}
-		req, normalized, ok := c.pass(b[:n], addr)
-		if !ok {
-			continue
-		}
-		if normalized {
-			if out := req.String(); len(out) <= len(b) {
-				n = copy(b, out)
-			}
-		}
-		return n, addr, nil
 	}
+	return n, addr, err
 }
 
 // ReadMessage is ReadFrom that also returns the request the filter parsed
@@ -49,19 +40,25 @@ func (c *packetFilter) ReadFrom(b []byte) (int, net.Addr, error) {
 // normalised: sipgo's UDP transport handles it instead of parsing the
 // datagram a second time. A response or a keepalive comes unparsed (nil).
 func (c *packetFilter) ReadMessage(b []byte) (int, net.Addr, sip.Message, error) {
+	n, addr, req, _, err := c.next(b)
+	if req == nil {
+		return n, addr, nil, err // not a nil *sip.Request in the interface
+	}
+	return n, addr, req, err
+}
+
+// next reads datagrams into b until one passes the filter, and returns it
+// with what pass found of it.
+func (c *packetFilter) next(b []byte) (n int, addr net.Addr, req *sip.Request, normalized bool, err error) {
 	for {
-		n, addr, err := c.PacketConn.ReadFrom(b)
+		n, addr, err = c.PacketConn.ReadFrom(b)
 		if err != nil {
-			return n, addr, nil, err
+			return n, addr, nil, false, err
 		}
-		req, _, ok := c.pass(b[:n], addr)
-		if !ok {
-			continue
+		var ok bool
+		if req, normalized, ok = c.pass(b[:n], addr); ok {
+			return n, addr, req, normalized, nil
 		}
-		if req == nil {
-			return n, addr, nil, nil // not a nil *sip.Request in the interface
-		}
-		return n, addr, req, nil
 	}
 }
 

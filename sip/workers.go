@@ -121,6 +121,11 @@ func (p *workerPool) take() *worker {
 // a job's end to its caller, so the caller's next function finds it; a
 // job nobody waits for goes back to the pool at once.
 func (p *workerPool) work(w *worker) {
+	defer func() {
+		p.mu.Lock()
+		p.started--
+		p.mu.Unlock()
+	}()
 	for j := range w.jobs {
 		j.fn()
 		wait := j.wait
@@ -130,9 +135,7 @@ func (p *workerPool) work(w *worker) {
 		}
 		p.mu.Lock()
 		closed := p.closed
-		if closed {
-			p.started--
-		} else {
+		if !closed {
 			p.idle = append(p.idle, w)
 		}
 		p.mu.Unlock()
@@ -143,9 +146,6 @@ func (p *workerPool) work(w *worker) {
 			return
 		}
 	}
-	p.mu.Lock()
-	p.started--
-	p.mu.Unlock()
 }
 
 // running returns the number of workers running.

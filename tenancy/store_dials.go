@@ -53,7 +53,7 @@ func (s *Store) RequestDial(ctx context.Context, rec CallRecord, dr DialRequest)
 	if !ValidWorkspaceID(rec.WorkspaceID) || rec.ID == "" || dr.CallID != rec.ID || dr.WorkspaceID != rec.WorkspaceID {
 		return invalid("call", "inconsistent dial request")
 	}
-	b, err := json.Marshal(rec)
+	b, err := encodeCall(rec)
 	if err != nil {
 		return fmt.Errorf("encode call: %w", err)
 	}

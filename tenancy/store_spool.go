@@ -2,7 +2,6 @@ package tenancy
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -36,7 +35,7 @@ return 1`)
 // once its workspace is deleted. The records index is trimmed by the next
 // AdmitCall.
 func (s *Store) RestoreCall(ctx context.Context, rec CallRecord, lease time.Duration) error {
-	b, err := json.Marshal(rec)
+	b, err := encodeCall(rec)
 	if err != nil {
 		return fmt.Errorf("encode call: %w", err)
 	}
@@ -92,7 +91,7 @@ func (s *Store) ReassertCalls(ctx context.Context, calls map[string][]CallRecord
 		for ws, recs := range calls {
 			args := []any{until}
 			for _, rec := range recs {
-				b, err := json.Marshal(rec)
+				b, err := encodeCall(rec)
 				if err != nil {
 					return fmt.Errorf("encode call: %w", err)
 				}

@@ -112,9 +112,10 @@ type Appender interface {
 	AppendJSON(b []byte) ([]byte, error)
 }
 
-// Append appends v: the scalars, Appenders, and maps with string keys
-// (sorted, as encoding/json sorts them) of the scalars or of such maps,
-// directly; anything else through encoding/json.
+// Append appends v: the scalars, Appenders, and the maps with string keys
+// (sorted, as encoding/json sorts them) that call events carry (of any,
+// uint64, float64 and bool values), directly; anything else through
+// encoding/json.
 func Append(b []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
 	case Appender:
@@ -137,14 +138,10 @@ func Append(b []byte, v any) ([]byte, error) {
 		return appendMap(b, v, Append)
 	case map[string]uint64:
 		return appendMap(b, v, func(b []byte, x uint64) ([]byte, error) { return strconv.AppendUint(b, x, 10), nil })
-	case map[string]int64:
-		return appendMap(b, v, func(b []byte, x int64) ([]byte, error) { return strconv.AppendInt(b, x, 10), nil })
 	case map[string]float64:
 		return appendMap(b, v, Float)
 	case map[string]bool:
 		return appendMap(b, v, func(b []byte, x bool) ([]byte, error) { return strconv.AppendBool(b, x), nil })
-	case map[string]string:
-		return appendMap(b, v, func(b []byte, x string) ([]byte, error) { return String(b, x), nil })
 	}
 	return appendMarshal(b, v)
 }
