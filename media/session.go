@@ -42,10 +42,11 @@ type Session struct {
 	hold        atomic.Bool
 	holdAudio   atomic.Bool   // the caller hears hold audio (hold.go)
 	resumed     atomic.Int64  // nanoseconds since epoch of Run or the last SetHold(false)
-	holdChanged chan struct{} // wakes the media timer
+	clk         clocks        // RTCP reports and the media timeout (timeout.go)
 	unwatch     func() bool   // ends Start's watch of its context
 	timedOut    chan struct{} // closed on media timeout
 	timeoutOnce sync.Once
+	timeoutHook atomic.Pointer[func()]
 
 	mu      sync.Mutex
 	running bool
@@ -58,16 +59,15 @@ type Session struct {
 // newSession allocates the two legs' ports. On error nothing is held.
 func newSession(callID string, cfg Config, pool *PortPool, poll *poller, m *metrics, log *slog.Logger) (*Session, error) {
 	s := &Session{
-		callID:      callID,
-		cfg:         cfg,
-		pool:        pool,
-		poll:        poll,
-		metrics:     m,
-		log:         log,
-		epoch:       time.Now(),
-		holdChanged: make(chan struct{}, 1),
-		timedOut:    make(chan struct{}),
-		closing:     make(chan struct{}),
+		callID:   callID,
+		cfg:      cfg,
+		pool:     pool,
+		poll:     poll,
+		metrics:  m,
+		log:      log,
+		epoch:    time.Now(),
+		timedOut: make(chan struct{}),
+		closing:  make(chan struct{}),
 	}
 	for _, id := range []Leg{LegA, LegB} {
 		ports, err := pool.allocate()
@@ -162,15 +162,14 @@ func (s *Session) SetHold(on bool) {
 	if s.hold.Swap(on) == on {
 		return
 	}
-	select {
-	case s.holdChanged <- struct{}{}:
-	default:
-	}
+	s.checkTimeout() // timeout.go
 }
 
 // TimedOut returns a channel that is closed when the running session has
 // received no RTP on either leg for Config.MediaTimeout (outside hold). The
-// session keeps running: the SIP layer hangs up and calls Close.
+// session keeps running: the SIP layer hangs up and calls Close. OnTimeout
+// (timeout.go) is the same event as a callback, for a caller that holds no
+// goroutine to wait on the channel.
 func (s *Session) TimedOut() <-chan struct{} { return s.timedOut }
 
 // Stats returns the session's counters so far.
@@ -227,10 +226,7 @@ func (s *Session) start() error {
 	}
 	s.running = true
 	s.resumed.Store(int64(time.Since(s.epoch)))
-	if s.cfg.RTCPInterval > 0 || s.cfg.MediaTimeout > 0 {
-		s.wg.Add(1)
-		go s.clocks() // timeout.go
-	}
+	s.startClocks() // timeout.go
 	s.mu.Unlock()
 	return nil
 }
@@ -251,9 +247,10 @@ func (s *Session) Close() error {
 		unwatch() // Start's watch of its context
 	}
 
+	s.stopClocks()   // timeout.go: no report after this
 	s.stopReads()    // no datagram is handled after this
 	s.releasePorts() // returns the sockets
-	s.wg.Wait()      // timer and mixer
+	s.wg.Wait()      // mixer, DTMF and hold audio
 	s.closeOperators()
 	if s.onClose != nil {
 		s.onClose(s)

@@ -66,10 +66,25 @@ func TestSessionMediaTimeout(t *testing.T) {
 	t.Run("no media at all", func(t *testing.T) {
 		t.Parallel()
 		c, reg := newCall(t, cfg, PayloadPCMU, NoPayloadType, PayloadPCMU, NoPayloadType)
+		hooked := make(chan struct{}, 2)
+		c.s.OnTimeout(func() { hooked <- struct{}{} })
 		select {
 		case <-c.s.TimedOut():
 		case <-time.After(2 * time.Second):
 			t.Fatal("no media timeout")
+		}
+		late := make(chan struct{}, 2)
+		c.s.OnTimeout(func() { late <- struct{}{} }) // set after the timeout: called at once
+		for name, ch := range map[string]chan struct{}{"OnTimeout before": hooked, "OnTimeout after": late} {
+			select {
+			case <-ch:
+			case <-time.After(2 * time.Second):
+				t.Fatalf("%s the timeout: not called", name)
+			}
+		}
+		time.Sleep(2 * timeout)
+		if len(hooked)+len(late) != 0 {
+			t.Fatal("an OnTimeout hook was called twice")
 		}
 		if v := counterValue(t, reg, "edge_media_timeouts_total", "", ""); v != 1 {
 			t.Fatalf("timeouts_total = %v", v)

@@ -121,7 +121,7 @@ func newCallState(s *Server, req *sip.Request, tx sip.ServerTransaction, adm *ad
 func (c *call) terminate(cause error) { c.cancel(cause) }
 
 // setup bridges the call: it runs on the trunk INVITE's goroutine until the
-// trunk has the final answer, then hands the call to its monitor.
+// trunk has the final answer, then hands the call to its watch.
 func (c *call) setup() {
 	defer close(c.setupDone)
 	_ = c.sess.Start(c.ctx) // the session closes when the call ends
@@ -149,7 +149,7 @@ func (c *call) setup() {
 		return
 	}
 	c.answerTrunk()
-	go c.monitor()
+	c.watch() // timers.go
 }
 
 // readInvite takes the trunk's INVITE as leg A's dialog and follows its

@@ -68,7 +68,7 @@ func (fakeSession) LocalAddr(media.Leg) netip.AddrPort {
 }
 func (fakeSession) SetRemoteCodec(media.Leg, netip.AddrPort, media.Codec, uint8) error { return nil }
 func (fakeSession) SetHold(bool)                                                       {}
-func (fakeSession) TimedOut() <-chan struct{}                                          { return nil }
+func (fakeSession) OnTimeout(func())                                                   {}
 func (fakeSession) Stats() media.SessionStats                                          { return media.SessionStats{} }
 func (fakeSession) Start(context.Context) error                                        { return nil }
 func (fakeSession) Close() error                                                       { return nil }

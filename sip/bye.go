@@ -9,7 +9,7 @@ import (
 )
 
 // onBye ends a call on a BYE from either side (RFC 3261 section 15.1.2):
-// it answers 200 and the call's monitor sends BYE to the other leg.
+// it answers 200 and the call's watch (timers.go) sends BYE to the other leg.
 func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	s.metrics.requests.WithLabelValues("BYE").Inc()
 	if rej := validateRequest(req); rej != nil {

@@ -100,7 +100,7 @@ type MediaSession interface {
 	SetLegOptions(l media.Leg, o media.LegOptions) error
 	SendDTMF(l media.Leg, event uint8, d time.Duration) error
 	OnDTMF(h media.DTMFHook)
-	TimedOut() <-chan struct{}
+	OnTimeout(fn func())
 	Stats() media.SessionStats
 	Start(ctx context.Context) error // relays until ctx ends or Close
 	Close() error

@@ -156,7 +156,7 @@ func (s *Server) refuseDial(rec tenancy.CallRecord, reason Reason) {
 }
 
 // runOutbound dials the callee, then the service, and hands the call to
-// its monitor; on any failure the call ends with the reason.
+// its watch; on any failure the call ends with the reason.
 func (c *call) runOutbound(trunk *tenancy.OutboundTrunk) {
 	defer close(c.setupDone)
 	_ = c.sess.Start(c.ctx) // the session closes when the call ends
@@ -211,7 +211,7 @@ func (c *call) runOutbound(trunk *tenancy.OutboundTrunk) {
 	c.transition(rec, false, tenancy.EventCallAnswered, map[string]any{
 		"setup_ms": now.Sub(c.start).Milliseconds(), "direction": tenancy.DirectionOutbound, "callee_answered_at": calleeAt,
 	})
-	go c.monitor()
+	c.watch() // timers.go
 }
 
 // EventCallRinging reports the callee of an outbound call ringing.

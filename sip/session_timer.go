@@ -32,13 +32,13 @@ import (
 type sessionTimer struct {
 	mu       sync.Mutex
 	interval time.Duration
-	edge     bool // the edge refreshes
-	peerTSup bool // the peer supports timer (Require: timer in 2xx)
-	touched  chan struct{}
+	edge     bool   // the edge refreshes
+	peerTSup bool   // the peer supports timer (Require: timer in 2xx)
+	clk      *clock // runs from the answer (runTimer)
 }
 
 func newSessionTimer(interval time.Duration, edgeRefreshes, peerSupports bool) *sessionTimer {
-	return &sessionTimer{interval: interval, edge: edgeRefreshes, peerTSup: peerSupports, touched: make(chan struct{}, 1)}
+	return &sessionTimer{interval: interval, edge: edgeRefreshes, peerTSup: peerSupports}
 }
 
 func (t *sessionTimer) get() (time.Duration, bool) {
@@ -47,11 +47,30 @@ func (t *sessionTimer) get() (time.Duration, bool) {
 	return t.interval, t.edge
 }
 
-// touch restarts the timer: the session was refreshed.
+// wait is the time from a refresh to the edge's next refresh, at half the
+// interval, or, when the peer refreshes, to the expiry: interval -
+// min(32 s, interval/3) (RFC 4028 section 10).
+func (t *sessionTimer) wait() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.waitLocked()
+}
+
+func (t *sessionTimer) waitLocked() time.Duration {
+	if t.edge {
+		return t.interval / 2
+	}
+	return t.interval - min(32*time.Second, t.interval/3)
+}
+
+// touch restarts the timer: the session was refreshed. Before the answer
+// starts it, it does nothing.
 func (t *sessionTimer) touch() {
-	select {
-	case t.touched <- struct{}{}:
-	default:
+	t.mu.Lock()
+	k, wait := t.clk, t.waitLocked()
+	t.mu.Unlock()
+	if k != nil {
+		k.reset(wait)
 	}
 }
 
@@ -201,48 +220,25 @@ func (c *call) timerHeaders(l media.Leg) []sip.Header {
 	return []sip.Header{sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=%s", int(interval/time.Second), refresher))}
 }
 
-// runSessionTimers runs the session timers of both legs until the call
-// ends; the channel reports an expired session.
-func (c *call) runSessionTimers() <-chan error {
-	out := make(chan error, 2)
-	for _, l := range []media.Leg{media.LegA, media.LegB} {
-		if t := c.timers[l]; t != nil {
-			go c.runTimer(l, t, out)
+// runTimer starts leg l's session timer: it refreshes the leg when the
+// edge is its refresher, and ends the call (errExpired) when the peer is
+// and has not refreshed in time. The clock stops with the call (watch).
+func (c *call) runTimer(l media.Leg, t *sessionTimer) *clock {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.clk = startClock(t.waitLocked(), func() time.Duration {
+		if c.ctx.Err() != nil || l == media.LegB && c.agentIsGone() {
+			return 0 // takeover.go: leg B was let go
 		}
-	}
-	return out
-}
-
-// runTimer refreshes leg l at half its interval when the edge is its
-// refresher, and reports an expiry when the peer is and does not refresh
-// by interval - min(32 s, interval/3) (RFC 4028 section 10).
-func (c *call) runTimer(l media.Leg, t *sessionTimer, out chan<- error) {
-	for {
-		interval, edge := t.get()
-		wait := interval - min(32*time.Second, interval/3)
-		if edge {
-			wait = interval / 2
-		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-c.ctx.Done():
-			timer.Stop()
-			return
-		case <-t.touched:
-			timer.Stop()
-			continue
-		case <-timer.C:
-		}
-		if l == media.LegB && c.agentIsGone() {
-			return // takeover.go: leg B was let go
-		}
-		if !edge {
+		if interval, edge := t.get(); !edge {
 			c.log.Info("session expired: no refresh from the peer", "leg", l, "interval", interval)
-			out <- errExpired
-			return
+			c.cancel(errExpired)
+			return 0
 		}
 		c.refresh(l)
-	}
+		return t.wait()
+	})
+	return t.clk
 }
 
 // refresh sends leg l a session refresh: UPDATE without SDP when the peer

@@ -7,9 +7,8 @@ import "sync"
 const maxWorkers = 256
 
 // A workerPool runs the handling of every SIP message the edge receives
-// (sipgo's runner, sip.WithTransactionLayerRunner), and the deep steps of
-// a call's monitor (its media checks and its hangup), on goroutines that
-// outlive them.
+// (sipgo's runner, sip.WithTransactionLayerRunner), and the hangup that
+// ends a call (timers.go), on goroutines that outlive them.
 //
 // sipgo starts a goroutine per message, and an INVITE's handler goes deep
 // on it: admission, routing, the service's INVITE, SDP, media ports, the
@@ -41,12 +40,9 @@ type worker struct {
 	jobs chan *workerJob // capacity 1
 }
 
-// workerJob is one function to run; done hands its end back to a caller
-// that waits for it (run).
+// workerJob is one function to run.
 type workerJob struct {
-	fn   func()
-	wait bool
-	done chan struct{} // capacity 1
+	fn func()
 }
 
 func newWorkerPool(max int) *workerPool {
@@ -62,35 +58,16 @@ func (p *workerPool) submit(fn func()) {
 		go fn()
 		return
 	}
-	w.jobs <- p.job(fn, false) // never blocks: w is off the idle list with an empty slot
-}
-
-// run calls fn on a worker and returns once fn has returned. A nil pool,
-// or a full or closed one, runs fn where it is.
-func (p *workerPool) run(fn func()) {
-	if p == nil {
-		fn()
-		return
-	}
-	w := p.take()
-	if w == nil {
-		fn()
-		return
-	}
-	j := p.job(fn, true)
-	w.jobs <- j
-	<-j.done
-	j.fn = nil
-	p.free.Put(j)
+	w.jobs <- p.job(fn) // never blocks: w is off the idle list with an empty slot
 }
 
 // job returns a pooled job for fn.
-func (p *workerPool) job(fn func(), wait bool) *workerJob {
+func (p *workerPool) job(fn func()) *workerJob {
 	j, _ := p.free.Get().(*workerJob)
 	if j == nil {
-		j = &workerJob{done: make(chan struct{}, 1)}
+		j = &workerJob{}
 	}
-	j.fn, j.wait = fn, wait
+	j.fn = fn
 	return j
 }
 
@@ -117,9 +94,8 @@ func (p *workerPool) take() *worker {
 	return w
 }
 
-// work runs w's jobs. A worker goes back on the idle list before it hands
-// a job's end to its caller, so the caller's next function finds it; a
-// job nobody waits for goes back to the pool at once.
+// work runs w's jobs; after each the job goes back to the pool and the
+// worker on the idle list.
 func (p *workerPool) work(w *worker) {
 	defer func() {
 		p.mu.Lock()
@@ -128,20 +104,14 @@ func (p *workerPool) work(w *worker) {
 	}()
 	for j := range w.jobs {
 		j.fn()
-		wait := j.wait
-		if !wait {
-			j.fn = nil
-			p.free.Put(j)
-		}
+		j.fn = nil
+		p.free.Put(j)
 		p.mu.Lock()
 		closed := p.closed
 		if !closed {
 			p.idle = append(p.idle, w)
 		}
 		p.mu.Unlock()
-		if wait {
-			j.done <- struct{}{}
-		}
 		if closed {
 			return
 		}

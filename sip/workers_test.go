@@ -6,18 +6,32 @@ import (
 	"time"
 )
 
+// runOn submits fn to p and returns once it has run.
+func runOn(p *workerPool, fn func()) {
+	done := make(chan struct{})
+	p.submit(func() { fn(); close(done) })
+	<-done
+}
+
+// waitIdle waits until n of p's workers wait for a function.
+func waitIdle(t testing.TB, p *workerPool, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); idleWorkers(p) != n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d idle workers, want %d", idleWorkers(p), n)
+		}
+	}
+}
+
 // TestWorkerPoolReusesItsWorkers: handlers one after another run on one
-// worker, each returns only after its function did, and a handler that
-// finds every worker busy and the pool full runs at once where it is.
+// worker, and a handler that finds every worker busy and the pool full
+// runs at once on a goroutine of its own.
 func TestWorkerPoolReusesItsWorkers(t *testing.T) {
 	p := newWorkerPool(2)
 	defer p.close()
-	for i := range 100 {
-		ran := false
-		p.run(func() { ran = true })
-		if !ran {
-			t.Fatalf("run %d returned before its function ran", i)
-		}
+	for range 100 {
+		runOn(p, func() {})
+		waitIdle(t, p, 1)
 	}
 	if n := p.running(); n != 1 {
 		t.Fatalf("%d workers after 100 handlers in a row, want 1", n)
@@ -28,14 +42,14 @@ func TestWorkerPoolReusesItsWorkers(t *testing.T) {
 	for range 2 {
 		busy.Add(1)
 		held.Add(1)
-		go p.run(func() { busy.Done(); <-release; held.Done() })
+		p.submit(func() { busy.Done(); <-release; held.Done() })
 	}
 	busy.Wait()
 	if n := p.running(); n != 2 {
 		t.Fatalf("%d workers with two handlers held, want 2", n)
 	}
 	done := make(chan struct{})
-	go p.run(func() { close(done) })
+	p.submit(func() { close(done) })
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
@@ -54,9 +68,9 @@ func TestWorkerPoolCloseEndsItsWorkers(t *testing.T) {
 	p := newWorkerPool(4)
 	release := make(chan struct{})
 	started := make(chan struct{})
-	go p.run(func() { close(started); <-release })
+	p.submit(func() { close(started); <-release })
 	<-started
-	p.run(func() {})
+	runOn(p, func() {})
 	p.close()
 	p.close()
 	close(release)
@@ -67,10 +81,9 @@ func TestWorkerPoolCloseEndsItsWorkers(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	ran := false
-	p.run(func() { ran = true })
-	if !ran || p.running() != 0 {
-		t.Fatalf("after close: ran %v, %d workers", ran, p.running())
+	runOn(p, func() {})
+	if n := p.running(); n != 0 {
+		t.Fatalf("after close: %d workers", n)
 	}
 }
 
@@ -101,7 +114,7 @@ func BenchmarkHandlerStack(b *testing.B) {
 		defer p.close()
 		done := make(chan struct{})
 		for b.Loop() {
-			go func() { p.run(func() { deep(16) }); done <- struct{}{} }()
+			p.submit(func() { deep(16); done <- struct{}{} })
 			<-done
 		}
 	})
@@ -122,16 +135,12 @@ func TestWorkerPoolSubmitNeverWaits(t *testing.T) {
 		t.Fatalf("%d workers after 100 submitted functions, want 1-2", n)
 	}
 
-	for deadline := time.Now().Add(5 * time.Second); idleWorkers(p) != p.running(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the workers did not go idle")
-		}
-	}
+	waitIdle(t, p, p.running())
 	release := make(chan struct{})
 	var busy sync.WaitGroup
 	busy.Add(2)
 	for range 2 {
-		go p.run(func() { busy.Done(); <-release })
+		p.submit(func() { busy.Done(); <-release })
 	}
 	busy.Wait()
 	if n := p.running(); n != 2 {
