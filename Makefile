@@ -26,7 +26,7 @@ vet:
 
 # The tests of the sipgo patch (third_party/sipgo/PATCH.md), a module of
 # its own that ./... does not reach.
-SIPGO_PATCH_TESTS := ^(TestServerTxTerminateStopsTimerL|TestClientTxTerminateStopsTimerM|TestServerTxNonInviteCompletedReleasesOrigin|TestUDPTransportTakesAPreParsedMessage|TestTransactionLayerRunner)$$
+SIPGO_PATCH_TESTS := ^(TestServerTxTerminateStopsTimerL|TestClientTxTerminateStopsTimerM|TestServerTxNonInviteCompletedReleasesOrigin|TestUDPTransportTakesAPreParsedMessage|TestTransactionLayerRunner|TestTransactionLayerResponseOrder|TestResponseOrderQueueBound)$$
 
 test: test-deps vet
 	$(GO) test $(TESTFLAGS) $(PKGS)

@@ -33,6 +33,9 @@ type TransactionLayer struct {
 	// goroutine per message.
 	run func(f func())
 
+	// responses keeps each client transaction's responses in order.
+	responses responseOrder
+
 	log *slog.Logger
 }
 
@@ -154,19 +157,39 @@ func (txl *TransactionLayer) handleMessage(msg Message) {
 
 	switch msg := msg.(type) {
 	case *Request:
-		if txl.run != nil {
-			txl.run(func() { txl.handleRequestBackground(msg) })
-			return
-		}
-		go txl.handleRequestBackground(msg)
+		txl.dispatch(func() { txl.handleRequestBackground(msg) })
 	case *Response:
-		if txl.run != nil {
-			txl.run(func() { txl.handleResponseBackground(msg) })
+		key, err := ClientTxKeyMake(msg)
+		if err != nil {
+			txl.log.Error("Client tx failed to handle response", "error", fmt.Errorf("make key failed: %w", err))
 			return
 		}
-		go txl.handleResponseBackground(msg)
+		now, dropped := txl.responses.add(key, msg)
+		if dropped {
+			txl.log.Debug("response dropped: too many queued for its transaction", "tx", key)
+		}
+		if now {
+			txl.dispatch(func() { txl.handleResponses(key, msg) })
+		}
 	default:
 		txl.log.Error("unsupported message, skip it")
+	}
+}
+
+// dispatch runs f through the runner, or on a goroutine of its own.
+func (txl *TransactionLayer) dispatch(f func()) {
+	if txl.run != nil {
+		txl.run(f)
+		return
+	}
+	go f()
+}
+
+// handleResponses handles res and then, in order, the responses of its
+// transaction that arrived while it was being handled.
+func (txl *TransactionLayer) handleResponses(key string, res *Response) {
+	for ; res != nil; res = txl.responses.next(key) {
+		txl.handleResponseKey(key, res)
 	}
 }
 
@@ -328,28 +351,18 @@ func (txl *TransactionLayer) serverTxCreate(req *Request, key string) (*ServerTx
 	return tx, nil
 }
 
-func (txl *TransactionLayer) handleResponseBackground(res *Response) {
-	if err := txl.handleResponse(res); err != nil {
-		txl.log.Error("Client tx failed to handle response", "error", err)
-	}
-}
-
-func (txl *TransactionLayer) handleResponse(res *Response) error {
-	key, err := ClientTxKeyMake(res)
-	if err != nil {
-		return fmt.Errorf("make key failed: %w", err)
-	}
-
+// handleResponseKey passes res to the client transaction of key, or to the
+// unhandled response handler when there is none.
+func (txl *TransactionLayer) handleResponseKey(key string, res *Response) {
 	tx, exists := txl.getClientTx(key)
 	if !exists {
 		// RFC 3261 - 17.1.1.2.
 		// Not matched responses should be passed directly to the UA
 		txl.unRespHandler(res)
-		return nil
+		return
 	}
 
 	tx.Receive(res)
-	return nil
 }
 
 func (txl *TransactionLayer) Request(ctx context.Context, req *Request) (*ClientTx, error) {
